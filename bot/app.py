@@ -1,0 +1,109 @@
+"""Wiring: builds the database, engine, sender, channels and the HTTP server, and runs them.
+
+One aiohttp application serves ``/healthz`` and the Telegram webhook; the officials' console
+and more webhooks will be added to the same application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.base import ChannelAdapter
+from bot.dispatch import dispatch
+from bot.engine import Engine
+from bot.flows import build_flows
+from bot.sender import Sender
+from bot.settings import Settings
+from storage.db import Database
+
+__all__ = ["App", "build_app", "http_app", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """The running parts of one process."""
+
+    settings: Settings
+    db: Database
+    engine: Engine
+    sender: Sender
+    channels: dict[str, ChannelAdapter] = field(default_factory=dict)
+
+
+def build_app(
+    settings: Settings,
+    channels: Mapping[str, ChannelAdapter] | None = None,
+    *,
+    db: Database | None = None,
+    per_chat_rate: float | None = None,
+) -> App:
+    """Engine and sender on ``settings``'s database for ``channels``."""
+    db = db or Database(settings.database_url)
+    chans: dict[str, ChannelAdapter] = dict(channels or {})
+    sender = Sender(
+        db,
+        chans,
+        global_rate=settings.send_rate_global,
+        per_chat_rate=settings.send_rate_per_chat if per_chat_rate is None else per_chat_rate,
+        per_chat_burst=settings.send_burst_per_chat,
+        max_attempts=settings.send_max_attempts,
+        poll_interval=settings.poll_interval,
+    )
+    engine = Engine(
+        db,
+        build_flows(),
+        dispatch,
+        concurrency=settings.worker_concurrency,
+        poll_interval=settings.poll_interval,
+        on_replies=sender.wake,
+    )
+    return App(settings=settings, db=db, engine=engine, sender=sender, channels=chans)
+
+
+def http_app(app: App) -> web.Application:
+    """The aiohttp application: health check (and, when configured, webhooks)."""
+    web_app = web.Application(client_max_size=2 * 1024 * 1024)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        if await app.db.ping():
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "database unreachable"}, status=503)
+
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
+
+
+async def serve(app: App, web_app: web.Application, extra: list[Any] | None = None) -> None:
+    """Run the HTTP server, engine, sender and ``extra`` coroutines until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
+    await site.start()
+    log.info("listening on http://%s:%d", app.settings.http_host, app.settings.http_port)
+    tasks = [
+        asyncio.create_task(app.engine.run(stop)),
+        asyncio.create_task(app.sender.run(stop)),
+        *[asyncio.create_task(coro(stop)) for coro in (extra or [])],
+    ]
+    try:
+        await stop.wait()
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runner.cleanup()
+        await app.db.dispose()

@@ -1,0 +1,82 @@
+"""A terminal channel: chat with the bot in a shell, with the same engine and flows.
+
+Buttons are shown numbered; type the number (or the button's text) to tap one. The phone
+button becomes "type your number". Used by ``ocop-bot chat`` to try the bot without any
+platform account.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import TextIO
+
+from bot.text import fold
+from bot.vocabulary import Event, EventKind, FileRef, Reply, split_button_payload
+
+__all__ = ["TerminalChannel"]
+
+
+class TerminalChannel:
+    """Prints replies and turns typed lines into events."""
+
+    name = "terminal"
+    max_text_length = 100_000
+
+    def __init__(self, out: TextIO = sys.stdout, chat_id: str = "local") -> None:
+        self.out = out
+        self.chat_id = chat_id
+        self._buttons: list[tuple[str, str]] = []
+        self._sent = 0
+
+    async def send(self, chat_id: str, reply: Reply) -> str:
+        """Prints a reply; its buttons become the numbered choices."""
+        if reply.title:
+            print(f"\n== {reply.title} ==", file=self.out)
+        print(reply.text, file=self.out)
+        buttons = [b for row in reply.buttons for b in row]
+        if buttons:
+            self._buttons = [(b.label, b.payload) for b in buttons]
+            for i, b in enumerate(buttons, 1):
+                print(f"  [{i}] {b.label}", file=self.out)
+        if reply.contact_button:
+            print(f"  ({reply.contact_button}: type the number)", file=self.out)
+        self.out.flush()
+        self._sent += 1
+        return str(self._sent)
+
+    async def download(self, file: FileRef, max_bytes: int) -> bytes:
+        """Reads a local file named by ``/file PATH``."""
+        with open(file.file_id, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+        return data
+
+    def to_event(self, line: str) -> Event:
+        """A typed line as the event a platform would have sent."""
+        text = line.strip()
+        base = {
+            "channel": self.name,
+            "chat_id": self.chat_id,
+            "user_id": self.chat_id,
+            "event_id": uuid.uuid4().hex,
+            "display_name": "Terminal",
+        }
+        if text.startswith("/file "):
+            path = text[6:].strip()
+            return Event(kind=EventKind.FILE, file=FileRef(file_id=path, name=path), **base)
+        if text.startswith("/"):
+            command = text[1:].split(maxsplit=1)[0].lower() if len(text) > 1 else ""
+            return Event(kind=EventKind.COMMAND, command=command, text=text, **base)
+        payload = self._button_for(text)
+        if payload is not None:
+            signature, value = split_button_payload(payload)
+            return Event(kind=EventKind.BUTTON, payload=value, signature=signature, **base)
+        return Event(kind=EventKind.TEXT, text=text, **base)
+
+    def _button_for(self, text: str) -> str | None:
+        if text.isdigit() and 1 <= int(text) <= len(self._buttons):
+            return self._buttons[int(text) - 1][1]
+        for label, payload in self._buttons:
+            if fold(label) == fold(text):
+                return payload
+        return None

@@ -1,0 +1,128 @@
+"""Routes one event: commands and out-of-context input first, then the current flow's step.
+
+The order matters and reads like the rules a person would follow:
+
+1. blocked / unblocked notices change the chat's reachability and say nothing;
+2. a user with no language yet is asked for one;
+3. commands (/start, /help, /menu, /cancel, /language) and menu shortcuts work anywhere;
+4. stickers, voice and the like get a polite "I cannot read that" and the question again;
+5. a button from an earlier question is caught by its step signature, and the question is
+   asked again;
+6. everything else is the current step's answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.flow import GLOBAL_SIGNATURE, StepContext
+from bot.i18n import N_
+from bot.vocabulary import EventKind, step_signature
+from storage.clock import utcnow
+
+__all__ = ["dispatch"]
+
+log = logging.getLogger(__name__)
+
+OTHER_KINDS = {
+    "sticker": N_("a sticker"),
+    "voice": N_("a voice message"),
+    "video": N_("a video"),
+    "video_note": N_("a video message"),
+    "audio": N_("an audio file"),
+    "location": N_("a location"),
+    "animation": N_("an animation"),
+    "poll": N_("a poll"),
+}
+
+
+async def dispatch(ctx: StepContext) -> None:
+    """Handle ``ctx.event`` for the conversation it belongs to."""
+    event = ctx.event
+    if event.kind == EventKind.LEAVE:
+        ctx.identity.blocked_at = utcnow()
+        return
+    ctx.identity.blocked_at = None
+    if event.kind == EventKind.JOIN and ctx.conversation.flow:
+        return
+    if ctx.user.locale is None and ctx.conversation.flow != "language":
+        await ctx.goto("language")
+        return
+    command = _command(ctx)
+    if command is not None:
+        await run_command(ctx, command)
+        return
+    if not ctx.conversation.flow or ctx.conversation.flow not in ctx.flows:
+        await ctx.goto("menu")
+        return
+    flow = ctx.flows[ctx.conversation.flow]
+    if event.kind == EventKind.OTHER:
+        what = OTHER_KINDS.get(event.other, N_("this kind of message"))
+        ctx.say(
+            ctx._(
+                "Sorry, I cannot read {what} here. Please answer with text or the buttons."
+            ).format(what=ctx._(what))
+        )
+        await flow.reprompt(ctx)
+        return
+    if event.kind == EventKind.BUTTON and event.signature != _current_signature(ctx):
+        ctx.say(ctx._("That button belongs to an earlier question. Here is where we are now:"))
+        await flow.reprompt(ctx)
+        return
+    await flow.handle(ctx)
+
+
+def _current_signature(ctx: StepContext) -> str:
+    c = ctx.conversation
+    return step_signature(c.flow, c.step, c.version or 0)
+
+
+def _command(ctx: StepContext) -> str | None:
+    event = ctx.event
+    if event.kind == EventKind.COMMAND:
+        return event.command
+    if event.kind == EventKind.BUTTON and event.signature == GLOBAL_SIGNATURE:
+        return event.payload.lstrip("/")
+    return None
+
+
+async def run_command(ctx: StepContext, command: str) -> None:
+    """The commands that work at any step."""
+    flow = ctx.flows.get(ctx.conversation.flow)
+    if command == "start":
+        if flow is None or ctx.conversation.flow == "menu":
+            await ctx.goto("menu")
+        else:
+            ctx.say(ctx._("Welcome back! Let's continue where you stopped."))
+            await flow.reprompt(ctx)
+    elif command == "help":
+        ctx.say(_help_text(ctx))
+        if flow is not None:
+            await flow.reprompt(ctx)
+    elif command == "menu":
+        await ctx.goto("menu")
+    elif command == "language":
+        await ctx.goto("language")
+    elif command == "cancel":
+        cancel = getattr(flow, "cancel", None)
+        if cancel is not None:
+            await cancel(ctx)
+        else:
+            await ctx.goto("menu")
+    else:
+        ctx.say(ctx._("I do not know the command /{command}.").format(command=command[:30]))
+        ctx.say(_help_text(ctx))
+        if flow is not None:
+            await flow.reprompt(ctx)
+        else:
+            await ctx.goto("menu")
+
+
+def _help_text(ctx: StepContext) -> str:
+    flow = ctx.flows.get(ctx.conversation.flow)
+    where = flow.help(ctx) if flow is not None else ""
+    commands = ctx._(
+        "Commands: /menu main menu · /cancel stop what you are doing · /language change "
+        "language · /help this help."
+    )
+    return f"{where}\n\n{commands}" if where else commands

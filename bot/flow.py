@@ -1,0 +1,125 @@
+"""The step signature: what a flow is, and the context one step runs in.
+
+A step reads ``ctx.event`` and ``ctx.state``, writes through ``ctx.session`` (the step's one
+transaction), and answers with :meth:`StepContext.say`. It never talks to a platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator, translator
+from bot.vocabulary import Button, Event, Reply
+from storage.models import ChannelIdentity, Conversation, User
+
+__all__ = ["GLOBAL_SIGNATURE", "Flow", "FlowRegistry", "StepContext"]
+
+# Buttons signed with this are valid at any step (menu shortcuts); their value is a command.
+GLOBAL_SIGNATURE = "g"
+
+
+class Flow(Protocol):
+    """A conversation flow: one module in ``handlers/`` exports one of these."""
+
+    name: str
+
+    async def start(self, ctx: StepContext) -> None:
+        """Enter the flow and ask its first question."""
+        ...
+
+    async def handle(self, ctx: StepContext) -> None:
+        """Take the user's answer to the current step."""
+        ...
+
+    async def reprompt(self, ctx: StepContext) -> None:
+        """Ask the current step's question again."""
+        ...
+
+    def help(self, ctx: StepContext) -> str:
+        """What /help says at the current step."""
+        ...
+
+
+@dataclass
+class StepContext:
+    """Everything one step may read and the replies it produces."""
+
+    session: AsyncSession
+    event: Event
+    user: User
+    identity: ChannelIdentity
+    conversation: Conversation
+    flows: FlowRegistry
+    file_blob: Any = None  # what the engine fetched for a file event (see bot.engine)
+    replies: list[Reply] = field(default_factory=list)
+    is_new_user: bool = False
+
+    # -- language ---------------------------------------------------------------------------
+    @property
+    def t(self) -> Translator:
+        return translator(self.user.locale)
+
+    def _(self, message: str) -> str:
+        """Translate ``message`` into the user's language."""
+        return self.t.gettext(message)
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def flow_name(self) -> str:
+        return self.conversation.flow
+
+    @property
+    def step(self) -> str:
+        return self.conversation.step
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The flow's working data (a fresh dict is written back at the end of the step)."""
+        if not isinstance(self.conversation.data, dict):
+            self.conversation.data = {}
+        return self.conversation.data
+
+    def set_step(self, step: str, *, flow: str | None = None) -> None:
+        if flow is not None and flow != self.conversation.flow:
+            self.conversation.flow = flow
+        self.conversation.step = step
+        self.conversation.version = (self.conversation.version or 0) + 1
+
+    async def goto(self, flow: str, **data: Any) -> None:
+        """Leave the current flow and start ``flow`` with ``data`` as its working data."""
+        self.conversation.data = dict(data)
+        self.set_step("", flow=flow)
+        await self.flows[flow].start(self)
+
+    # -- replies ----------------------------------------------------------------------------
+    def say(
+        self,
+        text: str,
+        *,
+        title: str = "",
+        buttons: list[list[Button]] | None = None,
+        contact_button: str = "",
+        remove_keyboard: bool = False,
+    ) -> None:
+        """Queue a reply. Button payloads are plain values; the engine signs them."""
+        self.replies.append(
+            Reply(
+                text=text,
+                title=title,
+                buttons=buttons or [],
+                contact_button=contact_button,
+                remove_keyboard=remove_keyboard,
+            )
+        )
+
+
+class FlowRegistry(dict[str, Flow]):
+    """All flows by name; ``bot.flows`` builds the one list."""
+
+    def add(self, flow: Flow) -> None:
+        if flow.name in self:
+            raise ValueError(f"two flows named {flow.name!r}")
+        self[flow.name] = flow

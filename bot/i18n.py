@@ -1,0 +1,88 @@
+"""Translations and locale-aware formatting (Babel): every user-facing string passes here.
+
+Catalogs are the ``.po`` files under ``locales/``; they are compiled in memory when first
+used, so there is no build step and no binary file in the repository. Message ids are English.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+__all__ = ["LOCALES", "LOCALES_DIR", "N_", "Translator", "translator"]
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+LOCALES = ("vi", "en")
+BABEL_LOCALES = {"vi": "vi_VN", "en": "en_US"}
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation without translating it now (declarative definitions)."""
+    return message
+
+
+@cache
+def _translations(locale: str) -> Translations:
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Strings, dates and numbers for one locale."""
+
+    locale: str
+
+    @property
+    def babel_locale(self) -> Locale:
+        return Locale.parse(BABEL_LOCALES.get(self.locale, self.locale))
+
+    def gettext(self, message: str) -> str:
+        return _translations(self.locale).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _translations(self.locale).ngettext(singular, plural, n)
+
+    def number(self, value: int | float) -> str:
+        return format_decimal(value, locale=self.babel_locale)
+
+    def date(self, value: date) -> str:
+        return _format_date(value, format="medium", locale=self.babel_locale)
+
+    def datetime(self, value: datetime) -> str:
+        return _format_datetime(
+            value.astimezone(TIMEZONE), format="short", locale=self.babel_locale
+        )
+
+    def money(self, dong: int) -> str:
+        """Money in đồng: "6,81 tỷ đồng" for large sums in Vietnamese, grouped digits otherwise."""
+        if self.locale == "vi" and abs(dong) >= 1_000_000_000:
+            return self.gettext("{amount} billion đồng").format(
+                amount=format_decimal(round(dong / 1e9, 2), locale=self.babel_locale)
+            )
+        return self.gettext("{amount} đồng").format(amount=self.number(dong))
+
+
+@cache
+def translator(locale: str | None) -> Translator:
+    """The translator for ``locale``, falling back to Vietnamese for unknown ones."""
+    return Translator(locale if locale in LOCALES else "vi")

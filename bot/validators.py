@@ -1,0 +1,146 @@
+"""Checks for what producers type: tax codes, phone numbers, e-mail, names.
+
+Each check returns the clean value or raises :class:`Invalid` whose message is a gettext msgid
+(translated where it is shown) with optional ``{placeholders}``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+
+from bot.i18n import N_
+
+__all__ = [
+    "Invalid",
+    "TaxCode",
+    "clean_email",
+    "clean_mobile",
+    "clean_name",
+    "clean_tax_code",
+    "tax_check_digit",
+]
+
+TAX_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
+
+
+@dataclass
+class Invalid(Exception):
+    """Bad input: ``message`` is a msgid; ``params`` fill its placeholders."""
+
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message.format(**self.params)
+
+
+@dataclass(frozen=True)
+class TaxCode:
+    """A cleaned identifier and what kind it is."""
+
+    value: str
+    kind: str  # "tax" (10 digits), "branch" (13, NNNNNNNNNN-NNN), "citizen_id" (12 digits)
+
+
+def tax_check_digit(first_nine: str) -> int | None:
+    """The tenth digit of a Vietnamese tax code, or None when no digit can be valid."""
+    total = sum(int(d) * w for d, w in zip(first_nine, TAX_WEIGHTS, strict=True))
+    digit = 10 - total % 11
+    return None if digit == 10 else digit
+
+
+def _check_ten(code: str) -> None:
+    if code[2:9] == "0000000":
+        raise Invalid(N_("A tax code cannot have seven zeros after its first two digits."))
+    expected = tax_check_digit(code[:9])
+    if expected is None or int(code[9]) != expected:
+        raise Invalid(
+            N_(
+                "The tax code {code} is not valid: its last digit does not match the others. "
+                "Please check it against your business registration certificate."
+            ),
+            {"code": code},
+        )
+
+
+def clean_tax_code(typed: str) -> TaxCode:
+    """A 10-digit tax code (check digit verified), a 13-digit branch code, or a 12-digit ID."""
+    compact = re.sub(r"[\s.]", "", typed)
+    if re.fullmatch(r"\d{10}-?\d{3}", compact):
+        base, branch = compact.replace("-", "")[:10], compact.replace("-", "")[10:]
+        _check_ten(base)
+        if branch == "000":
+            raise Invalid(N_("A branch tax code ends in a number from 001 to 999."))
+        return TaxCode(f"{base}-{branch}", "branch")
+    if re.fullmatch(r"\d{10}", compact):
+        _check_ten(compact)
+        return TaxCode(compact, "tax")
+    if re.fullmatch(r"\d{12}", compact):
+        return TaxCode(compact, "citizen_id")
+    raise Invalid(
+        N_(
+            "A tax code has 10 digits (or 13 for a branch, written 0123456789-001); "
+            "a household may give its 12-digit citizen ID instead. You typed {count} digits."
+        ),
+        {"count": sum(c.isdigit() for c in compact)},
+    )
+
+
+def clean_mobile(typed: str) -> str:
+    """A Vietnamese mobile number in E.164 (+849…); landlines and foreign numbers are refused."""
+    raw = typed.strip()
+    if not re.fullmatch(r"[+\d\s().-]{6,20}", raw):
+        raise Invalid(N_("Please type a phone number using digits only, e.g. 0912 345 678."))
+    try:
+        number = phonenumbers.parse(raw, "VN")
+    except phonenumbers.NumberParseException as exc:
+        raise Invalid(N_("That does not look like a phone number, e.g. 0912 345 678.")) from exc
+    if number.country_code != 84:
+        raise Invalid(N_("Please give a Vietnamese mobile number (0 followed by 9 digits)."))
+    if not phonenumbers.is_valid_number(number):
+        raise Invalid(
+            N_("{number} is not a valid Vietnamese phone number: a mobile is 0 and 9 digits."),
+            {"number": raw},
+        )
+    kind = phonenumbers.number_type(number)
+    if kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise Invalid(
+            N_(
+                "{number} is a landline. We need a mobile number so officials can call or "
+                "text you, e.g. 0912 345 678."
+            ),
+            {"number": raw},
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
+def clean_email(typed: str) -> str:
+    """An e-mail address (lower-cased domain)."""
+    value = typed.strip()
+    if not EMAIL.fullmatch(value) or len(value) > 200:
+        raise Invalid(N_("That is not an e-mail address; it looks like name@example.com."))
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean_name(typed: str, *, minimum: int = 2, maximum: int = 200) -> str:
+    """A name: collapsed spaces, at least ``minimum`` letters, at most ``maximum`` characters."""
+    value = " ".join(typed.split())
+    if sum(c.isalpha() for c in value) < minimum:
+        raise Invalid(N_("That is too short; please type the full name."))
+    if len(value) > maximum:
+        raise Invalid(
+            N_("That is too long ({length} characters); at most {maximum}, please."),
+            {"length": len(value), "maximum": maximum},
+        )
+    return value

@@ -1,0 +1,169 @@
+"""The few names every part speaks: events in, replies out, chat keys and step signatures.
+
+Channel adapters turn platform updates into :class:`Event` and :class:`Reply` into platform
+messages; handlers read events and emit replies. Nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Button",
+    "ChatKey",
+    "Event",
+    "EventKind",
+    "FileRef",
+    "Reply",
+    "button_payload",
+    "split_button_payload",
+    "step_signature",
+]
+
+
+class EventKind(StrEnum):
+    """What a user did."""
+
+    TEXT = "text"
+    BUTTON = "button"
+    FILE = "file"
+    CONTACT = "contact"
+    COMMAND = "command"
+    JOIN = "join"  # started / unblocked the bot
+    LEAVE = "leave"  # blocked the bot
+    OTHER = "other"  # stickers, voice, locations… anything a flow cannot read
+
+
+@dataclass(frozen=True, slots=True)
+class ChatKey:
+    """One conversation: a channel name and the platform's chat id as text."""
+
+    channel: str
+    chat_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.chat_id}"
+
+
+@dataclass(slots=True)
+class FileRef:
+    """A file the user sent, as the platform describes it (not yet downloaded)."""
+
+    file_id: str
+    unique_id: str = ""
+    name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    is_photo: bool = False
+    album_id: str | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    """A normalised inbound update."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    event_id: str
+    kind: EventKind
+    text: str = ""
+    payload: str = ""  # button payload (after the step signature was split off)
+    signature: str = ""  # step signature carried by the button, "" for other kinds
+    command: str = ""  # "start" for "/start foo"
+    file: FileRef | None = None
+    phone: str = ""
+    phone_is_own: bool = False
+    locale_hint: str | None = None
+    display_name: str = ""
+    other: str = ""  # what an OTHER event was ("sticker", "voice"…)
+
+    @property
+    def key(self) -> ChatKey:
+        return ChatKey(self.channel, self.chat_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        data = dict(data)
+        data["kind"] = EventKind(data["kind"])
+        if data.get("file"):
+            data["file"] = FileRef(**data["file"])
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline choice; ``payload`` is short and never shown."""
+
+    label: str
+    payload: str
+
+
+@dataclass(slots=True)
+class Reply:
+    """A neutral outbound message.
+
+    ``text`` is plain text (adapters escape it); ``title`` is shown emphasised above it where
+    the channel can. ``buttons`` are rows of inline choices; ``contact_button`` asks for the
+    user's phone number with the platform's own button, labelled with that text.
+    """
+
+    text: str
+    title: str = ""
+    buttons: list[list[Button]] = field(default_factory=list)
+    contact_button: str = ""
+    remove_keyboard: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "title": self.title,
+            "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
+            "contact_button": self.contact_button,
+            "remove_keyboard": self.remove_keyboard,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        return cls(
+            text=data["text"],
+            title=data.get("title", ""),
+            buttons=[
+                [Button(label, payload) for label, payload in row] for row in data["buttons"]
+            ],
+            contact_button=data.get("contact_button", ""),
+            remove_keyboard=data.get("remove_keyboard", False),
+        )
+
+    def plain_text(self) -> str:
+        """The whole message as plain text (title first)."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+SIGNATURE_SEPARATOR = "|"
+
+
+def step_signature(flow: str, step: str, version: int) -> str:
+    """A short token naming the question a button belongs to, so stale buttons are caught."""
+    digest = hashlib.blake2s(f"{flow}/{step}/{version}".encode(), digest_size=3).hexdigest()
+    return digest
+
+
+def button_payload(signature: str, value: str) -> str:
+    """The data a button carries: signature and value, at most 64 bytes."""
+    data = f"{signature}{SIGNATURE_SEPARATOR}{value}"
+    if len(data.encode()) > 64:
+        raise ValueError(f"button payload over 64 bytes: {data!r}")
+    return data
+
+
+def split_button_payload(data: str) -> tuple[str, str]:
+    """(signature, value) from a button's data; a payload without a signature has ''."""
+    signature, sep, value = data.partition(SIGNATURE_SEPARATOR)
+    return (signature, value) if sep else ("", data)

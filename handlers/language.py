@@ -1,0 +1,58 @@
+"""Choosing the language: asked at the first contact and from the menu (see language.mmd)."""
+
+from __future__ import annotations
+
+from bot.text import fold
+
+from bot.flow import StepContext
+from bot.i18n import LOCALES, N_, translator
+from bot.vocabulary import Button, EventKind
+
+__all__ = ["LanguageFlow"]
+
+NAMES = {"vi": "🇻🇳 Tiếng Việt", "en": "🇬🇧 English"}
+TYPED = {"tieng viet": "vi", "viet": "vi", "vi": "vi", "english": "en", "en": "en", "anh": "en"}
+QUESTION = N_("Which language would you like?")
+
+
+class LanguageFlow:
+    """Asks for the language and stores it on the user."""
+
+    name = "language"
+
+    async def start(self, ctx: StepContext) -> None:
+        """Asks in both languages (we may not know the user's yet)."""
+        ctx.set_step("choose", flow=self.name)
+        question = " / ".join(translator(loc).gettext(QUESTION) for loc in LOCALES)
+        ctx.say(question, buttons=[[Button(NAMES[loc], loc) for loc in LOCALES]])
+
+    async def reprompt(self, ctx: StepContext) -> None:
+        await self.start(ctx)
+
+    def help(self, ctx: StepContext) -> str:
+        return ctx._("Tap the language you want me to use.")
+
+    async def handle(self, ctx: StepContext) -> None:
+        """Stores the choice; a new user goes on to registration."""
+        event = ctx.event
+        chosen = event.payload if event.kind == EventKind.BUTTON else TYPED.get(fold(event.text))
+        if chosen not in LOCALES:
+            await self.start(ctx)
+            return
+        first_time = ctx.user.locale is None
+        ctx.user.locale = chosen
+        ctx.say(
+            ctx._("I will speak English with you.")
+            if chosen == "en"
+            else ctx._("I will speak Vietnamese with you.")
+        )
+        if first_time:
+            ctx.say(
+                ctx._(
+                    "Welcome to OCOP Bot! I help producers join the OCOP programme: register "
+                    "your organisation and products, send your dossier, and follow the results."
+                )
+            )
+            await ctx.goto("registration")
+        else:
+            await ctx.goto("menu")

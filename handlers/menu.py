@@ -1,0 +1,70 @@
+"""The main menu: what a producer can do from here (see menu.mmd).
+
+Only features that exist appear. Unregistered users see "Register my organisation"; registered
+producers see their profile.
+"""
+
+from __future__ import annotations
+
+from bot.flow import StepContext
+from bot.vocabulary import Button, EventKind
+from storage.producers import producer_of_user
+
+__all__ = ["MenuFlow"]
+
+REGISTER, PROFILE, LANGUAGE, HELP = "register", "profile", "language", "help"
+
+
+class MenuFlow:
+    """Shows the main menu and routes the choice."""
+
+    name = "menu"
+
+    async def start(self, ctx: StepContext) -> None:
+        """Shows the menu."""
+        ctx.set_step("main", flow=self.name)
+        producer = await producer_of_user(ctx.session, ctx.user.id)
+        if producer is None:
+            text = ctx._("What would you like to do? Start by registering your organisation.")
+            first = [Button(ctx._("📝 Register my organisation"), REGISTER)]
+        else:
+            text = ctx._("{name} · main menu. What would you like to do?").format(
+                name=producer.name
+            )
+            first = [Button(ctx._("👤 My profile"), PROFILE)]
+        ctx.say(
+            text,
+            title=ctx._("Main menu"),
+            buttons=[
+                first,
+                [Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)],
+            ],
+            remove_keyboard=True,
+        )
+
+    async def reprompt(self, ctx: StepContext) -> None:
+        await self.start(ctx)
+
+    def help(self, ctx: StepContext) -> str:
+        return ctx._(
+            "This is the main menu. Tap a button to choose. You can also type /menu at any time "
+            "to come back here, /language to change the language, /cancel to stop what you "
+            "are doing."
+        )
+
+    async def handle(self, ctx: StepContext) -> None:
+        """Opens the chosen entry."""
+        choice = ctx.event.payload if ctx.event.kind == EventKind.BUTTON else ""
+        registered = await producer_of_user(ctx.session, ctx.user.id) is not None
+        if choice == REGISTER and not registered:
+            await ctx.goto("registration")
+        elif choice == PROFILE and registered:
+            await ctx.goto("profile")
+        elif choice == LANGUAGE:
+            await ctx.goto("language")
+        elif choice == HELP:
+            ctx.say(self.help(ctx))
+            await self.start(ctx)
+        else:
+            ctx.say(ctx._("Please choose from the menu below."))
+            await self.start(ctx)

@@ -1,0 +1,67 @@
+"""A registered producer's profile card, with a way to edit it (see profile.mmd)."""
+
+from __future__ import annotations
+
+import phonenumbers
+from storage.areas import get_area
+
+from bot.flow import StepContext
+from bot.profile_choices import GENDERS, ORG_TYPES
+from bot.vocabulary import Button, EventKind
+from storage.producers import producer_of_user
+
+__all__ = ["ProfileFlow"]
+
+EDIT, MENU = "edit", "menu"
+
+
+class ProfileFlow:
+    """Shows the producer's profile."""
+
+    name = "profile"
+
+    async def start(self, ctx: StepContext) -> None:
+        """Shows the profile card with Edit and Menu."""
+        producer = await producer_of_user(ctx.session, ctx.user.id)
+        if producer is None:
+            await ctx.goto("menu")
+            return
+        ctx.set_step("view", flow=self.name)
+        province = await get_area(ctx.session, producer.province_id)
+        commune = await get_area(ctx.session, producer.commune_id) if producer.commune_id else None
+        phone = phonenumbers.format_number(
+            phonenumbers.parse(producer.phone, "VN"), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+        verified = " ✅" if producer.phone_verified else ""
+        lines = [
+            f"{ctx._('Organisation type')}: {ctx._(ORG_TYPES.get(producer.org_type, '—'))}",
+            f"{ctx._('Tax code')}: {producer.tax_code}",
+            f"{ctx._('Business registration no.')}: {producer.business_reg_no or '—'}",
+            f"{ctx._('Legal representative')}: {producer.rep_name} ({producer.rep_position})",
+            f"{ctx._('Gender')}: {ctx._(GENDERS.get(producer.rep_gender, '—'))}",
+            f"{ctx._('Ethnicity')}: {producer.rep_ethnicity}",
+            f"{ctx._('Mobile phone')}: {phone}{verified}",
+            f"{ctx._('Commune / ward')}: {commune.name if commune else producer.commune_name}",
+            f"{ctx._('Province')}: {province.name if province else '—'}",
+            f"{ctx._('E-mail')}: {producer.email or '—'}",
+            f"{ctx._('Registered on')}: {ctx.t.date(producer.created_at.date())}",
+        ]
+        ctx.say(
+            "\n".join(lines),
+            title=producer.name,
+            buttons=[[Button(ctx._("✏️ Edit"), EDIT), Button(ctx._("🏠 Menu"), MENU)]],
+        )
+
+    async def reprompt(self, ctx: StepContext) -> None:
+        await self.start(ctx)
+
+    def help(self, ctx: StepContext) -> str:
+        return ctx._("This is your organisation's profile. Tap ✏️ Edit to change it.")
+
+    async def handle(self, ctx: StepContext) -> None:
+        """Opens the editor or goes back to the menu."""
+        choice = ctx.event.payload if ctx.event.kind == EventKind.BUTTON else ""
+        if choice == EDIT:
+            await ctx.goto("profile_edit")
+        else:
+            await ctx.goto("menu")

@@ -1,0 +1,372 @@
+"""Producer registration: the organisation's profile, asked as a form (see registration.mmd).
+
+Questions, in the order the producer meets them: organisation type, name, tax code, business
+registration number (optional), the legal representative (name, position, gender, ethnicity),
+mobile phone, province, commune, e-mail (optional); then a summary to confirm or change.
+The same form edits a registered producer's profile (:class:`ProfileEditFlow`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import phonenumbers
+from bot.text import fold, strip_area_prefix
+from storage.areas import communes_of, find_commune, find_province, get_area, list_provinces
+
+from bot.flow import StepContext
+from bot.i18n import N_
+from bot.profile_choices import (
+    GENDERS,
+    ORG_TYPES,
+    POSITIONS,
+    all_ethnicities,
+    common_ethnicities,
+)
+from bot.validators import (
+    Invalid,
+    clean_email,
+    clean_mobile,
+    clean_name,
+    clean_tax_code,
+)
+from handlers.forms import Choice, Field, FormFlow, pick, suggest
+from storage.models import Area
+from storage.producers import create_producer, producer_of_user, update_producer
+
+__all__ = ["FIELDS", "ProfileEditFlow", "RegistrationFlow", "short_area_name"]
+
+FREE_COMMUNE = "?"  # prefix of a commune typed where no commune list is loaded
+
+
+def short_area_name(name: str) -> str:
+    """ "Tỉnh Bắc Ninh" → "Bắc Ninh": the unit word is dropped on buttons."""
+    return re.sub(r"^(Tỉnh|Thành phố|Xã|Phường|Đặc khu|Thị trấn)\s+", "", name)
+
+
+# -- choices ------------------------------------------------------------------------------
+
+
+def _static(options: dict[str, str]) -> Any:
+    async def choices(_ctx: StepContext) -> Sequence[Choice]:
+        return [Choice(value, label) for value, label in options.items()]
+
+    return choices
+
+
+async def ethnicity_choices(_ctx: StepContext) -> Sequence[Choice]:
+    return [Choice(name, name, translate=False) for name in common_ethnicities()]
+
+
+async def province_choices(ctx: StepContext) -> Sequence[Choice]:
+    return [_area_choice(a, short=True) for a in await list_provinces(ctx.session)]
+
+
+# -- parsers -------------------------------------------------------------------------------
+
+
+async def parse_name(_ctx: StepContext, typed: str) -> str:
+    return clean_name(typed, maximum=300)
+
+
+async def parse_person(_ctx: StepContext, typed: str) -> str:
+    if any(ch.isdigit() for ch in typed):
+        raise Invalid(N_("A person's name has no digits; please type the full name."))
+    return clean_name(typed)
+
+
+async def parse_tax_code(_ctx: StepContext, typed: str) -> str:
+    return clean_tax_code(typed).value
+
+
+async def parse_reg_no(_ctx: StepContext, typed: str) -> str:
+    value = " ".join(typed.split())
+    if not 3 <= len(value) <= 60:
+        raise Invalid(N_("A registration number has between 3 and 60 characters."))
+    return value
+
+
+async def parse_position(_ctx: StepContext, typed: str) -> str:
+    return clean_name(typed, maximum=120)
+
+
+async def parse_ethnicity(ctx: StepContext, typed: str) -> str:
+    choices = [Choice(name, name, translate=False) for name in all_ethnicities()]
+    unknown = Invalid(
+        N_("“{typed}” is not one of Vietnam's 54 ethnic groups. Please check the spelling."),
+        {"typed": typed},
+    )
+    return pick(ctx, typed, choices, unknown)
+
+
+async def parse_phone(_ctx: StepContext, typed: str) -> str:
+    return clean_mobile(typed)
+
+
+async def parse_email(_ctx: StepContext, typed: str) -> str:
+    return clean_email(typed)
+
+
+async def parse_province(ctx: StepContext, typed: str) -> str:
+    found = await find_province(ctx.session, typed)
+    if len(found) == 1:
+        return str(found[0].id)
+    if found:
+        raise suggest(ctx, [_area_choice(a, short=True) for a in found[:6]])
+    raise Invalid(
+        N_("I do not know a province called “{typed}”. Please tap it in the list."),
+        {"typed": typed},
+    )
+
+
+async def parse_commune(ctx: StepContext, typed: str) -> str:
+    province_id = int(ctx.data["values"]["province"])
+    if not await communes_of(ctx.session, province_id):
+        return FREE_COMMUNE + clean_name(typed)
+    found = await find_commune(ctx.session, province_id, typed)
+    wanted = strip_area_prefix(fold(typed))
+    exact = [a for a in found if strip_area_prefix(a.search_name) == wanted]
+    if len(exact) == 1:
+        return str(exact[0].id)
+    if not found:
+        raise Invalid(
+            N_("I could not find a commune or ward called “{typed}”. Please check the spelling."),
+            {"typed": typed},
+        )
+    suggest(ctx, [_area_choice(a) for a in found])
+    province = await get_area(ctx.session, province_id)
+    raise Invalid(
+        N_("I could not find “{typed}” exactly in {province}. Did you mean one of these?"),
+        {"typed": typed, "province": province.name if province else ""},
+    )
+
+
+def _area_choice(area: Area, *, short: bool = False) -> Choice:
+    return Choice(str(area.id), short_area_name(area.name) if short else area.name, False)
+
+
+# -- how answers are shown -------------------------------------------------------------------
+
+
+async def show_area(ctx: StepContext, value: Any) -> str:
+    text = str(value)
+    if text.startswith(FREE_COMMUNE):
+        return text[len(FREE_COMMUNE) :]
+    area = await get_area(ctx.session, int(text))
+    return area.name if area else "—"
+
+
+async def show_phone(_ctx: StepContext, value: Any) -> str:
+    number = phonenumbers.parse(str(value), "VN")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "org_type",
+        N_("Organisation type"),
+        N_("What kind of organisation are you registering?"),
+        choices=_static(ORG_TYPES),
+        columns=1,
+    ),
+    Field(
+        "name",
+        N_("Name"),
+        N_("What is the organisation's full name, as on its registration certificate?"),
+        parse=parse_name,
+        hint=N_("For example: Hợp tác xã Nông nghiệp Lục Ngạn"),
+    ),
+    Field(
+        "tax_code",
+        N_("Tax code"),
+        N_("What is its tax code (mã số thuế)?"),
+        parse=parse_tax_code,
+        hint=N_("10 digits, or 13 for a branch; a household may give the owner's citizen ID."),
+    ),
+    Field(
+        "business_reg_no",
+        N_("Business registration no."),
+        N_("What is its business registration number, if it differs from the tax code?"),
+        parse=parse_reg_no,
+        optional=True,
+    ),
+    Field(
+        "rep_name",
+        N_("Legal representative"),
+        N_("Who is the legal representative? Please type their full name."),
+        parse=parse_person,
+    ),
+    Field(
+        "rep_position",
+        N_("Position"),
+        N_("What is the representative's position? Tap one or type it."),
+        choices=_static(POSITIONS),
+        free_text=True,
+        parse=parse_position,
+    ),
+    Field(
+        "rep_gender",
+        N_("Gender"),
+        N_("The representative's gender?"),
+        choices=_static(GENDERS),
+        columns=3,
+    ),
+    Field(
+        "rep_ethnicity",
+        N_("Ethnicity"),
+        N_("The representative's ethnic group? Tap one or type it."),
+        choices=ethnicity_choices,
+        free_text=True,
+        parse=parse_ethnicity,
+        columns=4,
+    ),
+    Field(
+        "phone",
+        N_("Mobile phone"),
+        N_(
+            "Which mobile number can officials reach you on? "
+            "Tap “Share my phone number” or type it."
+        ),
+        parse=parse_phone,
+        contact=True,
+        show=show_phone,
+    ),
+    Field(
+        "province",
+        N_("Province"),
+        N_("Which province or city is the organisation in? Tap it or type its name."),
+        choices=province_choices,
+        free_text=True,
+        parse=parse_province,
+        columns=3,
+        show=show_area,
+        resets=("commune",),
+    ),
+    Field(
+        "commune",
+        N_("Commune / ward"),
+        N_("Which commune or ward? Type its name, e.g. “Tân Sơn”."),
+        parse=parse_commune,
+        show=show_area,
+    ),
+    Field(
+        "email",
+        N_("E-mail"),
+        N_("An e-mail address for the organisation? You may skip this."),
+        parse=parse_email,
+        optional=True,
+    ),
+)
+
+
+def producer_columns(ctx: StepContext, values: dict[str, Any]) -> dict[str, Any]:
+    """Form answers → producer columns."""
+    commune = str(values["commune"])
+    free = commune.startswith(FREE_COMMUNE)
+    return {
+        "org_type": values["org_type"],
+        "name": values["name"],
+        "tax_code": values["tax_code"],
+        "business_reg_no": values.get("business_reg_no"),
+        "rep_name": values["rep_name"],
+        "rep_position": _position_text(ctx, values["rep_position"]),
+        "rep_gender": values["rep_gender"],
+        "rep_ethnicity": values["rep_ethnicity"],
+        "phone": values["phone"],
+        "phone_verified": bool(ctx.data.get("phone_is_own")),
+        "province_id": int(values["province"]),
+        "commune_id": None if free else int(commune),
+        "commune_name": commune[len(FREE_COMMUNE) :] if free else "",
+        "email": values.get("email"),
+    }
+
+
+def _position_text(ctx: StepContext, value: str) -> str:
+    """A position tapped from the shortcuts is stored as its Vietnamese name."""
+    if value in POSITIONS:
+        from bot.i18n import translator
+
+        return translator("vi").gettext(POSITIONS[value])
+    return value
+
+
+class RegistrationFlow(FormFlow):
+    """A new producer's registration."""
+
+    name = "registration"
+    title = N_("Registration")
+    fields = FIELDS
+
+    async def start(self, ctx: StepContext) -> None:
+        if await producer_of_user(ctx.session, ctx.user.id):
+            ctx.say(ctx._("Your organisation is already registered."))
+            await ctx.goto("menu")
+            return
+        ctx.say(
+            ctx._(
+                "Let's register your organisation for OCOP. It takes about 5 minutes; have your "
+                "business registration certificate at hand. You can stop any time and continue "
+                "later."
+            )
+        )
+        await super().start(ctx)
+
+    async def complete(self, ctx: StepContext, values: dict[str, Any]) -> None:
+        """Creates the producer and shows the main menu."""
+        producer = await create_producer(ctx.session, ctx.user.id, producer_columns(ctx, values))
+        ctx.say(ctx._("🎉 {name} is registered. Welcome to OCOP Bot!").format(name=producer.name))
+        await ctx.goto("menu")
+
+
+class ProfileEditFlow(FormFlow):
+    """A registered producer changes their profile, starting from the summary."""
+
+    name = "profile_edit"
+    title = N_("Profile")
+    fields = FIELDS
+
+    async def initial_values(self, ctx: StepContext) -> dict[str, Any]:
+        producer = await producer_of_user(ctx.session, ctx.user.id)
+        if producer is None:
+            return {}
+        commune = (
+            str(producer.commune_id)
+            if producer.commune_id
+            else FREE_COMMUNE + producer.commune_name
+        )
+        ctx.data["phone_is_own"] = producer.phone_verified
+        return {
+            "org_type": producer.org_type,
+            "name": producer.name,
+            "tax_code": producer.tax_code,
+            "business_reg_no": producer.business_reg_no,
+            "rep_name": producer.rep_name,
+            "rep_position": producer.rep_position,
+            "rep_gender": producer.rep_gender,
+            "rep_ethnicity": producer.rep_ethnicity,
+            "phone": producer.phone,
+            "province": str(producer.province_id),
+            "commune": commune,
+            "email": producer.email,
+        }
+
+    async def start(self, ctx: StepContext) -> None:
+        if await producer_of_user(ctx.session, ctx.user.id) is None:
+            await ctx.goto("registration")
+            return
+        await super().start(ctx)
+
+    async def complete(self, ctx: StepContext, values: dict[str, Any]) -> None:
+        """Saves the changed profile and shows it."""
+        producer = await producer_of_user(ctx.session, ctx.user.id)
+        assert producer is not None
+        changes = await update_producer(
+            ctx.session, producer, ctx.user.id, producer_columns(ctx, values)
+        )
+        ctx.say(ctx._("Your profile is saved.") if changes else ctx._("Nothing was changed."))
+        await ctx.goto("profile")
+
+    async def cancelled(self, ctx: StepContext) -> None:
+        await ctx.goto("profile")
