@@ -189,7 +189,9 @@ class Engine:
         if head is None:
             return StepOutcome(processed=False)
         event = Event.from_json(head.payload)
-        blob = await self.prefetch(event) if self.prefetch and event.file else None
+        blob = None
+        if self.prefetch and event.file and await self._expects_file(key):
+            blob = await self.prefetch(event)
         try:
             async with self.db.transaction() as session:
                 outcome = await self._step(session, key, blob)
@@ -200,6 +202,21 @@ class Engine:
         if outcome.replies and self.on_replies:
             self.on_replies()
         return outcome
+
+    async def _expects_file(self, key: ChatKey) -> bool:
+        """Whether the chat's current step takes files (only then is a file downloaded)."""
+        async with self.db.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Conversation.flow, Conversation.step).where(
+                        Conversation.channel == key.channel, Conversation.chat_id == key.chat_id
+                    )
+                )
+            ).first()
+        if row is None or row.flow not in self.flows:
+            return False
+        accepts = getattr(self.flows[row.flow], "accepts_files", None)
+        return bool(accepts and accepts(row.step))
 
     async def _peek(self, key: ChatKey) -> InboxEvent | None:
         async with self.db.sessions() as session:
@@ -229,6 +246,7 @@ class Engine:
         if blob is not None and event.file is None:
             blob = None
         ctx = await self._context(session, event, blob)
+        ctx.more_waiting = more_waiting
         await self.dispatch(ctx)
         replies = ctx.replies
         if more_waiting and await self._is_flooding(session, key):

@@ -56,6 +56,7 @@ class StepContext:
     file_blob: Any = None  # what the engine fetched for a file event (see bot.engine)
     replies: list[Reply] = field(default_factory=list)
     is_new_user: bool = False
+    more_waiting: bool = False  # more events of this chat are queued behind this one
 
     # -- language ---------------------------------------------------------------------------
     @property

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from bot.flow import FlowRegistry
+from handlers.documents import DocumentsFlow
 from handlers.language import LanguageFlow
+from handlers.members import InviteFlow, JoinFlow
 from handlers.menu import MenuFlow
+from handlers.products import ProductFormFlow, ProductsFlow
 from handlers.profile import ProfileFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
 
@@ -14,6 +17,17 @@ __all__ = ["build_flows"]
 def build_flows() -> FlowRegistry:
     """Every flow, by name."""
     flows = FlowRegistry()
-    for flow in (LanguageFlow(), MenuFlow(), RegistrationFlow(), ProfileFlow(), ProfileEditFlow()):
+    for flow in (
+        LanguageFlow(),
+        MenuFlow(),
+        RegistrationFlow(),
+        ProfileFlow(),
+        ProfileEditFlow(),
+        ProductsFlow(),
+        ProductFormFlow(),
+        DocumentsFlow(),
+        InviteFlow(),
+        JoinFlow(),
+    ):
         flows.add(flow)
     return flows

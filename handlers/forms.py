@@ -16,10 +16,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.text import best_matches, fold
-
 from bot.flow import StepContext
 from bot.i18n import N_
+from bot.text import best_matches, fold
 from bot.validators import Invalid
 from bot.vocabulary import Button, EventKind
 
@@ -92,6 +91,12 @@ class Field:
     show: Shower | None = None
     hint: str = ""
     resets: tuple[str, ...] = ()  # answers that no longer hold when this one changes
+    when: Callable[[dict[str, Any]], bool] | None = None  # asked only when this holds
+    tapped: Parser | None = None  # what a tapped suggestion means (default: its value)
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether this question is asked, given the answers so far."""
+        return self.when is None or self.when(values)
 
 
 def suggest(ctx: StepContext, choices: Sequence[Choice]) -> Invalid:
@@ -229,7 +234,9 @@ class FormFlow:
             lines.append(ctx._(fld.hint))
         choices = self._suggested(ctx) if suggest else await self._choices(ctx, fld)
         buttons = grid([Button(c.text(ctx), c.value) for c in choices], fld.columns)
-        buttons.append(nav_row(ctx, back=index > 0 or ctx.data.get("editing"), skip=fld.optional))
+        buttons.append(
+            nav_row(ctx, back=index > 0 or bool(ctx.data.get("editing")), skip=fld.optional)
+        )
         contact = ctx._("📱 Share my phone number") if fld.contact else ""
         title = ctx._("{form} · {n}/{total}").format(
             form=ctx._(self.title), n=index + 1, total=len(self.fields)
@@ -257,8 +264,9 @@ class FormFlow:
             ctx.data["phone_is_own"] = event.phone_is_own
             return await fld.parse(ctx, event.phone)
         if event.kind == EventKind.BUTTON:
-            offered = {c.value for c in [*self._suggested(ctx), *await self._choices(ctx, fld)]}
-            if answer in offered:
+            if answer in {c.value for c in self._suggested(ctx)}:
+                return await fld.tapped(ctx, answer) if fld.tapped else answer
+            if answer in {c.value for c in await self._choices(ctx, fld)}:
                 return answer
             raise Invalid(N_("That button is not one of the answers to this question."))
         if event.kind not in (EventKind.TEXT,) or not event.text.strip():
@@ -293,37 +301,38 @@ class FormFlow:
         )
 
     async def _store(self, ctx: StepContext, fld: Field, value: Any) -> None:
-        """Saves an answer and asks the next question (or returns to the summary)."""
+        """Saves an answer and asks the first unanswered question, or shows the summary.
+
+        A changed answer clears the answers that depend on it (``resets``); a parser may
+        answer a later question at the same time by leaving ``prefill`` in the data.
+        """
         values = ctx.data["values"]
-        changed = values.get(fld.name) != value
-        values[fld.name] = value
-        ctx.data.pop("suggest", None)
-        if changed and fld.resets:
+        if values.get(fld.name) != value:
             for name in fld.resets:
                 values.pop(name, None)
-            await self._ask(ctx, self._field(fld.resets[0]))
-            return
-        index = self._index(fld.name)
-        if ctx.data.get("editing") or index + 1 == len(self.fields):
+        values[fld.name] = value
+        values.update(ctx.data.pop("prefill", {}))
+        ctx.data.pop("suggest", None)
+        following = self._first_unanswered(values)
+        if following is not None:
+            await self._ask(ctx, following)
+        else:
             ctx.data["editing"] = True
             await self._show_summary(ctx)
-        else:
-            await self._ask(ctx, self.fields[index + 1])
 
     async def _go_back(self, ctx: StepContext, fld: Field) -> None:
-        index = self._index(fld.name)
+        values = ctx.data["values"]
+        earlier = [f for f in self.fields[: self._index(fld.name)] if f.applies(values)]
         if ctx.data.get("editing"):
             await self._show_summary(ctx)
-        elif index == 0:
-            await self._ask(ctx, fld)
         else:
-            await self._ask(ctx, self.fields[index - 1])
+            await self._ask(ctx, earlier[-1] if earlier else fld)
 
     async def _show_summary(self, ctx: StepContext) -> None:
         """Shows every answer and asks to confirm or change one."""
         ctx.set_step(SUMMARY)
         lines = []
-        for fld in self.fields:
+        for fld in self._asked(ctx.data["values"]):
             value = ctx.data["values"].get(fld.name)
             shown = await self._show(ctx, fld, value) if value not in (None, "") else "—"
             lines.append(f"{ctx._(fld.label)}: {shown}")
@@ -358,7 +367,8 @@ class FormFlow:
 
     async def _show_change_menu(self, ctx: StepContext) -> None:
         ctx.set_step(CHANGE_MENU)
-        buttons = grid([Button(ctx._(f.label), f"f:{f.name}") for f in self.fields], 2)
+        asked = self._asked(ctx.data["values"])
+        buttons = grid([Button(ctx._(f.label), f"f:{f.name}") for f in asked], 2)
         buttons.append([Button(ctx._("⬅️ Back"), BACK)])
         ctx.say(ctx._("Which answer do you want to change?"), buttons=buttons)
 
@@ -405,6 +415,16 @@ class FormFlow:
         if event.kind == EventKind.TEXT:
             folded = fold(event.text)
             return TYPED_COMMANDS.get(folded, event.text.strip())
+        return None
+
+    def _asked(self, values: dict[str, Any]) -> list[Field]:
+        return [f for f in self.fields if f.applies(values)]
+
+    def _first_unanswered(self, values: dict[str, Any]) -> Field | None:
+        """The first question that applies and has no answer (a skipped one has None)."""
+        for fld in self._asked(values):
+            if fld.name not in values or (not fld.optional and values[fld.name] in (None, "")):
+                return fld
         return None
 
     def _field(self, name: str) -> Field:

@@ -1,7 +1,7 @@
 """The main menu: what a producer can do from here (see menu.mmd).
 
-Only features that exist appear. Unregistered users see "Register my organisation"; registered
-producers see their profile.
+Only features that exist appear. People without an organisation see "Register my organisation"
+and "I have a join code"; registered producers see their products, profile and invitations.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from storage.producers import producer_of_user
 
 __all__ = ["MenuFlow"]
 
-REGISTER, PROFILE, LANGUAGE, HELP = "register", "profile", "language", "help"
+REGISTER, JOIN, LANGUAGE, HELP = "register", "join", "language", "help"
+PRODUCTS, NEW_PRODUCT, PROFILE, INVITE = "products", "new_product", "profile", "invite"
 
 
 class MenuFlow:
@@ -26,21 +27,23 @@ class MenuFlow:
         producer = await producer_of_user(ctx.session, ctx.user.id)
         if producer is None:
             text = ctx._("What would you like to do? Start by registering your organisation.")
-            first = [Button(ctx._("📝 Register my organisation"), REGISTER)]
+            rows = [
+                [Button(ctx._("📝 Register my organisation"), REGISTER)],
+                [Button(ctx._("🔑 I have a join code"), JOIN)],
+            ]
         else:
             text = ctx._("{name} · main menu. What would you like to do?").format(
                 name=producer.name
             )
-            first = [Button(ctx._("👤 My profile"), PROFILE)]
-        ctx.say(
-            text,
-            title=ctx._("Main menu"),
-            buttons=[
-                first,
-                [Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)],
-            ],
-            remove_keyboard=True,
-        )
+            rows = [
+                [
+                    Button(ctx._("📦 My products"), PRODUCTS),
+                    Button(ctx._("➕ New product"), NEW_PRODUCT),
+                ],
+                [Button(ctx._("👤 My profile"), PROFILE), Button(ctx._("👥 Invite"), INVITE)],
+            ]
+        rows.append([Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)])
+        ctx.say(text, title=ctx._("Main menu"), buttons=rows, remove_keyboard=True)
 
     async def reprompt(self, ctx: StepContext) -> None:
         await self.start(ctx)
@@ -56,10 +59,18 @@ class MenuFlow:
         """Opens the chosen entry."""
         choice = ctx.event.payload if ctx.event.kind == EventKind.BUTTON else ""
         registered = await producer_of_user(ctx.session, ctx.user.id) is not None
-        if choice == REGISTER and not registered:
-            await ctx.goto("registration")
-        elif choice == PROFILE and registered:
-            await ctx.goto("profile")
+        targets = (
+            {
+                PRODUCTS: "products",
+                NEW_PRODUCT: "product_new",
+                PROFILE: "profile",
+                INVITE: "invite",
+            }
+            if registered
+            else {REGISTER: "registration", JOIN: "join"}
+        )
+        if choice in targets:
+            await ctx.goto(targets[choice])
         elif choice == LANGUAGE:
             await ctx.goto("language")
         elif choice == HELP:

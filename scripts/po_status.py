@@ -1,16 +1,33 @@
-"""Prints how many messages each catalog is missing (empty or fuzzy translations)."""
+"""Prints how many messages each catalog is missing (empty or fuzzy translations).
+
+With ``--fill-en`` the English catalog first takes each new msgid as its translation (message
+ids are written in English).
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent / "locales"
 
 
+def fill_english() -> None:
+    po = ROOT / "en" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    for message in catalog:
+        if message.id and not message.string:
+            message.string = message.id
+    with po.open("wb") as fh:
+        write_po(fh, catalog, omit_header=False, sort_output=True, width=99)
+
+
 def main() -> int:
+    if "--fill-en" in sys.argv:
+        fill_english()
     missing_total = 0
     for po in sorted(ROOT.glob("*/LC_MESSAGES/messages.po")):
         with po.open("rb") as fh:

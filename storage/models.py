@@ -33,10 +33,15 @@ __all__ = [
     "Base",
     "ChannelIdentity",
     "Conversation",
+    "DocumentFile",
+    "Dossier",
+    "DossierDocument",
     "InboxEvent",
+    "JoinCode",
     "OutboxMessage",
     "Producer",
     "ProducerMember",
+    "Product",
     "TranscriptEntry",
     "User",
 ]
@@ -228,3 +233,87 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Product(Base):
+    """A producer's product, in one of the 26 OCOP product sets."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
+    product_set: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    packaging: Mapped[str] = mapped_column(String(300), default="")
+    yearly_output: Mapped[str] = mapped_column(String(200), default="")
+    raw_material_area: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dossier(Base):
+    """A product's dossier for one evaluation, under the rule set it was filed with.
+
+    Review states (as in ODK Central): draft → submitted → has_issues / edited → approved or
+    rejected.
+    """
+
+    __tablename__ = "dossiers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    certificate_ref: Mapped[str | None] = mapped_column(String(60))
+    rules_version: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DossierDocument(Base):
+    """One document of a dossier's checklist, with its review state."""
+
+    __tablename__ = "dossier_documents"
+    __table_args__ = (UniqueConstraint("dossier_id", "doc_type"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = mapped_column(BigInteger)
+    reviewed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentFile(Base):
+    """A file (or one photo of several) making up a document; the bytes are in the blob store."""
+
+    __tablename__ = "document_files"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("dossier_documents.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(10))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    platform_unique_id: Mapped[str] = mapped_column(String(100), default="")
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    current: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JoinCode(Base):
+    """A one-time code with which a second person joins a producer."""
+
+    __tablename__ = "join_codes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None]

@@ -54,24 +54,41 @@ class TerminalChannel:
     def to_event(self, line: str) -> Event:
         """A typed line as the event a platform would have sent."""
         text = line.strip()
-        base = {
-            "channel": self.name,
-            "chat_id": self.chat_id,
-            "user_id": self.chat_id,
-            "event_id": uuid.uuid4().hex,
-            "display_name": "Terminal",
-        }
         if text.startswith("/file "):
             path = text[6:].strip()
-            return Event(kind=EventKind.FILE, file=FileRef(file_id=path, name=path), **base)
+            return self._event(EventKind.FILE, file=FileRef(file_id=path, name=path))
         if text.startswith("/"):
             command = text[1:].split(maxsplit=1)[0].lower() if len(text) > 1 else ""
-            return Event(kind=EventKind.COMMAND, command=command, text=text, **base)
+            return self._event(EventKind.COMMAND, command=command, text=text)
         payload = self._button_for(text)
         if payload is not None:
             signature, value = split_button_payload(payload)
-            return Event(kind=EventKind.BUTTON, payload=value, signature=signature, **base)
-        return Event(kind=EventKind.TEXT, text=text, **base)
+            return self._event(EventKind.BUTTON, payload=value, signature=signature)
+        return self._event(EventKind.TEXT, text=text)
+
+    def _event(
+        self,
+        kind: EventKind,
+        *,
+        text: str = "",
+        command: str = "",
+        payload: str = "",
+        signature: str = "",
+        file: FileRef | None = None,
+    ) -> Event:
+        return Event(
+            channel=self.name,
+            chat_id=self.chat_id,
+            user_id=self.chat_id,
+            event_id=uuid.uuid4().hex,
+            kind=kind,
+            text=text,
+            command=command,
+            payload=payload,
+            signature=signature,
+            file=file,
+            display_name="Terminal",
+        )
 
     def _button_for(self, text: str) -> str | None:
         if text.isdigit() and 1 <= int(text) <= len(self._buttons):

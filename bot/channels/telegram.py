@@ -1,0 +1,409 @@
+"""Telegram channel: Bot API updates in (polling or webhook), replies out, files down.
+
+Built on python-telegram-bot's :class:`telegram.Bot` only; conversation state lives in our
+database. An update is stored with ``engine.store`` before it is acknowledged: polling advances
+the ``getUpdates`` offset only after the batch is stored, the webhook answers 200 only after.
+
+A message carries one ``reply_markup``. When a reply needs a reply-keyboard change (contact
+button or removal) *and* inline buttons, the keyboard change rides on its first message and the
+buttons on its last; a one-message reply is sent with the keyboard change and gets its buttons
+with ``editMessageReplyMarkup``. A long reply split into several messages is re-sent whole if a
+later part fails (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import html
+import logging
+import os
+import warnings
+from collections.abc import Awaitable, Coroutine, Sequence
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
+
+import httpx
+import telegram as tg
+from aiohttp import web
+from telegram import Bot, Message, Update, User
+from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import (
+    DownloadError,
+    FileTooLarge,
+    Rejected,
+    RetryLater,
+    SendError,
+    TransientError,
+    Unreachable,
+)
+from bot.vocabulary import Event, EventKind, FileRef, Reply, split_button_payload
+
+__all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", "split_text"]
+
+log = logging.getLogger(__name__)
+# PTB 22 warns on every read of a time period as an int; opt in to timedelta values.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096
+OTHER_KINDS = ("sticker", "animation", "voice", "video", "video_note", "audio", "location",
+               "venue", "poll", "dice", "game", "story")  # fmt: skip
+T = TypeVar("T")
+
+
+class EventStore(Protocol):
+    """What the adapter needs from the engine: the durable, deduplicating inbox."""
+
+    async def store(self, events: Sequence[Event]) -> int: ...
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+
+
+def _fit(text: str, limit: int) -> int:
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return i
+    return len(text)
+
+
+def split_text(text: str, limit: int = MAX_TEXT, first_limit: int | None = None) -> list[str]:
+    """Cut plain text into pieces of at most ``limit`` units, at paragraphs, lines or words."""
+    parts: list[str] = []
+    rest, budget = text, limit if first_limit is None else first_limit
+    while _units(rest) > budget:
+        window = rest[: _fit(rest, budget)]
+        cut, skip = len(window), 0
+        for sep in ("\n\n", "\n", " "):
+            if (at := window.rfind(sep)) >= max(1, budget // 3):
+                cut, skip = at, len(sep)
+                break
+        parts.append(rest[:cut].rstrip())
+        rest, budget = rest[cut + skip :].lstrip("\n"), limit
+    parts.append(rest)
+    return [p for p in parts if p.strip()] or [text]
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    """The Telegram adapter: one shared :class:`telegram.Bot`, initialised once."""
+
+    name = "telegram"
+    max_text_length = MAX_TEXT
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        engine: EventStore,
+        *,
+        poll_timeout: int = 25,
+        connection_pool_size: int = 64,
+        backoff: tuple[float, float] = (1.0, 30.0),
+    ) -> None:
+        """``api_url`` is the server root, e.g. ``https://api.telegram.org``."""
+        root = api_url.rstrip("/")
+        self.bot = Bot(
+            token,
+            base_url=f"{root}/bot",
+            base_file_url=f"{root}/file/bot",
+            request=HTTPXRequest(connection_pool_size=connection_pool_size, pool_timeout=10.0),
+            get_updates_request=HTTPXRequest(connection_pool_size=2),
+        )
+        self.engine = engine
+        self.poll_timeout = poll_timeout
+        self.backoff = backoff
+        self._token = token
+        self._files = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        self._ready = False
+        self._init_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        # httpx logs every request URL at INFO, and Bot API URLs carry the token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    # -- life cycle -------------------------------------------------------------------------
+    async def initialize(self) -> None:
+        """Open the HTTP pools and check the token (getMe); safe to call repeatedly."""
+        if not self._ready:
+            async with self._init_lock:
+                if not self._ready:
+                    await self._call(self.bot.initialize())
+                    self._ready = True
+
+    async def shutdown(self) -> None:
+        """Wait for pending callback answers, then close every connection."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.bot.shutdown()
+        await self._files.aclose()
+        self._ready = False
+
+    async def __aenter__(self) -> TelegramChannel:
+        await self.initialize()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
+
+    # -- in: updates → events ---------------------------------------------------------------
+    def to_events(self, update: Update) -> list[Event]:
+        """Normalise one update; updates we do not handle give ``[]`` (still acknowledged)."""
+        if (query := update.callback_query) is not None:
+            chat = query.message.chat.id if query.message else query.from_user.id
+            sig, value = split_button_payload(query.data or "")
+            return [self._event(update, chat, query.from_user, EventKind.BUTTON,
+                                signature=sig, payload=value)]  # fmt: skip
+        if (message := update.message) is not None:
+            return [self._message_event(update, message)]
+        member = update.my_chat_member
+        if member is not None and member.chat.type == "private":
+            status = member.new_chat_member.status
+            kind = {"kicked": EventKind.LEAVE, "member": EventKind.JOIN}.get(status)
+            if kind is not None:
+                return [self._event(update, member.chat.id, member.from_user, kind)]
+        return []
+
+    def _message_event(self, update: Update, message: Message) -> Event:
+        user, chat = message.from_user, message.chat.id
+        if (text := message.text) is not None:
+            if text.startswith("/") and len(text) > 1 and not text[1].isspace():
+                head, *rest = text.split(maxsplit=1)
+                command = head[1:].split("@", 1)[0].lower()
+                return self._event(update, chat, user, EventKind.COMMAND, command=command,
+                                   text=rest[0] if rest else "")  # fmt: skip
+            return self._event(update, chat, user, EventKind.TEXT, text=text)
+        if (contact := message.contact) is not None:
+            own = user is not None and contact.user_id == user.id
+            return self._event(update, chat, user, EventKind.CONTACT,
+                               phone=contact.phone_number, phone_is_own=own)  # fmt: skip
+        for other in OTHER_KINDS:  # before documents: an animation is also a document
+            if getattr(message, other, None):
+                return self._event(update, chat, user, EventKind.OTHER, other=other)
+        album, caption = message.media_group_id, message.caption or ""
+        if (doc := message.document) is not None:
+            ref = FileRef(doc.file_id, doc.file_unique_id, doc.file_name, doc.mime_type,
+                          doc.file_size, is_photo=False, album_id=album)  # fmt: skip
+            return self._event(update, chat, user, EventKind.FILE, file=ref, text=caption)
+        if message.photo:  # Telegram sends every photo as JPEG, in several sizes
+            best = max(message.photo, key=lambda p: p.width * p.height)
+            ref = FileRef(best.file_id, best.file_unique_id, None, "image/jpeg",
+                          best.file_size, is_photo=True, album_id=album)  # fmt: skip
+            return self._event(update, chat, user, EventKind.FILE, file=ref, text=caption)
+        return self._event(update, chat, user, EventKind.OTHER, other="message")
+
+    def _event(
+        self, update: Update, chat_id: int, user: User | None, kind: EventKind, **fields: Any
+    ) -> Event:
+        return Event(
+            channel=self.name,
+            chat_id=str(chat_id),
+            user_id=str(user.id if user else chat_id),
+            event_id=str(update.update_id),
+            kind=kind,
+            locale_hint=user.language_code if user else None,
+            display_name=user.full_name if user else "",
+            **fields,
+        )
+
+    async def _store_and_answer(self, updates: Sequence[Update]) -> None:
+        events: list[Event] = []
+        for update in updates:
+            try:
+                events.extend(self.to_events(update))
+            except Exception:
+                log.exception("telegram update %s could not be read; skipped", update.update_id)
+        if events:
+            await self.engine.store(events)
+        for update in updates:  # answered only once the event is stored
+            if update.callback_query is not None:
+                self._spawn(self._answer(update.callback_query.id))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.warning("answerCallbackQuery failed: %s", self._scrub(exc))
+
+    # -- polling ----------------------------------------------------------------------------
+    async def run_polling(self, stop: asyncio.Event) -> None:
+        """Fetch updates until ``stop`` is set; each batch is stored before it is confirmed."""
+        offset: int | None = None
+        delay, webhook_deleted = self.backoff[0], False
+        stopping = asyncio.ensure_future(stop.wait())
+        poll: asyncio.Future[tuple[Update, ...]] | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    if not webhook_deleted:
+                        await self.initialize()
+                        webhook_deleted = await self.bot.delete_webhook()
+                    poll = asyncio.ensure_future(self.bot.get_updates(offset, 100,
+                        self.poll_timeout, allowed_updates=ALLOWED_UPDATES))  # fmt: skip
+                    await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not poll.done():
+                        break
+                    if updates := poll.result():
+                        await self._store_and_answer(updates)
+                        offset = updates[-1].update_id + 1  # only now: the batch is stored
+                    delay = self.backoff[0]
+                    continue
+                except Conflict as exc:
+                    log.error("telegram 409 Conflict: another poller or a webhook uses this "
+                              "token (%s); waiting %.0f s", self._scrub(exc), delay)  # fmt: skip
+                except RetryAfter as exc:
+                    delay = max(delay, _retry_seconds(exc))
+                    log.warning("telegram asked us to wait %.0f s before polling", delay)
+                except (TelegramError, SendError) as exc:
+                    log.warning("telegram polling failed (%s); retrying in %.1f s",
+                                self._scrub(exc), delay)  # fmt: skip
+                except Exception:
+                    log.exception("storing telegram updates failed; retrying in %.1f s", delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(stopping), delay)
+                delay = min(delay * 2, self.backoff[1])
+            if offset is not None:  # confirm the last stored batch (best effort)
+                with contextlib.suppress(TelegramError):
+                    await self.bot.get_updates(offset, 1, 0, allowed_updates=ALLOWED_UPDATES)
+        finally:
+            stopping.cancel()
+            if poll is not None and not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                    await poll
+
+    # -- webhook ----------------------------------------------------------------------------
+    def webhook_routes(
+        self, app: web.Application, secret: str, path: str = "/telegram/webhook"
+    ) -> None:
+        """Add ``POST path``: secret checked in constant time, update stored, then 200."""
+        expected = secret.encode()
+
+        async def handle(request: web.Request) -> web.Response:
+            given = request.headers.get(SECRET_HEADER, "").encode()
+            if not expected or not hmac.compare_digest(given, expected):
+                return web.Response(status=401)
+            try:
+                update = Update.de_json(await request.json(), self.bot)
+            except Exception:
+                return web.Response(status=400)
+            try:
+                await self._store_and_answer([update])
+            except Exception:
+                log.exception("storing telegram update %s failed", update.update_id)
+                return web.Response(status=500)  # Telegram delivers it again
+            return web.Response(status=200)
+
+        app.router.add_post(path, handle)
+
+    async def set_webhook(self, url: str, secret: str, max_connections: int = 40) -> None:
+        """Point Telegram at our webhook (called at start-up in webhook mode)."""
+        await self.initialize()
+        await self._call(self.bot.set_webhook(url, secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES, max_connections=max_connections))  # fmt: skip
+
+    # -- out: replies -----------------------------------------------------------------------
+    def render(self, reply: Reply) -> list[str]:
+        """The reply as escaped HTML message texts, each within 4096 characters."""
+        title = html.escape(reply.title, quote=False)
+        if not reply.text:
+            return [f"<b>{title}</b>" if title else ""]
+        first = MAX_TEXT - (_units(reply.title) + 1 if reply.title else 0)
+        parts = [html.escape(p, quote=False) for p in split_text(reply.text, MAX_TEXT, first)]
+        if title:
+            parts[0] = f"<b>{title}</b>\n{parts[0]}"
+        return parts
+
+    async def send(self, chat_id: str, reply: Reply) -> str:
+        """Send a reply (several messages if long); returns the last message's id."""
+        await self.initialize()
+        parts = self.render(reply)
+        inline: tg.InlineKeyboardMarkup | None = None
+        keyboard: tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None = None
+        if reply.buttons:
+            inline = tg.InlineKeyboardMarkup([[tg.InlineKeyboardButton(b.label, callback_data=
+                b.payload) for b in row] for row in reply.buttons])  # fmt: skip
+        if reply.contact_button:
+            button = tg.KeyboardButton(reply.contact_button, request_contact=True)
+            keyboard = tg.ReplyKeyboardMarkup([[button]], one_time_keyboard=True,
+                                              resize_keyboard=True)  # fmt: skip
+        elif reply.remove_keyboard:
+            keyboard = tg.ReplyKeyboardRemove()
+        message_id = 0
+        for i, text in enumerate(parts):
+            markup = keyboard if i == 0 and keyboard else inline if i == len(parts) - 1 else None
+            sent = await self._call(
+                self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
+            )
+            message_id = sent.message_id
+        if inline is not None and keyboard is not None and len(parts) == 1:
+            try:
+                await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=inline)
+            except TelegramError as exc:  # the text went out: do not send it again
+                log.error("could not attach buttons to telegram message %s: %s", message_id,
+                          self._scrub(exc))  # fmt: skip
+        return str(message_id)
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except RetryAfter as exc:
+            raise RetryLater(_retry_seconds(exc), self._scrub(exc)) from None
+        except Forbidden as exc:
+            raise Unreachable(self._scrub(exc)) from None
+        except (BadRequest, ChatMigrated) as exc:
+            raise Rejected(self._scrub(exc)) from None
+        except TelegramError as exc:  # TimedOut, NetworkError, 5xx, …
+            raise TransientError(self._scrub(exc)) from None
+
+    def _scrub(self, exc: BaseException) -> str:
+        return f"{type(exc).__name__}: {exc}".replace(self._token, "<token>")
+
+    # -- files ------------------------------------------------------------------------------
+    async def download(self, file: FileRef, max_bytes: int) -> bytes:
+        """Fetch a file into memory, refusing more than ``max_bytes`` (before or while)."""
+        if file.size is not None and file.size > max_bytes:
+            raise FileTooLarge(file.size, max_bytes)
+        try:
+            await self.initialize()
+            info = await self.bot.get_file(file.file_id)
+        except (TelegramError, SendError) as exc:
+            raise DownloadError(f"getFile failed: {self._scrub(exc)}") from None
+        if info.file_size is not None and info.file_size > max_bytes:
+            raise FileTooLarge(info.file_size, max_bytes)
+        if not info.file_path:
+            raise DownloadError("getFile returned no file path")
+        data, length = bytearray(), 0
+        try:  # the URL holds the token: it is used here and never logged or stored
+            async with self._files.stream("GET", info.file_path) as response:
+                if response.status_code != 200:
+                    raise DownloadError(f"file download answered HTTP {response.status_code}")
+                if (length := int(response.headers.get("content-length") or 0)) > max_bytes:
+                    raise FileTooLarge(length, max_bytes)
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise FileTooLarge(len(data), max_bytes)
+        except httpx.HTTPError as exc:
+            raise DownloadError(f"file download failed: {self._scrub(exc)}") from None
+        if length and len(data) != length:
+            raise DownloadError(f"file download cut short: {len(data)} of {length} bytes")
+        return bytes(data)

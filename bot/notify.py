@@ -1,0 +1,58 @@
+"""Messages the bot starts (not replies): queued in the same outbox, after live replies.
+
+Each recipient gets the text in their own language; the message and its transcript line are
+written in the caller's transaction, so a notification exists exactly when its cause does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator, translator
+from bot.vocabulary import Reply
+from storage.models import ChannelIdentity, OutboxMessage, ProducerMember, TranscriptEntry, User
+
+__all__ = ["NOTIFICATION_PRIORITY", "notify_producer"]
+
+NOTIFICATION_PRIORITY = 5  # replies to live conversations (0) go first
+
+
+async def notify_producer(
+    session: AsyncSession, producer_id: int, message: Callable[[Translator], Reply]
+) -> int:
+    """Queue ``message`` for every reachable person of a producer; returns how many."""
+    rows = await session.execute(
+        select(ChannelIdentity, User)
+        .join(User, User.id == ChannelIdentity.user_id)
+        .join(ProducerMember, ProducerMember.user_id == User.id)
+        .where(ProducerMember.producer_id == producer_id, ChannelIdentity.blocked_at.is_(None))
+    )
+    count = 0
+    for identity, user in rows:
+        reply = message(translator(user.locale))
+        payload = reply.to_json()
+        session.add(
+            OutboxMessage(
+                channel=identity.channel,
+                chat_id=identity.chat_id,
+                kind="notification",
+                priority=NOTIFICATION_PRIORITY,
+                payload=payload,
+            )
+        )
+        session.add(
+            TranscriptEntry(
+                channel=identity.channel,
+                chat_id=identity.chat_id,
+                user_id=user.id,
+                direction="out",
+                kind="notification",
+                text=reply.plain_text(),
+                payload=payload,
+            )
+        )
+        count += 1
+    return count

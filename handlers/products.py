@@ -1,0 +1,311 @@
+"""Products: registering a new one (a form) and the "My products" list (see products.mmd).
+
+The product form asks the group, the product set (buttons, or part of a name typed with or
+without diacritics), name, description, packaging, yearly output, raw-material area and the
+dossier kind (upgrade and re-rating ask which certificate). Confirming creates the product and
+its draft dossier and opens the dossier's checklist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.dossier_progress import progress
+from bot.flow import StepContext
+from bot.i18n import N_
+from bot.rules import ProductSet, rules
+from bot.validators import Invalid, clean_name
+from bot.vocabulary import Button, EventKind
+from handlers.forms import Choice, Field, FormFlow, suggest
+from storage.dossiers import create_product, current_dossier, documents_of, products_of
+from storage.models import Product
+from storage.producers import producer_of_user
+
+__all__ = ["ProductFormFlow", "ProductsFlow", "product_summary"]
+
+OPEN, NEW, MENU = "p:", "new", "menu"
+
+
+def _set_label(pset: ProductSet, locale: str | None) -> str:
+    return f"{pset.number}. {pset.name(locale)}"
+
+
+async def group_choices(ctx: StepContext) -> Sequence[Choice]:
+    return [
+        Choice(g.code, f"{g.code}. {g.name(ctx.user.locale)}", translate=False)
+        for g in rules().groups
+    ]
+
+
+async def set_choices(ctx: StepContext) -> Sequence[Choice]:
+    group = ctx.data["values"].get("group")
+    return [
+        Choice(str(s.number), _set_label(s, ctx.user.locale), translate=False)
+        for s in rules().sets_in_group(str(group))
+    ]
+
+
+async def kind_choices(ctx: StepContext) -> Sequence[Choice]:
+    return [
+        Choice(k.code, k.name(ctx.user.locale), translate=False) for k in rules().dossier_kinds
+    ]
+
+
+def _offer_sets(ctx: StepContext, typed: str, found: list[ProductSet]) -> Invalid:
+    if not found:
+        return Invalid(
+            N_("No product set matches “{typed}”. Tap a group, or type another word."),
+            {"typed": typed},
+        )
+    return suggest(
+        ctx,
+        [Choice(f"s{s.number}", _set_label(s, ctx.user.locale), False) for s in found[:8]],
+    )
+
+
+def _choose_set(ctx: StepContext, pset: ProductSet) -> str:
+    """Answers the group question and, in advance, the product-set question."""
+    ctx.data["prefill"] = {"product_set": str(pset.number)}
+    return pset.group
+
+
+async def parse_group(ctx: StepContext, typed: str) -> str:
+    """A typed word picks the product set directly when it names exactly one."""
+    found = rules().find_product_sets(typed)
+    if len(found) == 1:
+        return _choose_set(ctx, found[0])
+    raise _offer_sets(ctx, typed, found)
+
+
+async def tapped_set(ctx: StepContext, value: str) -> str:
+    """A suggested product set ("s9") tapped at the group question."""
+    return _choose_set(ctx, rules().product_set(int(value[1:])))
+
+
+async def parse_set(ctx: StepContext, typed: str) -> str:
+    group = str(ctx.data["values"].get("group"))
+    found = [s for s in rules().find_product_sets(typed) if s.group == group]
+    if len(found) == 1:
+        return str(found[0].number)
+    raise _offer_sets(ctx, typed, found)
+
+
+async def tapped_in_group(ctx: StepContext, value: str) -> str:
+    """A suggested product set ("s9") tapped at the product-set question."""
+    return value[1:]
+
+
+def _text(maximum: int, minimum: int = 2) -> Any:
+    async def parse(_ctx: StepContext, typed: str) -> str:
+        return clean_name(typed, minimum=minimum, maximum=maximum)
+
+    return parse
+
+
+async def parse_certificate(_ctx: StepContext, typed: str) -> str:
+    value = " ".join(typed.split())
+    if not 3 <= len(value) <= 60 or not any(ch.isdigit() for ch in value):
+        raise Invalid(
+            N_("Please type the certificate's number as printed on it, e.g. 125/QĐ-UBND.")
+        )
+    return value
+
+
+async def show_set(ctx: StepContext, value: Any) -> str:
+    return _set_label(rules().product_set(int(value)), ctx.user.locale)
+
+
+def _needs_certificate(values: dict[str, Any]) -> bool:
+    kind = values.get("dossier_kind")
+    return bool(kind) and rules().dossier_kind(str(kind)).needs_certificate
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "group",
+        N_("Product group"),
+        N_(
+            "Which group does the product belong to? "
+            "Tap one, or type what it is (e.g. “nước mắm”)."
+        ),
+        choices=group_choices,
+        free_text=True,
+        parse=parse_group,
+        tapped=tapped_set,
+        columns=1,
+        resets=("product_set",),
+    ),
+    Field(
+        "product_set",
+        N_("Product set"),
+        N_("Which product set? Tap one, or type part of its name."),
+        choices=set_choices,
+        free_text=True,
+        parse=parse_set,
+        tapped=tapped_in_group,
+        columns=1,
+        show=show_set,
+    ),
+    Field(
+        "name",
+        N_("Product name"),
+        N_("What is the product called (its trade name)?"),
+        parse=_text(300),
+        hint=N_("For example: Nước mắm cá cơm Cửa Lò 40 độ đạm"),
+    ),
+    Field(
+        "description",
+        N_("Description"),
+        N_("Describe the product in a sentence or two: what it is, what makes it special."),
+        parse=_text(1000, minimum=10),
+    ),
+    Field(
+        "packaging",
+        N_("Packaging"),
+        N_("How is it packed? (e.g. “glass bottle 500 ml, box of 6”)"),
+        parse=_text(300),
+    ),
+    Field(
+        "yearly_output",
+        N_("Yearly output"),
+        N_("How much do you produce in a year? (e.g. “20,000 bottles” or “15 tonnes”)"),
+        parse=_text(200, minimum=1),
+    ),
+    Field(
+        "raw_material_area",
+        N_("Raw-material area"),
+        N_("Where do the raw materials come from, and how large is the area? You may skip this."),
+        parse=_text(200),
+        optional=True,
+    ),
+    Field(
+        "dossier_kind",
+        N_("Dossier kind"),
+        N_("Is this the product's first evaluation, an upgrade, or a re-rating?"),
+        choices=kind_choices,
+        columns=1,
+        resets=("certificate",),
+    ),
+    Field(
+        "certificate",
+        N_("Certificate"),
+        N_("Which OCOP certificate does it concern? Type its number."),
+        parse=parse_certificate,
+        when=_needs_certificate,
+    ),
+)
+
+
+class ProductFormFlow(FormFlow):
+    """Registers a new product and opens its checklist."""
+
+    name = "product_new"
+    title = N_("New product")
+    fields = FIELDS
+
+    async def start(self, ctx: StepContext) -> None:
+        if await producer_of_user(ctx.session, ctx.user.id) is None:
+            await ctx.goto("menu")
+            return
+        await super().start(ctx)
+
+    async def complete(self, ctx: StepContext, values: dict[str, Any]) -> None:
+        """Creates the product with a draft dossier under the current rules."""
+        producer = await producer_of_user(ctx.session, ctx.user.id)
+        assert producer is not None
+        rule_set = rules()
+        product, _dossier = await create_product(
+            ctx.session,
+            producer_id=producer.id,
+            user_id=ctx.user.id,
+            values={
+                "product_set": int(values["product_set"]),
+                "name": values["name"],
+                "description": values["description"],
+                "packaging": values["packaging"],
+                "yearly_output": values["yearly_output"],
+                "raw_material_area": values.get("raw_material_area") or "",
+            },
+            dossier_kind=values["dossier_kind"],
+            certificate_ref=values.get("certificate") if _needs_certificate(values) else None,
+            rules_version=rule_set.version,
+        )
+        ctx.say(ctx._("📦 {name} is registered. Now its dossier:").format(name=product.name))
+        await ctx.goto("documents", product_id=product.id)
+
+    async def cancelled(self, ctx: StepContext) -> None:
+        await ctx.goto("products")
+
+
+async def product_summary(ctx: StepContext, product: Product) -> str:
+    """One line: "Name — 5/8 required documents, 1 sent back · submitted"."""
+    dossier = await current_dossier(ctx.session, product.id)
+    if dossier is None:
+        return product.name
+    state = progress(dossier, product.product_set, await documents_of(ctx.session, dossier.id))
+    line = ctx._("{done}/{total} documents").format(
+        done=state.required_done, total=len(state.required)
+    )
+    if state.sent_back:
+        line += ", " + ctx.t.ngettext("{n} sent back", "{n} sent back", state.sent_back).format(
+            n=state.sent_back
+        )
+    if dossier.status != "draft":
+        line += f" · {ctx._(DOSSIER_STATUS[dossier.status])}"
+    return f"{product.name} — {line}"
+
+
+DOSSIER_STATUS = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "has_issues": N_("sent back"),
+    "edited": N_("corrected, waiting for review"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+
+
+class ProductsFlow:
+    """Lists the producer's products with their dossier progress."""
+
+    name = "products"
+
+    async def start(self, ctx: StepContext) -> None:
+        """Shows one button per product, and New product / Menu."""
+        producer = await producer_of_user(ctx.session, ctx.user.id)
+        if producer is None:
+            await ctx.goto("menu")
+            return
+        ctx.set_step("list", flow=self.name)
+        products = await products_of(ctx.session, producer.id)
+        rows = [[Button(await product_summary(ctx, p), f"{OPEN}{p.id}")] for p in products]
+        rows.append([Button(ctx._("➕ New product"), NEW), Button(ctx._("🏠 Menu"), MENU)])
+        text = (
+            ctx._("Tap a product to see its dossier.")
+            if products
+            else ctx._("You have no products yet. Tap “New product” to register one.")
+        )
+        ctx.say(text, title=ctx._("My products"), buttons=rows)
+
+    async def reprompt(self, ctx: StepContext) -> None:
+        await self.start(ctx)
+
+    def help(self, ctx: StepContext) -> str:
+        return ctx._(
+            "These are your products. The numbers show how many required documents are in. "
+            "Tap a product to upload or re-upload its documents."
+        )
+
+    async def handle(self, ctx: StepContext) -> None:
+        """Opens a product, starts a new one, or goes back to the menu."""
+        choice = ctx.event.payload if ctx.event.kind == EventKind.BUTTON else ""
+        if choice.startswith(OPEN) and choice[len(OPEN) :].isdigit():
+            await ctx.goto("documents", product_id=int(choice[len(OPEN) :]))
+        elif choice == NEW:
+            await ctx.goto("product_new")
+        elif choice == MENU:
+            await ctx.goto("menu")
+        else:
+            ctx.say(ctx._("Please tap one of the buttons below."))
+            await self.start(ctx)

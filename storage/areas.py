@@ -1,0 +1,676 @@
+"""Administrative areas as data: the shipped provinces, the importer, and the lookups.
+
+Areas form a hierarchy of any depth (since 1 July 2025: 34 provinces → 3,321 communes; before:
+province → district → commune). Every change keeps history: a renamed or moved area gets a new
+row (a new *version*) and the old row is closed (``valid_to``), so old records keep old names.
+
+Import files (:func:`import_areas`) are UTF-8 (with or without BOM), in one of these shapes:
+
+CSV, one area per line, a header line naming the columns (any order, any case)::
+
+    code,name,level,parent_code,valid_from,valid_to
+    24,Tỉnh Bắc Ninh,province,,,
+    07210,Phường Bắc Giang,commune,24,2025-07-01,
+
+``code`` and ``name`` are required; the other columns are optional. Vietnamese headers work too
+(ma, ten, cap, ma_cha, tu_ngay, den_ngay). Separators ``,`` or ``;`` (Excel in Vietnamese) or tab.
+Format the code column as text in spreadsheets: "01" must not become "1".
+
+JSON, either a flat list of objects with the same keys::
+
+    [{"code": "24", "name": "Tỉnh Bắc Ninh"},
+     {"code": "07210", "name": "Phường Bắc Giang", "parent_code": "24"}]
+
+or nested objects, any depth, children under ``children`` (or ``Wards``)::
+
+    [{"code": "24", "name": "Tỉnh Bắc Ninh",
+      "children": [{"code": "07210", "name": "Phường Bắc Giang"}]}]
+
+The published list's keys are accepted as they are: ``Code``, ``FullName``, ``Wards``,
+``ProvinceCode`` (``FullName`` wins over ``Name``). Other keys in JSON are ignored; unknown CSV
+columns are an error (a misspelt ``parent_code`` must not silently turn communes into provinces).
+
+Meaning of the fields:
+
+- ``parent_code``: an area in the same file (any order) or a current area already stored; empty
+  for a top-level area. In nested JSON the enclosing object is the parent.
+- ``level``: free text (province, district, commune…). When absent: kept for known areas, and for
+  new ones ``province`` at the top and ``commune`` below.
+- ``valid_from``: when this name/parent takes effect (``YYYY-MM-DD`` or ``DD/MM/YYYY``); default:
+  the ``valid_from`` given to the import, else today (Vietnam time).
+- ``valid_to``: last day of validity, for abolished or historical areas.
+
+An area with the same code, name, parent and level as its stored version is unchanged. Otherwise
+the stored version is closed the day before the new ``valid_from`` and a new version is added
+(on the very same ``valid_from`` the stored row is corrected in place instead). Current children
+of a replaced area follow its new version. Areas absent from the file are left alone.
+
+The whole file is checked first; any problem (missing code or name, unknown parent, duplicate
+code, parent loop, bad date, empty or non-CSV/JSON file) raises :class:`AreaImportError` listing
+every problem with its line or item number, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import AliasedClass
+
+from bot.text import best_matches, exact_only, fold, strip_area_prefix
+from storage.clock import utcnow
+from storage.models import Area, Base
+
+__all__ = [
+    "COMMUNE",
+    "PROVINCE",
+    "PROVINCES_FILE",
+    "AreaImportError",
+    "ImportReport",
+    "communes_of",
+    "find_commune",
+    "find_province",
+    "get_area",
+    "import_areas",
+    "list_provinces",
+    "province_rows",
+    "seed_provinces",
+]
+
+PROVINCES_FILE = Path(__file__).parent / "data" / "provinces-2025.json"
+PROVINCE = "province"
+COMMUNE = "commune"
+
+_VIETNAM = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no daylight saving
+_AREAS: Table = Base.metadata.tables["areas"]
+
+# Folded, space-less header or key → field. For JSON keys mapping to one field, earlier wins.
+_KEYS: dict[str, str] = {
+    "code": "code",
+    "ma": "code",
+    "fullname": "name",
+    "name": "name",
+    "ten": "name",
+    "level": "level",
+    "cap": "level",
+    "parentcode": "parent_code",
+    "provincecode": "parent_code",
+    "macha": "parent_code",
+    "validfrom": "valid_from",
+    "tungay": "valid_from",
+    "validto": "valid_to",
+    "denngay": "valid_to",
+    "children": "children",
+    "wards": "children",
+}
+_KEY_RANK = {key: rank for rank, key in enumerate(_KEYS)}
+_COLUMNS = "code, name, level, parent_code, valid_from, valid_to"
+_MAX_SHOWN = 50
+
+
+class AreaImportError(ValueError):
+    """An area file with problems; ``problems`` lists each one with its line or item."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        shown = self.problems[:_MAX_SHOWN]
+        more = len(self.problems) - len(shown)
+        lines = [*shown, f"… and {more} more"] if more else shown
+        super().__init__(
+            f"{len(self.problems)} problem(s) in the area file, nothing imported:\n"
+            + "\n".join(lines)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did: new areas, new versions (renamed; moved = same name, new parent or
+    level), areas already up to date, and areas closed by a ``valid_to``."""
+
+    added: int = 0
+    renamed: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    closed: int = 0
+
+
+# --- reading files ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _RawRow:
+    where: str  # "line 7", "item 3, child 5"
+    values: dict[str, str]  # field → text as given
+    enclosing: str | None = None  # code of the enclosing object in nested JSON
+
+
+def _compact(key: str) -> str:
+    return fold(key).replace(" ", "")
+
+
+def _field(key: str) -> str | None:
+    return _KEYS.get(_compact(key))
+
+
+def _read_rows(path: Path) -> list[_RawRow]:
+    text = _read_text(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{")):
+        return _read_json(text)
+    if suffix != ".csv" and "code" not in map(_field, _split_header(text)):
+        raise AreaImportError([f"{path.name} is neither CSV (a header line: {_COLUMNS}) nor JSON"])
+    return _read_csv(text)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise AreaImportError([f"cannot read {path.name}: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise AreaImportError(
+            [f"{path.name} is not UTF-8 text: save it as “CSV UTF-8” or JSON"]
+        ) from exc
+    if not text.strip():
+        raise AreaImportError([f"{path.name} is empty"])
+    return text
+
+
+def _split_header(text: str) -> list[str]:
+    first = text.lstrip().splitlines()[0]
+    return first.split(_delimiter(first))
+
+
+def _delimiter(header: str) -> str:
+    return max(",;\t", key=header.count)  # a tie (no separator at all) gives ","
+
+
+def _read_csv(text: str) -> list[_RawRow]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.lstrip()))
+    header = next(reader)
+    fields = [_field(name) for name in header]
+    problems = _header_problems(header, fields)
+    rows: list[_RawRow] = []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        where = f"line {reader.line_num}"
+        if any(cell.strip() for cell in record[len(header) :]):
+            problems.append(f"{where}: more values than the {len(header)} columns of the header")
+        values = {f: cell.strip() for f, cell in zip(fields, record, strict=False) if f}
+        rows.append(_RawRow(where, {f: v for f, v in values.items() if v}))
+    if problems:
+        raise AreaImportError(problems)
+    return rows
+
+
+def _header_problems(header: list[str], fields: list[str | None]) -> list[str]:
+    problems = [
+        f"line 1: unknown column “{name.strip()}” (columns: {_COLUMNS})"
+        for name, f in zip(header, fields, strict=True)
+        if f is None or f == "children"
+    ]
+    problems += [f"line 1: two columns for {f}" for f, n in Counter(fields).items() if f and n > 1]
+    problems += [f"line 1: no “{f}” column" for f in ("code", "name") if f not in fields]
+    return problems
+
+
+def _read_json(text: str) -> list[_RawRow]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise AreaImportError([f"not valid JSON ({where}: {exc.msg})"]) from exc
+    items = [data] if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise AreaImportError(["JSON must be a list of areas or one area object"])
+    rows: list[_RawRow] = []
+    problems: list[str] = []
+    _walk_json(items, "item ", None, rows, problems)
+    if problems:
+        raise AreaImportError(problems)
+    return rows
+
+
+def _walk_json(
+    items: list[Any],
+    prefix: str,
+    enclosing: str | None,
+    rows: list[_RawRow],
+    problems: list[str],
+) -> None:
+    for number, item in enumerate(items, 1):
+        where = f"{prefix}{number}"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected an object with code and name")
+            continue
+        values, children = _json_values(item, where, problems)
+        rows.append(_RawRow(where, values, enclosing))
+        if children is None:
+            continue
+        if isinstance(children, list):
+            _walk_json(children, f"{where}, child ", values.get("code"), rows, problems)
+        else:
+            problems.append(f"{where}: children must be a list")
+
+
+def _json_values(
+    item: dict[str, Any], where: str, problems: list[str]
+) -> tuple[dict[str, str], Any]:
+    given: dict[str, Any] = {}
+    known = sorted((_KEY_RANK[k], str(key)) for key in item if (k := _compact(str(key))) in _KEYS)
+    for _, key in known:
+        if item[key] is not None:
+            given.setdefault(_KEYS[_compact(key)], item[key])  # the best-ranked key wins
+    children = given.pop("children", None)
+    values: dict[str, str] = {}
+    for name, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            problems.append(f"{where}: {name} must be text")
+        elif text := str(value).strip():
+            values[name] = text
+    return values, children
+
+
+# --- checking rows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    where: str
+    code: str
+    name: str
+    level: str | None
+    parent_code: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+def _clean_name(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def _max_length(column: str) -> int:
+    return int(getattr(_AREAS.c[column].type, "length", None) or 10_000)
+
+
+def _parse_date(text: str | None, label: str, problems: list[str]) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(text, "%d/%m/%Y").date()
+    except ValueError:
+        problems.append(f"{label} “{text}” is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+        return None
+
+
+def _check_row(raw: _RawRow, default_from: date, problems: list[str]) -> _Row | None:
+    before = len(problems)
+    where, values = raw.where, raw.values
+    code, level = values.get("code", ""), values.get("level")
+    name = _clean_name(values.get("name", ""))
+    parent = values.get("parent_code") or raw.enclosing
+    if not code:
+        problems.append(f"{where}: code is missing")
+    if not name:
+        problems.append(f"{where}: name is missing")
+    if raw.enclosing and values.get("parent_code", raw.enclosing) != raw.enclosing:
+        problems.append(f"{where}: parent code {values['parent_code']} but inside {raw.enclosing}")
+    if code and parent == code:
+        problems.append(f"{where}: code {code} is its own parent")
+    for column, text in (("code", code), ("name", name), ("level", level or "")):
+        if len(text) > _max_length(column):
+            problems.append(f"{where}: {column} longer than {_max_length(column)} characters")
+    start = _parse_date(values.get("valid_from"), f"{where}: valid_from", problems)
+    valid_from = start or default_from
+    valid_to = _parse_date(values.get("valid_to"), f"{where}: valid_to", problems)
+    if valid_to is not None and valid_to < valid_from:
+        problems.append(f"{where}: valid_to {valid_to} is before valid_from {valid_from}")
+    if len(problems) > before:
+        return None
+    return _Row(where, code, name, level, parent, valid_from, valid_to)
+
+
+def _validate(
+    raws: Sequence[_RawRow], known_codes: set[str], default_from: date
+) -> tuple[list[_Row], dict[str, int]]:
+    """The checked rows and their depths in the file; raises with every problem found."""
+    problems: list[str] = [] if raws else ["the file lists no areas"]
+    rows: list[_Row] = []
+    seen: dict[str, str] = {}
+    for raw in raws:
+        row = _check_row(raw, default_from, problems)
+        if row is None:
+            continue
+        if row.code in seen:
+            problems.append(f"{row.where}: code {row.code} is already on {seen[row.code]}")
+            continue
+        seen[row.code] = row.where
+        rows.append(row)
+    for row in rows:
+        if row.parent_code and row.parent_code not in seen and row.parent_code not in known_codes:
+            problems.append(_unknown_parent(row, known_codes | seen.keys()))
+    depths = _depths(rows, problems)
+    if problems:
+        raise AreaImportError(problems)
+    return rows, depths
+
+
+def _unknown_parent(row: _Row, codes: Iterable[str]) -> str:
+    parent = row.parent_code or ""
+    message = f"{row.where}: parent code {parent} is neither in the file nor a current area"
+    padded = [code for code in codes if code.isdigit() and code.lstrip("0") == parent.lstrip("0")]
+    if parent.isdigit() and padded:
+        message += f" (did you mean {padded[0]}? spreadsheets drop leading zeros)"
+    return message
+
+
+def _depths(rows: Sequence[_Row], problems: list[str]) -> dict[str, int]:
+    """Depth of each row below the file's top (parents outside the file count as the top)."""
+    parent_of = {row.code: row.parent_code for row in rows}
+    depth: dict[str, int] = {}
+    for row in rows:
+        chain: list[str] = []
+        code: str | None = row.code
+        while code in parent_of and code not in depth and code not in chain:
+            chain.append(code)
+            code = parent_of[code]
+        if code in chain:
+            problems.append(f"{row.where}: parent codes form a loop ({' → '.join(chain)})")
+            depth.update(dict.fromkeys(chain, 0))
+            continue
+        base = depth.get(code, -1) if code is not None else -1
+        for offset, member in enumerate(reversed(chain), 1):
+            depth[member] = base + offset
+    return depth
+
+
+# --- planning and writing -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+@dataclass
+class _Plan:
+    depths: dict[str, int]
+    counts: Counter[str] = field(default_factory=Counter)
+    closes: list[dict[str, Any]] = field(default_factory=list)  # {id, valid_to}
+    inserts: dict[int, list[_Row]] = field(default_factory=dict)  # by depth, parents first
+    corrections: list[tuple[_Stored, _Row]] = field(default_factory=list)  # in place
+    kept: dict[str, int] = field(default_factory=dict)  # code → id of a stored row kept
+    superseded: dict[int, str] = field(default_factory=dict)  # closed id → code of new version
+
+    def add(self, row: _Row) -> None:
+        self.inserts.setdefault(self.depths[row.code], []).append(row)
+
+    def keep(self, stored: _Stored, row: _Row) -> str:
+        self.kept[row.code] = stored.id
+        if row.valid_to is None or row.valid_to == stored.valid_to:
+            return "unchanged"
+        self.closes.append({"id": stored.id, "valid_to": row.valid_to})
+        return "closed"
+
+    def correct(self, stored: _Stored, row: _Row) -> None:
+        self.kept[row.code] = stored.id
+        self.corrections.append((stored, row))
+
+    def supersede(self, stored: _Stored, row: _Row) -> None:
+        self.closes.append({"id": stored.id, "valid_to": row.valid_from - timedelta(days=1)})
+        self.superseded[stored.id] = row.code
+        self.add(row)
+
+    def report(self) -> ImportReport:
+        return ImportReport(**self.counts)
+
+
+async def _stored_areas(session: AsyncSession) -> list[_Stored]:
+    parent = aliased(Area)
+    result = await session.execute(
+        select(
+            Area.id,
+            Area.code,
+            Area.name,
+            Area.level,
+            parent.code,
+            Area.valid_from,
+            Area.valid_to,
+        ).outerjoin(parent, Area.parent_id == parent.id)
+    )
+    return [_Stored(*row) for row in result]
+
+
+def _change(stored: _Stored, row: _Row) -> str | None:
+    """Renamed, moved, or None when the row matches the stored version."""
+    if stored.name != row.name:
+        return "renamed"
+    if stored.parent_code != row.parent_code or stored.level != (row.level or stored.level):
+        return "moved"
+    return None
+
+
+def _plan(rows: Sequence[_Row], depths: dict[str, int], stored: Sequence[_Stored]) -> _Plan:
+    """Compare each row with its stored version (same code and start, else the open one)."""
+    open_by_code = {area.code: area for area in stored if area.valid_to is None}
+    by_start = {(area.code, area.valid_from): area for area in stored}
+    plan = _Plan(depths)
+    problems: list[str] = []
+    for row in rows:
+        current = by_start.get((row.code, row.valid_from)) or open_by_code.get(row.code)
+        change = _change(current, row) if current else "added"
+        if current is None:
+            plan.add(row)
+        elif change is None:
+            change = plan.keep(current, row)
+        elif row.valid_from == current.valid_from:
+            plan.correct(current, row)
+        elif row.valid_from > current.valid_from:
+            plan.supersede(current, row)
+        else:
+            problems.append(
+                f"{row.where}: valid_from {row.valid_from} is before the current version of "
+                f"{row.code} (from {current.valid_from})"
+            )
+        plan.counts[change or "unchanged"] += 1
+    if problems:
+        raise AreaImportError(problems)
+    return plan
+
+
+def _values(row: _Row, ids: dict[str, int], stored: _Stored | None = None) -> dict[str, Any]:
+    """The column values of a row; ``stored`` gives level and valid_to the row leaves out."""
+    level = row.level or (stored.level if stored else None)
+    return {
+        "code": row.code,
+        "name": row.name,
+        "search_name": fold(row.name),
+        "level": level or (COMMUNE if row.parent_code else PROVINCE),
+        "parent_id": ids[row.parent_code] if row.parent_code else None,
+        "valid_from": row.valid_from,
+        "valid_to": row.valid_to or (stored.valid_to if stored else None),
+    }
+
+
+async def _apply(session: AsyncSession, plan: _Plan, stored: Sequence[_Stored]) -> None:
+    ids = {area.code: area.id for area in stored if area.valid_to is None} | plan.kept
+    if plan.closes:
+        await session.execute(update(Area), plan.closes)
+    for depth in sorted(plan.inserts):
+        values = [_values(row, ids) for row in plan.inserts[depth]]
+        result = await session.execute(insert(Area).returning(Area.id, Area.code), values)
+        ids.update({code: area_id for area_id, code in result})
+    if plan.corrections:
+        await session.execute(
+            update(Area),
+            [{"id": old.id, **_values(row, ids, old)} for old, row in plan.corrections],
+        )
+    if plan.superseded:
+        await session.execute(
+            update(_AREAS)
+            .where(_AREAS.c.parent_id == bindparam("old_id"), _AREAS.c.valid_to.is_(None))
+            .values(parent_id=bindparam("new_id")),
+            [{"old_id": old, "new_id": ids[code]} for old, code in plan.superseded.items()],
+        )
+
+
+def _today() -> date:
+    return utcnow().astimezone(_VIETNAM).date()
+
+
+async def import_areas(
+    session: AsyncSession, path: Path, *, valid_from: date | None = None
+) -> ImportReport:
+    """Import (upsert by code) the areas of a CSV or JSON file; see the module docstring.
+
+    ``valid_from`` is when rows without their own ``valid_from`` take effect (default: today).
+    Call it inside one transaction (``Database.transaction()``): the file is checked completely
+    before anything is written, and :class:`AreaImportError` lists every problem.
+    """
+    raws = _read_rows(Path(path))
+    stored = await _stored_areas(session)
+    current = {area.code for area in stored if area.valid_to is None}
+    rows, depths = _validate(raws, current, valid_from or _today())
+    plan = _plan(rows, depths, stored)
+    await _apply(session, plan, stored)
+    return plan.report()
+
+
+# --- the shipped provinces ----------------------------------------------------------------
+
+
+def province_rows() -> list[dict[str, Any]]:
+    """The 34 provinces of 2025 (``storage/data/provinces-2025.json``) as ``areas`` rows."""
+    rows, _ = _validate(_read_rows(PROVINCES_FILE), set(), _today())
+    return [_values(row, {}) for row in rows]
+
+
+async def seed_provinces(session: AsyncSession) -> int:
+    """Insert the shipped provinces whose codes are not stored yet; returns how many."""
+    rows = province_rows()
+    codes = [row["code"] for row in rows]
+    present = set(await session.scalars(select(Area.code).where(Area.code.in_(codes))))
+    missing = [row for row in rows if row["code"] not in present]
+    if missing:
+        await session.execute(insert(Area), missing)
+    return len(missing)
+
+
+@cache
+def _province_aliases() -> dict[str, tuple[str, ...]]:
+    """Code → other names people type: abbreviations and the provinces merged into it."""
+    entries = json.loads(PROVINCES_FILE.read_text(encoding="utf-8"))
+    return {e["code"]: (*e.get("aliases", ()), *e.get("merged_from", ())) for e in entries}
+
+
+# --- lookups ------------------------------------------------------------------------------
+
+
+def _current(on: date, entity: type[Area] | AliasedClass[Area] = Area) -> ColumnElement[bool]:
+    return and_(
+        entity.valid_from <= on,
+        or_(entity.valid_to.is_(None), entity.valid_to >= on),
+    )
+
+
+def _sorted(areas: Iterable[Area]) -> list[Area]:
+    """By name as people say it: folded, without the unit word ("An Giang" before "Bắc Ninh")."""
+    return sorted(areas, key=lambda a: (strip_area_prefix(a.search_name), a.search_name, a.code))
+
+
+def _by_code(areas: Sequence[Area], typed: str) -> list[Area]:
+    typed = typed.strip()
+    if not (typed.isascii() and typed.isdigit()):
+        return []
+    return [a for a in areas if a.code.lstrip("0") == typed.lstrip("0") and a.code.isdigit()]
+
+
+def _find(
+    areas: Sequence[Area], typed: str, names: Sequence[tuple[int, str]], limit: int
+) -> list[Area]:
+    """An area by code, else the exact name matches, else the closest names."""
+    if by_code := _by_code(areas, typed):
+        return by_code[:limit]
+    by_id = {area.id: area for area in areas}
+    return [by_id[key] for key, _ in exact_only(best_matches(typed, names, limit))]
+
+
+async def list_provinces(session: AsyncSession, *, on: date | None = None) -> list[Area]:
+    """The top-level areas valid on ``on`` (default today), sorted by name."""
+    day = on or _today()
+    result = await session.scalars(select(Area).where(Area.parent_id.is_(None), _current(day)))
+    return _sorted(result)
+
+
+async def find_province(
+    session: AsyncSession, typed: str, limit: int = 6, *, on: date | None = None
+) -> list[Area]:
+    """Provinces matching what was typed: a code ("24"), a name with or without diacritics or
+    unit word ("bac ninh", "TP Huế"), an abbreviation ("tp hcm", "sai gon") or a province merged
+    into it in 2025 ("bac giang" → Bắc Ninh). Exact matches alone when there are any."""
+    provinces = await list_provinces(session, on=on)
+    aliases = _province_aliases()
+    names = [(a.id, a.search_name) for a in provinces]
+    names += [(a.id, alias) for a in provinces for alias in aliases.get(a.code, ())]
+    return _find(provinces, typed, names, limit)
+
+
+async def communes_of(
+    session: AsyncSession, province_id: int, *, on: date | None = None
+) -> list[Area]:
+    """The lowest current units under a province, however deep the hierarchy, sorted by name."""
+    day = on or _today()
+    child, below = aliased(Area), aliased(Area)
+    tree = select(Area.id).where(Area.id == province_id).cte("tree", recursive=True)
+    tree = tree.union_all(
+        select(child.id).where(child.parent_id == tree.c.id, _current(day, child))
+    )
+    has_children = select(below.id).where(below.parent_id == Area.id, _current(day, below))
+    result = await session.scalars(
+        select(Area).where(
+            Area.id.in_(select(tree.c.id)), Area.id != province_id, ~has_children.exists()
+        )
+    )
+    return _sorted(result)
+
+
+async def find_commune(
+    session: AsyncSession,
+    province_id: int,
+    typed: str,
+    limit: int = 6,
+    *,
+    on: date | None = None,
+) -> list[Area]:
+    """Communes of a province matching what was typed: one when the name (or code) matches
+    exactly, otherwise the closest names, best first."""
+    communes = await communes_of(session, province_id, on=on)
+    return _find(communes, typed, [(a.id, a.search_name) for a in communes], limit)
+
+
+async def get_area(session: AsyncSession, area_id: int) -> Area | None:
+    """The area with this id (any version), or None."""
+    return await session.get(Area, area_id)

@@ -1,0 +1,313 @@
+"""Products, dossiers and their documents: queries and every state change, each audited.
+
+Review states follow ODK Central. A document is ``received`` when first uploaded; an official
+may mark it ``has_issues`` (with a reason), ``approved`` or ``rejected``; a re-upload after
+``has_issues`` (or ``rejected``) makes it ``edited``. A dossier is a ``draft`` until the producer
+submits it; then ``submitted``, and the officials move it on the same way.
+
+Access is always scoped by producer: :func:`product_of` answers only for the producer's own
+products, so a guessed id in a button payload finds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import audit
+from storage.clock import utcnow
+from storage.models import DocumentFile, Dossier, DossierDocument, Product
+
+__all__ = [
+    "DOCUMENT_STATES",
+    "DOSSIER_STATES",
+    "AddedFile",
+    "ReviewError",
+    "add_file",
+    "create_product",
+    "current_dossier",
+    "current_files",
+    "documents_of",
+    "product_of",
+    "products_of",
+    "set_document_status",
+    "set_dossier_status",
+    "submit_dossier",
+]
+
+DOCUMENT_STATES = ("received", "has_issues", "edited", "approved", "rejected")
+DOSSIER_STATES = ("draft", "submitted", "has_issues", "edited", "approved", "rejected")
+SENT_BACK = ("has_issues", "rejected")
+# What a reviewer may do to a document or dossier in each state.
+REVIEWABLE = ("received", "submitted", "edited", "has_issues", "approved", "rejected")
+
+
+class ReviewError(ValueError):
+    """A state change that the rules of the review do not allow."""
+
+
+@dataclass(frozen=True)
+class AddedFile:
+    """What :func:`add_file` did."""
+
+    document: DossierDocument
+    duplicate: bool  # the same content was already part of this document
+    files: int  # how many current files the document has now
+
+
+async def products_of(session: AsyncSession, producer_id: int) -> list[Product]:
+    """A producer's products, oldest first."""
+    rows = await session.scalars(
+        select(Product).where(Product.producer_id == producer_id).order_by(Product.id)
+    )
+    return list(rows)
+
+
+async def product_of(session: AsyncSession, producer_id: int, product_id: int) -> Product | None:
+    """The product with ``product_id`` if it belongs to ``producer_id``; None otherwise."""
+    return await session.scalar(
+        select(Product).where(Product.id == product_id, Product.producer_id == producer_id)
+    )
+
+
+async def create_product(
+    session: AsyncSession,
+    *,
+    producer_id: int,
+    user_id: int,
+    values: dict[str, Any],
+    dossier_kind: str,
+    certificate_ref: str | None,
+    rules_version: str,
+) -> tuple[Product, Dossier]:
+    """A new product with its first (draft) dossier; audited."""
+    product = Product(producer_id=producer_id, created_by=user_id, **values)
+    session.add(product)
+    await session.flush()
+    dossier = Dossier(
+        product_id=product.id,
+        kind=dossier_kind,
+        certificate_ref=certificate_ref,
+        rules_version=rules_version,
+        status="draft",
+    )
+    session.add(dossier)
+    await session.flush()
+    audit(
+        session,
+        actor_kind="user",
+        actor_id=user_id,
+        action="product.registered",
+        entity="product",
+        entity_id=product.id,
+        values=values,
+        dossier_id=dossier.id,
+        dossier_kind=dossier_kind,
+        rules_version=rules_version,
+    )
+    return product, dossier
+
+
+async def current_dossier(session: AsyncSession, product_id: int) -> Dossier | None:
+    """The product's latest dossier."""
+    return await session.scalar(
+        select(Dossier).where(Dossier.product_id == product_id).order_by(Dossier.id.desc())
+    )
+
+
+async def documents_of(session: AsyncSession, dossier_id: int) -> dict[str, DossierDocument]:
+    """The dossier's documents by document type."""
+    rows = await session.scalars(
+        select(DossierDocument).where(DossierDocument.dossier_id == dossier_id)
+    )
+    return {d.doc_type: d for d in rows}
+
+
+async def current_files(session: AsyncSession, document_id: int) -> list[DocumentFile]:
+    """The files that make up a document now (older rounds are kept but not current)."""
+    rows = await session.scalars(
+        select(DocumentFile)
+        .where(DocumentFile.document_id == document_id, DocumentFile.current.is_(True))
+        .order_by(DocumentFile.id)
+    )
+    return list(rows)
+
+
+async def add_file(
+    session: AsyncSession,
+    dossier: Dossier,
+    doc_type: str,
+    *,
+    user_id: int,
+    sha256: str,
+    size: int,
+    kind: str,
+    mime_type: str,
+    original_name: str = "",
+    platform_unique_id: str = "",
+    new_round: bool,
+) -> AddedFile:
+    """Add an uploaded file to a dossier's document; audited.
+
+    ``new_round`` starts the document afresh (the previous files stop being current), as when
+    a producer re-uploads a document that was sent back; otherwise the file is appended (the
+    next photo of a paper document).
+    """
+    if dossier.status not in ("draft", "has_issues", "edited"):
+        raise ReviewError(f"dossier {dossier.id} is {dossier.status}; it takes no uploads")
+    document = (await documents_of(session, dossier.id)).get(doc_type)
+    if document is None:
+        document = DossierDocument(dossier_id=dossier.id, doc_type=doc_type, status="received")
+        session.add(document)
+        await session.flush()
+    elif document.status == "approved":
+        raise ReviewError(f"document {document.id} is approved; it takes no uploads")
+    files = await current_files(session, document.id)
+    if not new_round and any(f.sha256 == sha256 for f in files):
+        return AddedFile(document, duplicate=True, files=len(files))
+    if new_round and files:
+        await session.execute(
+            update(DocumentFile)
+            .where(DocumentFile.document_id == document.id)
+            .values(current=False)
+        )
+        files = []
+    if document.status in SENT_BACK:
+        document.status = "edited"
+        if dossier.status == "has_issues":
+            dossier.status = "edited"
+    session.add(
+        DocumentFile(
+            document_id=document.id,
+            sha256=sha256,
+            size=size,
+            kind=kind,
+            mime_type=mime_type,
+            original_name=original_name[:255],
+            platform_unique_id=platform_unique_id[:100],
+            uploaded_by=user_id,
+            current=True,
+        )
+    )
+    document.updated_at = dossier.updated_at = utcnow()
+    audit(
+        session,
+        actor_kind="user",
+        actor_id=user_id,
+        action="document.uploaded",
+        entity="dossier_document",
+        entity_id=document.id,
+        dossier_id=dossier.id,
+        doc_type=doc_type,
+        sha256=sha256,
+        size=size,
+        kind=kind,
+        status=document.status,
+    )
+    return AddedFile(document, duplicate=False, files=len(files) + 1)
+
+
+async def submit_dossier(
+    session: AsyncSession, dossier: Dossier, user_id: int, required: set[str]
+) -> None:
+    """The producer declares the dossier complete; every type in ``required`` must be in."""
+    if dossier.status not in ("draft", "has_issues", "edited"):
+        raise ReviewError(f"dossier {dossier.id} is {dossier.status}; it cannot be submitted")
+    documents = await documents_of(session, dossier.id)
+    missing = sorted(t for t in required if t not in documents)
+    sent_back = sorted(t for t, d in documents.items() if d.status in SENT_BACK)
+    if missing or sent_back:
+        raise ReviewError(f"missing {missing}, sent back {sent_back}")
+    previous = dossier.status
+    dossier.status = "submitted" if previous == "draft" else "edited"
+    dossier.submitted_at = dossier.updated_at = utcnow()
+    audit(
+        session,
+        actor_kind="user",
+        actor_id=user_id,
+        action="dossier.submitted",
+        entity="dossier",
+        entity_id=dossier.id,
+        previous=previous,
+        status=dossier.status,
+    )
+
+
+async def set_document_status(
+    session: AsyncSession,
+    document_id: int,
+    status: str,
+    *,
+    official_id: int,
+    reason: str | None = None,
+) -> DossierDocument:
+    """An official's decision on one document; ``has_issues`` and ``rejected`` need a reason.
+
+    A document with issues puts its dossier in ``has_issues`` too.
+    """
+    if status not in ("has_issues", "approved", "rejected"):
+        raise ReviewError(f"a reviewer cannot set a document to {status!r}")
+    if status in SENT_BACK and not (reason and reason.strip()):
+        raise ReviewError("a reason is required to send a document back")
+    document = await session.get(DossierDocument, document_id)
+    if document is None:
+        raise ReviewError(f"no document {document_id}")
+    dossier = await session.get_one(Dossier, document.dossier_id)
+    previous = document.status
+    document.status = status
+    document.review_reason = reason.strip() if reason else None
+    document.reviewed_by = official_id
+    document.reviewed_at = document.updated_at = utcnow()
+    if status in SENT_BACK and dossier.status in ("submitted", "edited", "draft"):
+        dossier.status = "has_issues"
+        dossier.updated_at = utcnow()
+    audit(
+        session,
+        actor_kind="official",
+        actor_id=official_id,
+        action=f"document.{status}",
+        entity="dossier_document",
+        entity_id=document.id,
+        dossier_id=dossier.id,
+        previous=previous,
+        reason=document.review_reason,
+    )
+    return document
+
+
+async def set_dossier_status(
+    session: AsyncSession,
+    dossier_id: int,
+    status: str,
+    *,
+    official_id: int,
+    reason: str | None = None,
+) -> Dossier:
+    """An official's decision on a whole dossier (approve, send back, reject)."""
+    if status not in ("has_issues", "approved", "rejected"):
+        raise ReviewError(f"a reviewer cannot set a dossier to {status!r}")
+    if status in SENT_BACK and not (reason and reason.strip()):
+        raise ReviewError("a reason is required to send a dossier back")
+    dossier = await session.get(Dossier, dossier_id)
+    if dossier is None:
+        raise ReviewError(f"no dossier {dossier_id}")
+    if dossier.status == "draft":
+        raise ReviewError(f"dossier {dossier_id} has not been submitted")
+    previous = dossier.status
+    dossier.status = status
+    dossier.review_reason = reason.strip() if reason else None
+    dossier.updated_at = utcnow()
+    audit(
+        session,
+        actor_kind="official",
+        actor_id=official_id,
+        action=f"dossier.{status}",
+        entity="dossier",
+        entity_id=dossier.id,
+        previous=previous,
+        reason=dossier.review_reason,
+    )
+    return dossier

@@ -1,0 +1,94 @@
+"""Tax codes, phone numbers, e-mail and names as producers type them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.validators import (
+    Invalid,
+    clean_email,
+    clean_mobile,
+    clean_name,
+    clean_tax_code,
+    tax_check_digit,
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value", "kind"),
+    [
+        ("0100109106", "0100109106", "tax"),
+        (" 0100 109 106 ", "0100109106", "tax"),
+        ("0100109106-001", "0100109106-001", "branch"),
+        ("0100109106001", "0100109106-001", "branch"),
+        ("001203004567", "001203004567", "citizen_id"),
+    ],
+)
+def test_tax_codes_accepted(typed: str, value: str, kind: str) -> None:
+    code = clean_tax_code(typed)
+    assert (code.value, code.kind) == (value, kind)
+
+
+@pytest.mark.parametrize(
+    ("typed", "fragment"),
+    [
+        ("0100109107", "last digit"),
+        ("0100000000", "seven zeros"),
+        ("0100109106-000", "001 to 999"),
+        ("12345", "You typed {count} digits"),
+        ("abc", "You typed {count} digits"),
+    ],
+)
+def test_tax_codes_refused(typed: str, fragment: str) -> None:
+    with pytest.raises(Invalid) as info:
+        clean_tax_code(typed)
+    assert fragment in info.value.message
+
+
+def test_check_digit_of_ten_is_invalid() -> None:
+    # Find nine digits whose weighted sum is 0 mod 11: no tenth digit can make them valid.
+    weights = (31, 29, 23, 19, 17, 13, 7, 5, 3)
+    for n in range(10_000_000, 10_100_000):
+        digits = f"{n:09d}"
+        if sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11 == 0:
+            assert tax_check_digit(digits) is None
+            break
+    else:
+        pytest.fail("no example found")
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [("0912345678", "+84912345678"), ("+84 912 345 678", "+84912345678"), ("038.123.4567", "+84381234567")],
+)
+def test_mobiles_accepted(typed: str, e164: str) -> None:
+    assert clean_mobile(typed) == e164
+
+
+@pytest.mark.parametrize(
+    ("typed", "fragment"),
+    [
+        ("02438251234", "landline"),
+        ("+1 202 555 0143", "Vietnamese mobile"),
+        ("091234", "not a valid"),
+        ("call me", "digits only"),
+    ],
+)
+def test_mobiles_refused(typed: str, fragment: str) -> None:
+    with pytest.raises(Invalid) as info:
+        clean_mobile(typed)
+    assert fragment in info.value.message
+
+
+def test_email() -> None:
+    assert clean_email(" Lan@HTX.VN ") == "Lan@htx.vn"
+    with pytest.raises(Invalid):
+        clean_email("lan at htx")
+
+
+def test_names() -> None:
+    assert clean_name("  Nguyễn   Thị  Lan ") == "Nguyễn Thị Lan"
+    with pytest.raises(Invalid):
+        clean_name("A")
+    with pytest.raises(Invalid):
+        clean_name("x" * 201)
