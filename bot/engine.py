@@ -27,6 +27,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.flow import GLOBAL_SIGNATURE, FlowRegistry, StepContext
 from bot.vocabulary import Button, ChatKey, Event, Reply, button_payload, step_signature
@@ -256,7 +257,9 @@ class Engine:
         self._transcribe_in(session, ctx)
         self._queue_replies(session, ctx, replies, row.id)
         ctx.conversation.updated_at = utcnow()
-        ctx.conversation.data = dict(ctx.data)  # a new object, so the JSON change is saved
+        # The data dict is changed in place; a flush during the step may already have taken it
+        # as the committed value, so mark it changed explicitly.
+        flag_modified(ctx.conversation, "data")
         row.status = "done"
         row.processed_at = utcnow()
         row.attempts += 1

@@ -133,7 +133,10 @@ def best_matches(
     return [(key, round(best[key], 4)) for key in ranked[:limit]]
 
 
-def exact_only(matches: Sequence[tuple[K, float]]) -> list[tuple[K, float]]:
-    """Only the exact matches when there are any (see :data:`EXACT`), else all of them."""
+def exact_only(
+    matches: Sequence[tuple[K, float]], *, strict: bool = False
+) -> list[tuple[K, float]]:
+    """Only the exact matches (see :data:`EXACT`) when there are any; otherwise all of them, or
+    none when ``strict``."""
     exact = [match for match in matches if match[1] >= EXACT]
-    return exact or list(matches)
+    return exact if exact or strict else list(matches)

@@ -250,6 +250,7 @@ class DocumentsFlow:
         code = str(ctx.data.get("doc"))
         if received is None or received.problem or not received.sha256:
             self._refuse(ctx, received)
+            await self._upload_buttons(ctx)
             return
         doc_type = rules(dossier.rules_version).document_type(code)
         first_of_visit = ctx.data.get("received", 0) == 0

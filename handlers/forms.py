@@ -250,6 +250,10 @@ class FormFlow:
         if answer == SKIP and fld.optional:
             await self._store(ctx, fld, None)
             return
+        if answer == SKIP:
+            ctx.say(ctx._("This question cannot be skipped; the OCOP office needs the answer."))
+            await self._ask(ctx, fld)
+            return
         try:
             value = await self._parse(ctx, fld, answer)
         except Invalid as problem:
@@ -350,11 +354,9 @@ class FormFlow:
 
     async def _on_summary(self, ctx: StepContext, answer: str | None) -> None:
         if answer == CONFIRM:
-            missing = [
-                f for f in self.fields if not f.optional and not ctx.data["values"].get(f.name)
-            ]
-            if missing:
-                await self._ask(ctx, missing[0])
+            missing = self._first_unanswered(ctx.data["values"])
+            if missing is not None:
+                await self._ask(ctx, missing)
                 return
             await self.complete(ctx, dict(ctx.data["values"]))
         elif answer == CHANGE:

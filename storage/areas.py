@@ -69,7 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
 
-from bot.text import best_matches, exact_only, fold, strip_area_prefix
+from bot.text import EXACT, best_matches, exact_only, fold, strip_area_prefix
 from storage.clock import utcnow
 from storage.models import Area, Base
 
@@ -609,13 +609,21 @@ def _by_code(areas: Sequence[Area], typed: str) -> list[Area]:
 
 
 def _find(
-    areas: Sequence[Area], typed: str, names: Sequence[tuple[int, str]], limit: int
+    areas: Sequence[Area],
+    typed: str,
+    names: Sequence[tuple[int, str]],
+    limit: int,
+    aliases: Sequence[tuple[int, str]] = (),
 ) -> list[Area]:
-    """An area by code, else the exact name matches, else the closest names."""
+    """An area by code; else the exact name matches; else the exact alias matches; else the
+    closest names (aliases only count when exact, so "quang" lists the Quảng provinces)."""
     if by_code := _by_code(areas, typed):
         return by_code[:limit]
+    matches = exact_only(best_matches(typed, names, limit))
+    if not (matches and matches[0][1] >= EXACT):
+        matches = exact_only(best_matches(typed, aliases, limit), strict=True) or matches
     by_id = {area.id: area for area in areas}
-    return [by_id[key] for key, _ in exact_only(best_matches(typed, names, limit))]
+    return [by_id[key] for key, _ in matches]
 
 
 async def list_provinces(session: AsyncSession, *, on: date | None = None) -> list[Area]:
@@ -634,8 +642,8 @@ async def find_province(
     provinces = await list_provinces(session, on=on)
     aliases = _province_aliases()
     names = [(a.id, a.search_name) for a in provinces]
-    names += [(a.id, alias) for a in provinces for alias in aliases.get(a.code, ())]
-    return _find(provinces, typed, names, limit)
+    other_names = [(a.id, alias) for a in provinces for alias in aliases.get(a.code, ())]
+    return _find(provinces, typed, names, limit, other_names)
 
 
 async def communes_of(

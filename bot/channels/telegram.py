@@ -230,7 +230,7 @@ class TelegramChannel:
             await self.engine.store(events)
         for update in updates:  # answered only once the event is stored
             if update.callback_query is not None:
-                self._spawn(self._answer(update.callback_query.id))
+                pass
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
