@@ -1,1 +1,1 @@
-"""placeholder"""
+"""OCOP Bot: settings, engine, channels, sender, rules and wiring (see docs/architecture.md)."""

@@ -50,7 +50,8 @@ async def dispatch(ctx: StepContext) -> None:
         return
     command = _command(ctx)
     if command is not None:
-        await run_command(ctx, command)
+        name, _, argument = command.partition(" ")
+        await run_command(ctx, name, argument.strip())
         return
     if not ctx.conversation.flow or ctx.conversation.flow not in ctx.flows:
         await ctx.goto("menu")
@@ -80,14 +81,15 @@ def _current_signature(ctx: StepContext) -> str:
 def _command(ctx: StepContext) -> str | None:
     event = ctx.event
     if event.kind == EventKind.COMMAND:
-        return event.command
+        argument = event.text.partition(" ")[2].strip()
+        return f"{event.command} {argument}".strip()
     if event.kind == EventKind.BUTTON and event.signature == GLOBAL_SIGNATURE:
         return event.payload.lstrip("/")
     return None
 
 
-async def run_command(ctx: StepContext, command: str) -> None:
-    """The commands that work at any step."""
+async def run_command(ctx: StepContext, command: str, argument: str = "") -> None:
+    """The commands that work at any step (``/product 12`` opens a product's dossier)."""
     flow = ctx.flows.get(ctx.conversation.flow)
     if command == "start":
         if flow is None or ctx.conversation.flow == "menu":
@@ -103,6 +105,8 @@ async def run_command(ctx: StepContext, command: str) -> None:
         await ctx.goto("menu")
     elif command == "language":
         await ctx.goto("language")
+    elif command == "product" and argument.isdigit():
+        await ctx.goto("documents", product_id=int(argument))
     elif command == "cancel":
         cancel = getattr(flow, "cancel", None)
         if cancel is not None:

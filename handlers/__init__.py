@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Conversation flows, one module per flow, channel-neutral; each has a .mmd diagram."""

@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Storage: models, database set-up, queries, audit, areas, blobs and migrations."""

@@ -230,7 +230,7 @@ class TelegramChannel:
             await self.engine.store(events)
         for update in updates:  # answered only once the event is stored
             if update.callback_query is not None:
-                pass
+                self._spawn(self._answer(update.callback_query.id))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -259,7 +259,8 @@ class TelegramChannel:
                     poll = asyncio.ensure_future(self.bot.get_updates(offset, 100,
                         self.poll_timeout, allowed_updates=ALLOWED_UPDATES))  # fmt: skip
                     await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                    if not poll.done():
+                    if not poll.done():  # stopping: end the long poll, then confirm below
+                        await self._cancel(poll)
                         break
                     if updates := poll.result():
                         await self._store_and_answer(updates)
@@ -285,10 +286,14 @@ class TelegramChannel:
                     await self.bot.get_updates(offset, 1, 0, allowed_updates=ALLOWED_UPDATES)
         finally:
             stopping.cancel()
-            if poll is not None and not poll.done():
-                poll.cancel()
-                with contextlib.suppress(asyncio.CancelledError, TelegramError):
-                    await poll
+            if poll is not None:
+                await self._cancel(poll)
+
+    @staticmethod
+    async def _cancel(future: asyncio.Future[Any]) -> None:
+        future.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await future
 
     # -- webhook ----------------------------------------------------------------------------
     def webhook_routes(

@@ -245,6 +245,18 @@ async def test_webhook_checks_the_secret(
     assert api.answered[0]["callback_query_id"] == update["callback_query"]["id"]
 
 
+async def test_webhook_delivery_end_to_end(
+    channel: TelegramChannel, api: FakeTelegramAPI, db: Database
+) -> None:
+    app = web.Application()
+    channel.webhook_routes(app, SECRET)
+    async with TestServer(app) as server:
+        await channel.set_webhook(str(server.make_url("/telegram/webhook")), SECRET)
+        api.push(api.make.text(CHAT, "qua webhook"), api.make.callback(CHAT, "ab|1"))
+        await api.wait_until(lambda: not api.updates and len(api.answered) == 1)
+    assert [r.payload["kind"] for r in await inbox(db)] == ["text", "button"]
+
+
 async def test_set_webhook(channel: TelegramChannel, api: FakeTelegramAPI) -> None:
     await channel.set_webhook("https://bot.example.vn/telegram/webhook", SECRET)
     assert api.webhook is not None

@@ -667,6 +667,7 @@ class FakeTelegramAPI:
             results = await asyncio.gather(*(self._post(hook, u) for u in batch))
             done = {u["update_id"] for u, ok in zip(batch, results, strict=True) if ok}
             self.updates = [u for u in self.updates if u["update_id"] not in done]
+            await self._notify()
             if not all(results):
                 await asyncio.sleep(0.2)
 
