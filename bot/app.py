@@ -19,9 +19,11 @@ from aiohttp import web
 from bot.channels.base import ChannelAdapter
 from bot.dispatch import dispatch
 from bot.engine import Engine
+from bot.files import FileFetcher
 from bot.flows import build_flows
 from bot.sender import Sender
 from bot.settings import Settings
+from storage.blobs import LocalBlobStore
 from storage.db import Database
 
 __all__ = ["App", "build_app", "http_app", "serve"]
@@ -65,6 +67,7 @@ def build_app(
         dispatch,
         concurrency=settings.worker_concurrency,
         poll_interval=settings.poll_interval,
+        prefetch=FileFetcher(chans, LocalBlobStore(settings.blob_dir), settings.max_upload_bytes),
         on_replies=sender.wake,
     )
     return App(settings=settings, db=db, engine=engine, sender=sender, channels=chans)

@@ -133,10 +133,6 @@ def best_matches(
     return [(key, round(best[key], 4)) for key in ranked[:limit]]
 
 
-def exact_only(
-    matches: Sequence[tuple[K, float]], *, strict: bool = False
-) -> list[tuple[K, float]]:
-    """Only the exact matches (see :data:`EXACT`) when there are any; otherwise all of them, or
-    none when ``strict``."""
-    exact = [match for match in matches if match[1] >= EXACT]
-    return exact if exact or strict else list(matches)
+def exact_only(matches: Sequence[tuple[K, float]]) -> list[tuple[K, float]]:
+    """Only the exact matches (score at least :data:`EXACT`), possibly none."""
+    return [match for match in matches if match[1] >= EXACT]

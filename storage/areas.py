@@ -69,7 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
 
-from bot.text import EXACT, best_matches, exact_only, fold, strip_area_prefix
+from bot.text import best_matches, exact_only, fold, strip_area_prefix
 from storage.clock import utcnow
 from storage.models import Area, Base
 
@@ -164,7 +164,8 @@ def _field(key: str) -> str | None:
     return _KEYS.get(_compact(key))
 
 
-def _read_rows(path: Path) -> list[_RawRow]:
+def _read_rows(path: Path) -> tuple[list[_RawRow], list[str]]:
+    """The rows of a file, and problems of single rows; raises when the file is unreadable."""
     text = _read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{")):
@@ -197,11 +198,12 @@ def _delimiter(header: str) -> str:
     return max(",;\t", key=header.count)  # a tie (no separator at all) gives ","
 
 
-def _read_csv(text: str) -> list[_RawRow]:
+def _read_csv(text: str) -> tuple[list[_RawRow], list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.lstrip()))
     header = next(reader)
     fields = [_field(name) for name in header]
-    problems = _header_problems(header, fields)
+    if problems := _header_problems(header, fields):
+        raise AreaImportError(problems)
     rows: list[_RawRow] = []
     for record in reader:
         if not any(cell.strip() for cell in record):
@@ -211,9 +213,7 @@ def _read_csv(text: str) -> list[_RawRow]:
             problems.append(f"{where}: more values than the {len(header)} columns of the header")
         values = {f: cell.strip() for f, cell in zip(fields, record, strict=False) if f}
         rows.append(_RawRow(where, {f: v for f, v in values.items() if v}))
-    if problems:
-        raise AreaImportError(problems)
-    return rows
+    return rows, problems
 
 
 def _header_problems(header: list[str], fields: list[str | None]) -> list[str]:
@@ -227,7 +227,7 @@ def _header_problems(header: list[str], fields: list[str | None]) -> list[str]:
     return problems
 
 
-def _read_json(text: str) -> list[_RawRow]:
+def _read_json(text: str) -> tuple[list[_RawRow], list[str]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -239,9 +239,7 @@ def _read_json(text: str) -> list[_RawRow]:
     rows: list[_RawRow] = []
     problems: list[str] = []
     _walk_json(items, "item ", None, rows, problems)
-    if problems:
-        raise AreaImportError(problems)
-    return rows
+    return rows, problems
 
 
 def _walk_json(
@@ -340,18 +338,25 @@ def _check_row(raw: _RawRow, default_from: date, problems: list[str]) -> _Row | 
     start = _parse_date(values.get("valid_from"), f"{where}: valid_from", problems)
     valid_from = start or default_from
     valid_to = _parse_date(values.get("valid_to"), f"{where}: valid_to", problems)
-    if valid_to is not None and valid_to < valid_from:
-        problems.append(f"{where}: valid_to {valid_to} is before valid_from {valid_from}")
+    if start is not None and valid_to is not None and valid_to < start:
+        problems.append(_ends_too_early(where, valid_to, start))
     if len(problems) > before:
         return None
     return _Row(where, code, name, level, parent, valid_from, valid_to)
 
 
+def _ends_too_early(where: str, valid_to: date, start: date) -> str:
+    return f"{where}: valid_to {valid_to} is before valid_from {start}"
+
+
 def _validate(
-    raws: Sequence[_RawRow], known_codes: set[str], default_from: date
+    raws: Sequence[_RawRow],
+    known_codes: set[str],
+    default_from: date,
+    read_problems: Sequence[str] = (),
 ) -> tuple[list[_Row], dict[str, int]]:
     """The checked rows and their depths in the file; raises with every problem found."""
-    problems: list[str] = [] if raws else ["the file lists no areas"]
+    problems = [*read_problems] if raws else [*read_problems, "the file lists no areas"]
     rows: list[_Row] = []
     seen: dict[str, str] = {}
     for raw in raws:
@@ -482,9 +487,11 @@ def _plan(rows: Sequence[_Row], depths: dict[str, int], stored: Sequence[_Stored
     for row in rows:
         current = by_start.get((row.code, row.valid_from)) or open_by_code.get(row.code)
         change = _change(current, row) if current else "added"
+        start = row.valid_from
         if current is None:
             plan.add(row)
         elif change is None:
+            start = current.valid_from
             change = plan.keep(current, row)
         elif row.valid_from == current.valid_from:
             plan.correct(current, row)
@@ -495,6 +502,8 @@ def _plan(rows: Sequence[_Row], depths: dict[str, int], stored: Sequence[_Stored
                 f"{row.where}: valid_from {row.valid_from} is before the current version of "
                 f"{row.code} (from {current.valid_from})"
             )
+        if row.valid_to is not None and row.valid_to < start:
+            problems.append(_ends_too_early(row.where, row.valid_to, start))
         plan.counts[change or "unchanged"] += 1
     if problems:
         raise AreaImportError(problems)
@@ -550,10 +559,10 @@ async def import_areas(
     Call it inside one transaction (``Database.transaction()``): the file is checked completely
     before anything is written, and :class:`AreaImportError` lists every problem.
     """
-    raws = _read_rows(Path(path))
+    raws, read_problems = _read_rows(Path(path))
     stored = await _stored_areas(session)
     current = {area.code for area in stored if area.valid_to is None}
-    rows, depths = _validate(raws, current, valid_from or _today())
+    rows, depths = _validate(raws, current, valid_from or _today(), read_problems)
     plan = _plan(rows, depths, stored)
     await _apply(session, plan, stored)
     return plan.report()
@@ -564,7 +573,8 @@ async def import_areas(
 
 def province_rows() -> list[dict[str, Any]]:
     """The 34 provinces of 2025 (``storage/data/provinces-2025.json``) as ``areas`` rows."""
-    rows, _ = _validate(_read_rows(PROVINCES_FILE), set(), _today())
+    raws, problems = _read_rows(PROVINCES_FILE)
+    rows, _ = _validate(raws, set(), _today(), problems)
     return [_values(row, {}) for row in rows]
 
 
@@ -602,10 +612,11 @@ def _sorted(areas: Iterable[Area]) -> list[Area]:
 
 
 def _by_code(areas: Sequence[Area], typed: str) -> list[Area]:
-    typed = typed.strip()
-    if not (typed.isascii() and typed.isdigit()):
-        return []
-    return [a for a in areas if a.code.lstrip("0") == typed.lstrip("0") and a.code.isdigit()]
+    """The areas whose code was typed ("24"; leading zeros optional: "1" is "01")."""
+    typed = typed.strip().casefold()
+    if typed.isascii() and typed.isdigit():
+        return [a for a in areas if a.code.isdigit() and a.code.lstrip("0") == typed.lstrip("0")]
+    return [a for a in areas if a.code.casefold() == typed]
 
 
 def _find(
@@ -615,15 +626,17 @@ def _find(
     limit: int,
     aliases: Sequence[tuple[int, str]] = (),
 ) -> list[Area]:
-    """An area by code; else the exact name matches; else the exact alias matches; else the
-    closest names (aliases only count when exact, so "quang" lists the Quảng provinces)."""
+    """By code; else exact names; else exact aliases; else the closest names, then aliases
+    (so "quang" lists the Quảng provinces before Đà Nẵng, which took in Quảng Nam)."""
     if by_code := _by_code(areas, typed):
         return by_code[:limit]
-    matches = exact_only(best_matches(typed, names, limit))
-    if not (matches and matches[0][1] >= EXACT):
-        matches = exact_only(best_matches(typed, aliases, limit), strict=True) or matches
+    by_name = best_matches(typed, names, limit)
+    by_alias = best_matches(typed, aliases, limit)
     by_id = {area.id: area for area in areas}
-    return [by_id[key] for key, _ in matches]
+    for matches in (exact_only(by_name), exact_only(by_alias), by_name, by_alias):
+        if matches:
+            return [by_id[key] for key, _ in matches]
+    return []
 
 
 async def list_provinces(session: AsyncSession, *, on: date | None = None) -> list[Area]:

@@ -138,5 +138,4 @@ def test_cutoff_controls_similarity() -> None:
 
 def test_exact_only() -> None:
     assert exact_only([("a", 1.0), ("b", 0.99), ("c", 0.7)]) == [("a", 1.0), ("b", 0.99)]
-    assert exact_only([("c", 0.7)]) == [("c", 0.7)]
-    assert exact_only([("c", 0.7)], strict=True) == []
+    assert exact_only([("c", 0.7)]) == []

@@ -54,6 +54,7 @@ MAX_TEXT = 4096
 OTHER_KINDS = ("sticker", "animation", "voice", "video", "video_note", "audio", "location",
                "venue", "poll", "dice", "game", "story")  # fmt: skip
 T = TypeVar("T")
+Markup = tg.InlineKeyboardMarkup | tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None
 
 
 class EventStore(Protocol):
@@ -105,16 +106,9 @@ class TelegramChannel:
     name = "telegram"
     max_text_length = MAX_TEXT
 
-    def __init__(
-        self,
-        token: str,
-        api_url: str,
-        engine: EventStore,
-        *,
-        poll_timeout: int = 25,
-        connection_pool_size: int = 64,
-        backoff: tuple[float, float] = (1.0, 30.0),
-    ) -> None:
+    def __init__(self, token: str, api_url: str, engine: EventStore, *, poll_timeout: int = 25,
+                 connection_pool_size: int = 64,
+                 backoff: tuple[float, float] = (1.0, 30.0)) -> None:  # fmt: skip
         """``api_url`` is the server root, e.g. ``https://api.telegram.org``."""
         root = api_url.rstrip("/")
         self.bot = Bot(
@@ -141,6 +135,8 @@ class TelegramChannel:
         if not self._ready:
             async with self._init_lock:
                 if not self._ready:
+                    if self._files.is_closed:  # initialised again after a shutdown
+                        self._files = httpx.AsyncClient(timeout=self._files.timeout)
                     await self._call(self.bot.initialize())
                     self._ready = True
 
@@ -296,9 +292,8 @@ class TelegramChannel:
             await future
 
     # -- webhook ----------------------------------------------------------------------------
-    def webhook_routes(
-        self, app: web.Application, secret: str, path: str = "/telegram/webhook"
-    ) -> None:
+    def webhook_routes(self, app: web.Application, secret: str,
+                       path: str = "/telegram/webhook") -> None:  # fmt: skip
         """Add ``POST path``: secret checked in constant time, update stored, then 200."""
         expected = secret.encode()
 
@@ -354,7 +349,8 @@ class TelegramChannel:
             keyboard = tg.ReplyKeyboardRemove()
         message_id = 0
         for i, text in enumerate(parts):
-            markup = keyboard if i == 0 and keyboard else inline if i == len(parts) - 1 else None
+            markup: Markup = keyboard if i == 0 else None
+            markup = inline if markup is None and i == len(parts) - 1 else markup
             sent = await self._call(
                 self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
             )

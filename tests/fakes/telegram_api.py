@@ -545,20 +545,37 @@ class FakeTelegramAPI:
         if p.get("allowed_updates") is not None:
             self.allowed_updates = p["allowed_updates"] or None
         if offset < 0:
-            self.updates = self.updates[offset:]
-        elif offset:
-            self.updates = [u for u in self.updates if u["update_id"] >= offset]
-        if self.allowed_updates:
-            self.updates = [u for u in self.updates if _kind_of(u) in self.allowed_updates]
+            del self.updates[: max(0, len(self.updates) + offset)]
+        elif offset:  # confirms (deletes) every update below the offset
+            confirmed = 0
+            while confirmed < len(self.updates) and self.updates[confirmed]["update_id"] < offset:
+                confirmed += 1
+            del self.updates[:confirmed]
         deadline = time.monotonic() + float(p.get("timeout") or 0)
         async with self._changed:
             while True:
                 if me != self._poller:
                     raise Fault("getUpdates", 409).error()
-                if self.updates or time.monotonic() >= deadline or self._closing:
-                    return self.updates[:limit]
+                batch = self._batch(limit)
+                if batch or time.monotonic() >= deadline or self._closing:
+                    return batch
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+
+    def _batch(self, limit: int) -> list[dict[str, Any]]:
+        """The first ``limit`` queued updates; types not in allowed_updates are dropped."""
+        allowed = self.allowed_updates
+        if not allowed:
+            return self.updates[:limit]
+        batch, unwanted = [], []
+        for update in self.updates:
+            (batch if _kind_of(update) in allowed else unwanted).append(update)
+            if len(batch) >= limit:
+                break
+        if unwanted:
+            dropped = {u["update_id"] for u in unwanted}
+            self.updates = [u for u in self.updates if u["update_id"] not in dropped]
+        return batch
 
     async def _send_message(self, p: dict[str, Any]) -> Any:
         chat_id, text = p.get("chat_id"), p.get("text")

@@ -1,0 +1,79 @@
+"""Producer registration, end to end: the real bot, the fake Bot API over HTTP, a real database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Area, AuditEntry, Producer, ProducerMember
+from tests.harness import Producer as Phone
+from tests.harness import RunningBot
+
+CHAT = 7_000_000_001
+
+
+async def register(phone: Phone, *, language: str = "Tiếng Việt") -> None:
+    """Walks the whole registration, answering the way producers type on phones."""
+    await phone.say("/start")
+    await phone.tap(language)
+    await phone.tap("HTX" if language == "Tiếng Việt" else "Cooperative (HTX)")
+    await phone.say("Hop tac xa Nong nghiep Luc Ngan")
+    await phone.say("0100109106")
+    await phone.tap("Bo qua" if language == "Tiếng Việt" else "Skip")
+    await phone.say("Nguyen Thi Lan")
+    await phone.say("Giam doc")
+    await phone.tap("Nu" if language == "Tiếng Việt" else "Female")
+    await phone.say("tay")
+    await phone.share_contact("+84912345678")
+    await phone.say("bac ninh")
+    await phone.say("tan son")
+    await phone.say("lan@htx-lucngan.vn")
+
+
+async def test_registration_in_vietnamese(bot: RunningBot) -> None:
+    phone = bot.producer(CHAT)
+    await register(phone)
+    summary = phone.last.plain
+    for expected in (
+        "Hop tac xa Nong nghiep Luc Ngan",
+        "0100109106",
+        "Nguyen Thi Lan",
+        "Tày",
+        "0912 345 678",
+        "Tỉnh Bắc Ninh",
+        "Xã Tân Sơn",
+        "lan@htx-lucngan.vn",
+    ):
+        assert expected in summary
+    assert "Xác nhận" in " ".join(phone.buttons())
+    await phone.tap("Xac nhan")
+    texts = " ".join(m.plain for m in phone.messages()[-3:])
+    assert "đã được đăng ký" in texts or "đã đăng ký" in texts
+    assert any("Sản phẩm" in b for b in phone.buttons())
+
+    async with bot.db.sessions() as session:
+        producer = await session.scalar(select(Producer))
+        assert producer is not None
+        commune = await session.get(Area, producer.commune_id)
+        province = await session.get(Area, producer.province_id)
+        member = await session.scalar(select(ProducerMember))
+        audit = await session.scalar(select(AuditEntry).where(AuditEntry.action == "producer.registered"))
+    assert (producer.org_type, producer.tax_code, producer.phone) == (
+        "cooperative",
+        "0100109106",
+        "+84912345678",
+    )
+    assert producer.phone_verified
+    assert producer.rep_gender == "female" and producer.rep_ethnicity == "Tày"
+    assert commune is not None and commune.name == "Xã Tân Sơn"
+    assert province is not None and province.code == "24"
+    assert member is not None and member.role == "owner"
+    assert audit is not None and audit.entity_id == producer.id
+
+
+async def test_registration_in_english(bot: RunningBot) -> None:
+    phone = bot.producer(CHAT + 1)
+    await register(phone, language="English")
+    assert "check your answers" in phone.last.plain
+    await phone.tap("Confirm")
+    assert any("is registered" in m.plain for m in phone.messages())
+    assert "My products" in " ".join(phone.buttons())

@@ -1,0 +1,226 @@
+"""The whole bot running against the fake Telegram Bot API, and simulated producers talking to it.
+
+``RunningBot`` wires the real application (engine, sender, Telegram channel polling over HTTP,
+file fetcher, blob store) on a real SQLite file (or PostgreSQL) database; ``Producer`` is one
+person's phone: it pushes updates to the fake server and waits until the bot has answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.app import App, build_app
+from bot.channels.telegram import TelegramChannel
+from bot.settings import Settings
+from bot.text import fold
+from storage.models import InboxEvent, OutboxMessage
+from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
+
+__all__ = ["Producer", "RunningBot", "running_bot"]
+
+
+class RunningBot:
+    """The application, its Telegram channel polling the fake server, and its loops."""
+
+    def __init__(self, app: App, api: FakeTelegramAPI, telegram: TelegramChannel) -> None:
+        self.app = app
+        self.api = api
+        self.telegram = telegram
+        self.db = app.db
+        self.pushed = 0
+
+    def producer(self, chat_id: int) -> Producer:
+        return Producer(self, chat_id)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every pushed update is stored and processed and every reply sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            async with self.db.sessions() as session:
+                stored = await session.scalar(select(func.count()).select_from(InboxEvent))
+                pending = await session.scalar(
+                    select(func.count())
+                    .select_from(InboxEvent)
+                    .where(InboxEvent.status == "pending")
+                )
+                unsent = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                )
+            if (stored or 0) >= self.pushed and not pending and not unsent:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"bot did not settle: stored {stored}/{self.pushed}, pending {pending}, "
+                    f"unsent {unsent}"
+                )
+            await asyncio.sleep(0.02)
+
+
+class Producer:
+    """One simulated producer: a Telegram private chat with the bot."""
+
+    def __init__(self, bot: RunningBot, chat_id: int) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.api = bot.api
+        self.make = bot.api.make
+        self.seen = 0
+
+    # -- what the producer does -------------------------------------------------------------
+    async def push(self, update: dict[str, Any]) -> list[SentMessage]:
+        """Send one update and return the messages the bot answered with."""
+        self.api.push(update)
+        self.bot.pushed += 1
+        await self.bot.settle()
+        return self.new_messages()
+
+    async def say(self, text: str) -> list[SentMessage]:
+        if text.startswith("/"):
+            command, _, args = text[1:].partition(" ")
+            return await self.push(self.make.command(self.chat_id, command, args))
+        return await self.push(self.make.text(self.chat_id, text))
+
+    async def tap(self, label: str) -> list[SentMessage]:
+        """Tap the button whose label contains ``label`` (diacritics ignored) in the latest
+        message that has buttons."""
+        data = self.button_data(label)
+        return await self.push(self.make.callback(self.chat_id, data))
+
+    async def share_contact(self, phone: str = "+84912345678", own: bool = True) -> list[SentMessage]:
+        return await self.push(self.make.contact(self.chat_id, phone, own=own))
+
+    async def send_document(
+        self,
+        content: bytes,
+        name: str,
+        mime: str = "application/pdf",
+        *,
+        declared_size: int | None = -1,
+        fail_after: int | None = None,
+        album: str | None = None,
+    ) -> list[SentMessage]:
+        """Send a file as a document; ``declared_size`` None = Telegram did not say."""
+        file = self.api.add_file(content, fail_after=fail_after)
+        size = len(content) if declared_size == -1 else declared_size
+        update = self.make.document(
+            self.chat_id,
+            file.file_id,
+            file_name=name,
+            mime_type=mime,
+            file_size=size,
+            unique_id=file.unique_id,
+            media_group_id=album,
+        )
+        return await self.push(update)
+
+    def photo_update(self, content: bytes, album: str | None = None) -> dict[str, Any]:
+        """A photo message (the largest size is ``content``), not yet sent."""
+        file = self.api.add_file(content)
+        return self.make.photo(
+            self.chat_id, file.file_id, file_size=len(content), media_group_id=album
+        )
+
+    async def send_album(self, photos: list[bytes]) -> list[SentMessage]:
+        """Several photos sent at once, as Telegram delivers an album."""
+        album = f"album-{self.chat_id}-{len(self.messages())}"
+        updates = [self.photo_update(content, album) for content in photos]
+        self.api.push(*updates)
+        self.bot.pushed += len(updates)
+        await self.bot.settle()
+        return self.new_messages()
+
+    # -- what the producer sees -------------------------------------------------------------
+    def messages(self) -> list[SentMessage]:
+        return self.api.sent_to(self.chat_id)
+
+    def new_messages(self) -> list[SentMessage]:
+        all_messages = self.messages()
+        new = all_messages[self.seen :]
+        self.seen = len(all_messages)
+        return new
+
+    @property
+    def last(self) -> SentMessage:
+        return self.messages()[-1]
+
+    def last_with_buttons(self) -> SentMessage:
+        for message in reversed(self.messages()):
+            if message.inline_keyboard:
+                return message
+        raise AssertionError("no message with buttons yet")
+
+    def buttons(self) -> list[str]:
+        """The labels of the latest message with buttons."""
+        keyboard = self.last_with_buttons().inline_keyboard or []
+        return [b["text"] for row in keyboard for b in row]
+
+    def button_data(self, label: str) -> str:
+        keyboard = self.last_with_buttons().inline_keyboard or []
+        wanted = fold(label)
+        for row in keyboard:
+            for button in row:
+                if wanted in fold(button["text"]):
+                    return str(button["callback_data"])
+        raise AssertionError(f"no button like {label!r} in {self.buttons()}")
+
+
+@asynccontextmanager
+async def running_bot(
+    database_url: str,
+    blob_dir: Path,
+    *,
+    per_chat_rate: float = 1000.0,
+    first_update_id: int = 100_000,
+    **settings: Any,
+) -> AsyncIterator[RunningBot]:
+    """Start the real application against a fresh fake Bot API server; stop it afterwards.
+
+    A bot restarted on the same database needs a higher ``first_update_id``, as Telegram's
+    update ids keep growing.
+    """
+    async with FakeTelegramAPI() as api:
+        api.make = UpdateBuilder(first_update_id)
+        config = Settings(
+            database_url=database_url,
+            telegram_token=api.token,
+            telegram_api_url=api.url,
+            blob_dir=blob_dir,
+            poll_interval=0.05,
+            **settings,
+        )
+        app = build_app(config, per_chat_rate=per_chat_rate)
+        telegram = TelegramChannel(api.token, api.url, app.engine, poll_timeout=1)
+        await telegram.initialize()
+        app.channels[telegram.name] = telegram
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(app.engine.run(stop)),
+            asyncio.create_task(app.sender.run(stop)),
+            asyncio.create_task(telegram.run_polling(stop)),
+        ]
+        running = RunningBot(app, api, telegram)
+        async with app.db.sessions() as session:
+            running.pushed = await session.scalar(select(func.count()).select_from(InboxEvent)) or 0
+        try:
+            yield running
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await telegram.shutdown()
+            await app.db.dispose()
+
+
+def copy_database(template: Path, target: Path) -> str:
+    """A fresh copy of a prepared SQLite file; returns its URL."""
+    shutil.copyfile(template, target)
+    return f"sqlite+aiosqlite:///{target}"
