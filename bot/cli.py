@@ -127,7 +127,13 @@ async def _serve(settings: Settings) -> int:
             log.info("Telegram: polling %s", settings.telegram_api_url)
     else:
         log.warning("OCOP_TELEGRAM_TOKEN is not set: no chat channel is running.")
-    await serve(app, web_app, extra)
+    try:
+        await serve(app, web_app, extra)
+    finally:
+        for channel in app.channels.values():
+            shutdown = getattr(channel, "shutdown", None)
+            if shutdown is not None:
+                await shutdown()
     return 0
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.flow import GLOBAL_SIGNATURE, FlowRegistry, StepContext
+from bot.i18n import translator
 from bot.vocabulary import Button, ChatKey, Event, Reply, button_payload, step_signature
 from storage.clock import utcnow
 from storage.db import Database
@@ -80,6 +81,7 @@ class Engine:
         poll_interval: float = 0.5,
         prefetch: FilePrefetcher | None = None,
         on_replies: Callable[[], None] | None = None,
+        flood_threshold: int = FLOOD_PENDING_REPLIES,
     ) -> None:
         self.db = db
         self.flows = flows
@@ -87,6 +89,7 @@ class Engine:
         self.prefetch = prefetch
         self.poll_interval = poll_interval
         self.on_replies = on_replies
+        self.flood_threshold = flood_threshold
         self._wake = asyncio.Event()
         self._active: set[ChatKey] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -324,7 +327,7 @@ class Engine:
                 OutboxMessage.status.in_(("pending", "sending")),
             )
         )
-        return int(waiting or 0) >= FLOOD_PENDING_REPLIES
+        return int(waiting or 0) >= self.flood_threshold
 
     @staticmethod
     def _flood_replies(ctx: StepContext) -> list[Reply]:
@@ -418,7 +421,7 @@ class Engine:
                     channel=key.channel,
                     chat_id=key.chat_id,
                     kind="reply",
-                    payload=Reply(text=_sorry_text(row.payload)).to_json(),
+                    payload=Reply(text=await _sorry_text(session, key)).to_json(),
                     inbox_id=inbox_id,
                 )
             )
@@ -426,11 +429,14 @@ class Engine:
             self.on_replies()
 
 
-def _sorry_text(payload: dict[str, Any]) -> str:
-    from bot.i18n import translator
-
-    t = translator(payload.get("locale_hint"))
-    return t.gettext(
+async def _sorry_text(session: AsyncSession, key: ChatKey) -> str:
+    """The apology for a message we could not handle, in the user's language."""
+    locale = await session.scalar(
+        select(User.locale)
+        .join(ChannelIdentity, ChannelIdentity.user_id == User.id)
+        .where(ChannelIdentity.channel == key.channel, ChannelIdentity.chat_id == key.chat_id)
+    )
+    return translator(locale).gettext(
         "Sorry, something went wrong on our side while handling your last message. "
         "Nothing you entered before it is lost. Please send it again, or /help."
     )

@@ -43,7 +43,8 @@ Meaning of the fields:
 An area with the same code, name, parent and level as its stored version is unchanged. Otherwise
 the stored version is closed the day before the new ``valid_from`` and a new version is added
 (on the very same ``valid_from`` the stored row is corrected in place instead). Current children
-of a replaced area follow its new version. Areas absent from the file are left alone.
+of a replaced area are linked to its new version; lookups follow parents by code, so a date in
+the past still finds the hierarchy of that date. Areas absent from the file are left alone.
 
 The whole file is checked first; any problem (missing code or name, unknown parent, duplicate
 code, parent loop, bad date, empty or non-CSV/JSON file) raises :class:`AreaImportError` listing
@@ -64,7 +65,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
@@ -200,14 +211,13 @@ def _delimiter(header: str) -> str:
 
 def _read_csv(text: str) -> tuple[list[_RawRow], list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.lstrip()))
-    header = next(reader)
+    records = (record for record in reader if any(cell.strip() for cell in record))
+    header = next(records)
     fields = [_field(name) for name in header]
-    if problems := _header_problems(header, fields):
+    if problems := _header_problems(f"line {reader.line_num}", header, fields):
         raise AreaImportError(problems)
     rows: list[_RawRow] = []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue
+    for record in records:
         where = f"line {reader.line_num}"
         if any(cell.strip() for cell in record[len(header) :]):
             problems.append(f"{where}: more values than the {len(header)} columns of the header")
@@ -216,14 +226,17 @@ def _read_csv(text: str) -> tuple[list[_RawRow], list[str]]:
     return rows, problems
 
 
-def _header_problems(header: list[str], fields: list[str | None]) -> list[str]:
+def _header_problems(where: str, header: list[str], fields: list[str | None]) -> list[str]:
+    """Unknown, repeated or missing columns (blank ones, as Excel leaves, are ignored)."""
     problems = [
-        f"line 1: unknown column “{name.strip()}” (columns: {_COLUMNS})"
+        f"{where}: unknown column “{name.strip()}” (columns: {_COLUMNS})"
         for name, f in zip(header, fields, strict=True)
-        if f is None or f == "children"
+        if name.strip() and f in (None, "children")
     ]
-    problems += [f"line 1: two columns for {f}" for f, n in Counter(fields).items() if f and n > 1]
-    problems += [f"line 1: no “{f}” column" for f in ("code", "name") if f not in fields]
+    problems += [
+        f"{where}: two columns for {f}" for f, n in Counter(fields).items() if f and n > 1
+    ]
+    problems += [f"{where}: no “{f}” column" for f in ("code", "name") if f not in fields]
     return problems
 
 
@@ -659,22 +672,27 @@ async def find_province(
     return _find(provinces, typed, names, limit, other_names)
 
 
+def _children(day: date, parent_code: Any) -> Select[int, str]:
+    """Areas current on ``day`` whose parent, in any of its versions, has ``parent_code``."""
+    child, parent = aliased(Area), aliased(Area)
+    return (
+        select(child.id, child.code)
+        .join(parent, child.parent_id == parent.id)
+        .where(parent.code == parent_code, _current(day, child))
+    )
+
+
 async def communes_of(
     session: AsyncSession, province_id: int, *, on: date | None = None
 ) -> list[Area]:
-    """The lowest current units under a province, however deep the hierarchy, sorted by name."""
+    """The lowest units under a province on ``on`` (default today), however deep the
+    hierarchy, sorted by name. Levels are followed by code, so an old version of a province
+    still finds the communes it had on an old date."""
     day = on or _today()
-    child, below = aliased(Area), aliased(Area)
-    tree = select(Area.id).where(Area.id == province_id).cte("tree", recursive=True)
-    tree = tree.union_all(
-        select(child.id).where(child.parent_id == tree.c.id, _current(day, child))
-    )
-    has_children = select(below.id).where(below.parent_id == Area.id, _current(day, below))
-    result = await session.scalars(
-        select(Area).where(
-            Area.id.in_(select(tree.c.id)), Area.id != province_id, ~has_children.exists()
-        )
-    )
+    top = select(Area.id, Area.code).where(Area.id == province_id).cte("tree", recursive=True)
+    tree = top.union(_children(day, top.c.code))
+    leaves = select(tree.c.id).where(~_children(day, tree.c.code).exists())
+    result = await session.scalars(select(Area).where(Area.id.in_(leaves), Area.id != province_id))
     return _sorted(result)
 
 

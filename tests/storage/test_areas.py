@@ -178,6 +178,26 @@ async def test_misspelled_commune_gives_closest_matches(imported: Database) -> N
 
 
 @needs_real_file
+async def test_renamed_province_keeps_its_communes_then_and_now(
+    imported: Database, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "rename.json", '[{"code": "24", "name": "Thành phố Bắc Ninh"}]')
+    async with imported.transaction() as session:
+        assert await import_areas(session, path, valid_from=date(2026, 1, 1)) == ImportReport(
+            renamed=1
+        )
+    async with imported.sessions() as session:
+        new = await province(session, "tp bac ninh")
+        assert new.name == "Thành phố Bắc Ninh"
+        old = (await find_province(session, "bac ninh", on=date(2025, 8, 1)))[0]
+        assert (old.name, old.valid_to) == ("Tỉnh Bắc Ninh", date(2025, 12, 31))
+        assert len(await communes_of(session, new.id)) == 99
+        assert len(await communes_of(session, old.id, on=date(2025, 8, 1))) == 99
+        (commune,) = await find_commune(session, new.id, "kinh bac")
+        assert commune.parent_id == new.id  # current children follow the new version
+
+
+@needs_real_file
 async def test_communes_are_sorted_by_name_without_unit_word(imported: Database) -> None:
     async with imported.sessions() as session:
         hanoi = await province(session, "ha noi")
@@ -251,13 +271,13 @@ async def test_csv_with_three_levels(
         )
 
 
-async def test_csv_vietnamese_headers_and_day_first_dates(
+async def test_csv_vietnamese_headers_blank_columns_and_day_first_dates(
     migrated: Database, tmp_path: Path
 ) -> None:
     path = write(
         tmp_path,
         "xa.csv",
-        "Mã,Tên,Mã cha,Từ ngày\n99001,Xã Thử,24,01/07/2025\n",
+        "\n\nMã;Tên;Mã cha;Từ ngày;;\n99001;Xã Thử;24;01/07/2025;;\n",  # as Excel may save it
     )
     async with migrated.transaction() as session:
         assert await import_areas(session, path) == ImportReport(added=1)

@@ -48,7 +48,7 @@ async def check_migrations(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         differences = await conn.run_sync(schema_differences)
         provinces = await conn.scalar(select(func.count()).select_from(Area))
-    assert differences == [], "models.py and the migrations differ; add a migration"
+    assert not differences, "models.py differs from the migrations:\n" + "\n".join(differences)
     assert provinces == 34
 
     await upgrade(engine)  # at the head already: nothing to do
