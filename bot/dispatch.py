@@ -81,8 +81,7 @@ def _current_signature(ctx: StepContext) -> str:
 def _command(ctx: StepContext) -> str | None:
     event = ctx.event
     if event.kind == EventKind.COMMAND:
-        argument = event.text.partition(" ")[2].strip()
-        return f"{event.command} {argument}".strip()
+        return f"{event.command} {event.text.strip()}".strip()
     if event.kind == EventKind.BUTTON and event.signature == GLOBAL_SIGNATURE:
         return event.payload.lstrip("/")
     return None

@@ -29,9 +29,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from bot.flow import GLOBAL_SIGNATURE, FlowRegistry, StepContext
+from bot.flow import FlowRegistry, StepContext, sign_reply
 from bot.i18n import translator
-from bot.vocabulary import Button, ChatKey, Event, Reply, button_payload, step_signature
+from bot.vocabulary import ChatKey, Event, Reply, step_signature
 from storage.clock import utcnow
 from storage.db import Database
 from storage.models import (
@@ -365,13 +365,7 @@ class Engine:
         c = ctx.conversation
         signature = step_signature(c.flow, c.step, c.version or 0)
         for reply in replies:
-            signed = Reply(
-                text=reply.text,
-                title=reply.title,
-                buttons=[[self._sign(b, signature) for b in row] for row in reply.buttons],
-                contact_button=reply.contact_button,
-                remove_keyboard=reply.remove_keyboard,
-            )
+            signed = sign_reply(reply, signature)
             payload = signed.to_json()
             session.add(
                 OutboxMessage(
@@ -395,11 +389,6 @@ class Engine:
                     payload=payload,
                 )
             )
-
-    @staticmethod
-    def _sign(button: Button, signature: str) -> Button:
-        sig = GLOBAL_SIGNATURE if button.payload.startswith("/") else signature
-        return Button(button.label, button_payload(sig, button.payload))
 
     async def _record_failure(self, key: ChatKey, inbox_id: int, exc: Exception) -> None:
         async with self.db.transaction() as session:

@@ -12,13 +12,34 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator, translator
-from bot.vocabulary import Button, Event, Reply
+from bot.vocabulary import Button, Event, Reply, button_payload
 from storage.models import ChannelIdentity, Conversation, User
 
-__all__ = ["GLOBAL_SIGNATURE", "Flow", "FlowRegistry", "StepContext"]
+__all__ = ["GLOBAL_SIGNATURE", "Flow", "FlowRegistry", "StepContext", "sign_reply"]
 
 # Buttons signed with this are valid at any step (menu shortcuts); their value is a command.
 GLOBAL_SIGNATURE = "g"
+
+
+def sign_reply(reply: Reply, signature: str | None) -> Reply:
+    """The reply with each button's payload signed: commands ("/menu") with the global
+    signature, other values with ``signature`` — the question they answer. A reply sent outside
+    a conversation step (``signature`` None) may carry commands only."""
+
+    def sign(button: Button) -> Button:
+        if button.payload.startswith("/"):
+            return Button(button.label, button_payload(GLOBAL_SIGNATURE, button.payload))
+        if signature is None:
+            raise ValueError(f"button {button.payload!r} needs a conversation step")
+        return Button(button.label, button_payload(signature, button.payload))
+
+    return Reply(
+        text=reply.text,
+        title=reply.title,
+        buttons=[[sign(b) for b in row] for row in reply.buttons],
+        contact_button=reply.contact_button,
+        remove_keyboard=reply.remove_keyboard,
+    )
 
 
 class Flow(Protocol):

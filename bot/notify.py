@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.flow import sign_reply
 from bot.i18n import Translator, translator
 from bot.vocabulary import Reply
 from storage.models import ChannelIdentity, OutboxMessage, ProducerMember, TranscriptEntry, User
@@ -32,7 +33,7 @@ async def notify_producer(
     )
     count = 0
     for identity, user in rows:
-        reply = message(translator(user.locale))
+        reply = sign_reply(message(translator(user.locale)), None)
         payload = reply.to_json()
         session.add(
             OutboxMessage(

@@ -70,7 +70,7 @@ class Event:
     user_id: str
     event_id: str
     kind: EventKind
-    text: str = ""
+    text: str = ""  # the message; for a command, what follows it ("/start abc" → "abc")
     payload: str = ""  # button payload (after the step signature was split off)
     signature: str = ""  # step signature carried by the button, "" for other kinds
     command: str = ""  # "start" for "/start foo"

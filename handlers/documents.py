@@ -224,6 +224,11 @@ class DocumentsFlow:
         event = ctx.event
         if event.kind == EventKind.FILE:
             await self.take_file(ctx)
+        elif answer == DONE and ctx.data.get("received"):
+            loaded = await self._load(ctx)
+            if loaded is not None:
+                await self._say_missing(ctx, await self._progress(ctx, *loaded))
+                await self.show_checklist(ctx)
         elif answer in (DONE, BACK):
             await self.show_checklist(ctx)
         else:

@@ -259,7 +259,7 @@ async def product_summary(ctx: StepContext, product: Product) -> str:
 DOSSIER_STATUS = {
     "draft": N_("draft"),
     "submitted": N_("submitted"),
-    "has_issues": N_("sent back"),
+    "has_issues": N_("needs corrections"),
     "edited": N_("corrected, waiting for review"),
     "approved": N_("approved"),
     "rejected": N_("rejected"),

@@ -34,8 +34,8 @@ Meaning of the fields:
 
 - ``parent_code``: an area in the same file (any order) or a current area already stored; empty
   for a top-level area. In nested JSON the enclosing object is the parent.
-- ``level``: free text (province, district, commune…). When absent: kept for known areas, and for
-  new ones ``province`` at the top and ``commune`` below.
+- ``level``: free text, lowercased (province, district, commune…). When absent: kept for known
+  areas, and for new ones ``province`` at the top and ``commune`` below.
 - ``valid_from``: when this name/parent takes effect (``YYYY-MM-DD`` or ``DD/MM/YYYY``); default:
   the ``valid_from`` given to the import, else today (Vietnam time).
 - ``valid_to``: last day of validity, for abolished or historical areas.
@@ -334,7 +334,7 @@ def _parse_date(text: str | None, label: str, problems: list[str]) -> date | Non
 def _check_row(raw: _RawRow, default_from: date, problems: list[str]) -> _Row | None:
     before = len(problems)
     where, values = raw.where, raw.values
-    code, level = values.get("code", ""), values.get("level")
+    code, level = values.get("code", ""), values.get("level", "").lower() or None
     name = _clean_name(values.get("name", ""))
     parent = values.get("parent_code") or raw.enclosing
     if not code:
@@ -564,7 +564,7 @@ def _today() -> date:
 
 
 async def import_areas(
-    session: AsyncSession, path: Path, *, valid_from: date | None = None
+    session: AsyncSession, path: Path | str, *, valid_from: date | None = None
 ) -> ImportReport:
     """Import (upsert by code) the areas of a CSV or JSON file; see the module docstring.
 

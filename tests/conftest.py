@@ -8,16 +8,12 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
-from storage.models import Base
+from storage.migrate import upgrade
 
 
 async def create_schema(db: Database) -> None:
-    """Bring an empty database to the current schema.
-
-    For now straight from the models; swap in the Alembic migrations here once they exist.
-    """
-    async with db.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+    """Bring an empty database to the current schema with the project's own migrations."""
+    await upgrade(db.engine)
 
 
 @pytest.fixture

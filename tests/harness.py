@@ -24,7 +24,7 @@ from bot.text import fold
 from storage.models import InboxEvent, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
 
-__all__ = ["Producer", "RunningBot", "running_bot"]
+__all__ = ["Producer", "RunningBot", "copy_database", "register", "running_bot"]
 
 
 class RunningBot:
@@ -172,6 +172,27 @@ class Producer:
                 if wanted in fold(button["text"]):
                     return str(button["callback_data"])
         raise AssertionError(f"no button like {label!r} in {self.buttons()}")
+
+
+async def register(phone: Producer, *, language: str = "Tiếng Việt", confirm: bool = False) -> None:
+    """Walks the whole registration, answering the way producers type on phones."""
+    await phone.say("/start")
+    await phone.tap(language)
+    await phone.tap("HTX" if language == "Tiếng Việt" else "Cooperative (HTX)")
+    await phone.say("Hop tac xa Nong nghiep Luc Ngan")
+    await phone.say("0100109106")
+    await phone.tap("Bo qua" if language == "Tiếng Việt" else "Skip")
+    await phone.say("Nguyen Thi Lan")
+    await phone.say("Giam doc")
+    await phone.tap("Nu" if language == "Tiếng Việt" else "Female")
+    await phone.say("tay")
+    await phone.share_contact("+84912345678")
+    await phone.say("bac ninh")
+    await phone.say("tan son")
+    await phone.say("lan@htx-lucngan.vn")
+    if confirm:
+        await phone.tap("Xac nhan" if language == "Tiếng Việt" else "Confirm")
+
 
 
 @asynccontextmanager

@@ -58,8 +58,8 @@ class TerminalChannel:
             path = text[6:].strip()
             return self._event(EventKind.FILE, file=FileRef(file_id=path, name=path))
         if text.startswith("/"):
-            command = text[1:].split(maxsplit=1)[0].lower() if len(text) > 1 else ""
-            return self._event(EventKind.COMMAND, command=command, text=text)
+            head, _, argument = text[1:].partition(" ")
+            return self._event(EventKind.COMMAND, command=head.lower(), text=argument.strip())
         payload = self._button_for(text)
         if payload is not None:
             signature, value = split_button_payload(payload)

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.vocabulary import FileRef, Reply
 from storage.db import Database
-from storage.models import Base
 from tests.conftest import create_schema
 
 POSTGRES_URL = os.environ.get("OCOP_TEST_POSTGRES_URL")
@@ -28,7 +28,8 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
         db = Database(POSTGRES_URL)
         async with db.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.drop_all)
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
     else:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'engine.sqlite3'}")
     await create_schema(db)

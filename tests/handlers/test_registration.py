@@ -5,28 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import Area, AuditEntry, Producer, ProducerMember
-from tests.harness import Producer as Phone
-from tests.harness import RunningBot
+from tests.harness import RunningBot, register
 
 CHAT = 7_000_000_001
-
-
-async def register(phone: Phone, *, language: str = "Tiếng Việt") -> None:
-    """Walks the whole registration, answering the way producers type on phones."""
-    await phone.say("/start")
-    await phone.tap(language)
-    await phone.tap("HTX" if language == "Tiếng Việt" else "Cooperative (HTX)")
-    await phone.say("Hop tac xa Nong nghiep Luc Ngan")
-    await phone.say("0100109106")
-    await phone.tap("Bo qua" if language == "Tiếng Việt" else "Skip")
-    await phone.say("Nguyen Thi Lan")
-    await phone.say("Giam doc")
-    await phone.tap("Nu" if language == "Tiếng Việt" else "Female")
-    await phone.say("tay")
-    await phone.share_contact("+84912345678")
-    await phone.say("bac ninh")
-    await phone.say("tan son")
-    await phone.say("lan@htx-lucngan.vn")
 
 
 async def test_registration_in_vietnamese(bot: RunningBot) -> None:

@@ -1,5 +1,7 @@
-"""Initial schema: users and channels, conversations, inbox/outbox, transcript, areas,
-producers and members, audit log; seeds the 34 provinces of 2025.
+"""Initial schema and the 34 provinces of 2025.
+
+Tables: users, channel_identities, conversations, inbox, outbox, transcript, areas, producers,
+producer_members, audit_log. Data: the provinces of storage/data/provinces-2025.json.
 
 Revision ID: 0001
 Revises:

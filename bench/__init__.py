@@ -1,0 +1,1 @@
+"""Benchmarks (not shipped): ``python -m bench.conversation``; see bench/README.md."""

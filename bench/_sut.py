@@ -1,0 +1,212 @@
+"""The systems under test, each in its own process: ``python -m bench._sut SYSTEM --api URL …``.
+
+* ``ours``: the real application wired as ``tests/harness.py``'s ``running_bot`` does (engine,
+  sender, Telegram channel polling), on a freshly migrated database holding the provinces and
+  communes;
+* ``ptb-echo``: a plain python-telegram-bot ``Application`` (polling, default settings) whose one
+  ``MessageHandler`` echoes every text;
+* ``aiogram-fsm``: an aiogram 3 bot with a registration-like FSM in ``MemoryStorage``
+  (``bench/_aiogram_fsm.py``).
+
+Each prints ``READY`` on stdout once it is about to poll, stops on SIGTERM (or SIGINT) and
+prints ``STATS <json>`` last. ``--profile FILE`` (ours only) writes a pyinstrument report of
+the time between READY and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+NATIONAL_LIST = ROOT.parent / "shared" / "data" / "vn-admin-units-2025.json"
+SAMPLE_LIST = ROOT / "tests" / "data" / "communes-sample.csv"
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+# -- ours -------------------------------------------------------------------------------------
+async def prepare_database(url: str) -> str:
+    """A fresh database at the current schema with the provinces and communes.
+
+    SQLite: the file is deleted first; PostgreSQL: schema ``public`` is dropped and recreated.
+    Returns how the schema was made (``alembic``, or ``create_all`` if migrating failed).
+    """
+    from sqlalchemy import text
+
+    from storage.areas import import_areas, seed_provinces
+    from storage.db import Database
+    from storage.models import Base
+
+    db = Database(url)
+    try:
+        if db.is_sqlite:
+            database = db.engine.url.database or ""
+            for suffix in ("", "-wal", "-shm"):
+                Path(database + suffix).unlink(missing_ok=True)
+        else:
+            async with db.engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+        how = "alembic"
+        try:
+            from storage.migrate import upgrade
+
+            await upgrade(db.engine)
+        except Exception as exc:  # another engineer is finishing the migrations
+            print(f"migrating failed ({exc!r}); using create_all", file=sys.stderr)
+            how = "create_all"
+            async with db.engine.begin() as conn:
+                await conn.run_sync(Base.metadata.drop_all)
+                await conn.run_sync(Base.metadata.create_all)
+            async with db.transaction() as session:
+                await seed_provinces(session)
+        async with db.transaction() as session:
+            await import_areas(session, NATIONAL_LIST if NATIONAL_LIST.exists() else SAMPLE_LIST)
+    finally:
+        await db.dispose()
+    return how
+
+
+async def _counts(db: Any) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from storage.models import InboxEvent, OutboxMessage, Producer, TranscriptEntry
+
+    async with db.sessions() as session:
+        inbox = dict((await session.execute(select(InboxEvent.status, func.count())
+                                            .group_by(InboxEvent.status))).all())  # fmt: skip
+        outbox = dict((await session.execute(select(OutboxMessage.status, func.count())
+                                             .group_by(OutboxMessage.status))).all())  # fmt: skip
+        producers = await session.scalar(select(func.count()).select_from(Producer))
+        transcript = await session.scalar(select(func.count()).select_from(TranscriptEntry))
+    return {"inbox": inbox, "outbox": outbox, "producers": producers, "transcript": transcript}
+
+
+async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
+    from bot.app import build_app
+    from bot.channels.telegram import TelegramChannel
+    from bot.settings import Settings
+
+    schema = await prepare_database(args.db)
+    settings = Settings(database_url=args.db, telegram_token=args.token,
+                        telegram_api_url=args.api, blob_dir=Path(args.blob_dir),
+                        send_rate_per_chat=1000, poll_interval=0.05)  # fmt: skip
+    app = build_app(settings)
+    telegram = TelegramChannel(args.token, args.api, app.engine, poll_timeout=10)
+    await telegram.initialize()
+    app.channels[telegram.name] = telegram
+    stop = _stop_event()
+    tasks = [asyncio.create_task(app.engine.run(stop)), asyncio.create_task(app.sender.run(stop)),
+             asyncio.create_task(telegram.run_polling(stop))]  # fmt: skip
+    profiler = _profiler(args.profile)
+    _say("READY")
+    try:
+        await stop.wait()
+    finally:
+        stop.set()
+        if profiler is not None:
+            profiler.stop()
+            Path(args.profile).write_text(profiler.output_text(unicode=True, show_all=False))
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await telegram.shutdown()
+        counts = await _counts(app.db)
+        await app.db.dispose()
+    return {"schema": schema, **counts}
+
+
+def _profiler(path: str | None) -> Any:
+    if not path:
+        return None
+    from pyinstrument import Profiler  # optional: .venv/bin/pip install pyinstrument
+
+    profiler = Profiler(interval=0.001, async_mode="disabled")
+    profiler.start()
+    return profiler
+
+
+# -- python-telegram-bot echo -----------------------------------------------------------------
+def run_ptb_echo(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    handled = 0
+
+    async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        nonlocal handled
+        message = update.effective_message
+        if message is not None and message.text:
+            await message.reply_text(message.text)
+            handled += 1
+
+    async def ready(_app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        _say("READY")
+
+    application = (
+        Application.builder()
+        .token(args.token)
+        .base_url(f"{args.api}/bot")
+        .base_file_url(f"{args.api}/file/bot")
+        .concurrent_updates(args.concurrent)
+        .post_init(ready)
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    application.run_polling(allowed_updates=["message", "callback_query"], close_loop=False,
+                            stop_signals=(signal.SIGINT, signal.SIGTERM))  # fmt: skip
+    return {"handled": handled, "concurrent_updates": args.concurrent}
+
+
+# -- entry point ------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="one system under test (see bench/README.md)")
+    parser.add_argument("system", choices=("ours", "ptb-echo", "aiogram-fsm"))
+    parser.add_argument("--api", required=True, help="the fake Bot API root URL")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--db", help="ours: database URL")
+    parser.add_argument("--blob-dir", default="bench/results/blobs", help="ours: blob store")
+    parser.add_argument("--profile", help="ours: write a pyinstrument report here")
+    parser.add_argument("--concurrent", action="store_true", help="ptb-echo: concurrent_updates")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    warnings.simplefilter("ignore", DeprecationWarning)
+    stats: dict[str, Any]
+    if args.system == "ours":
+        if not args.db:
+            parser.error("ours needs --db")
+        stats = asyncio.run(run_ours(args))
+    elif args.system == "ptb-echo":
+        stats = run_ptb_echo(args)
+    else:
+        from bench._aiogram_fsm import run_aiogram
+
+        stats = asyncio.run(run_aiogram(args.api, args.token, _say))
+    with contextlib.suppress(BrokenPipeError):
+        _say("STATS " + json.dumps(stats, default=str))
+
+
+if __name__ == "__main__":
+    main()
