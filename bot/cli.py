@@ -78,7 +78,6 @@ async def ensure_schema(settings: Settings) -> bool:
 
 async def _import_areas(settings: Settings, path: Path) -> int:
     from storage.areas import AreaImportError, import_areas
-
     from storage.db import Database
 
     if not await ensure_schema(settings):

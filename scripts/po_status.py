@@ -29,7 +29,7 @@ def fill_english() -> None:
         if message.id and _missing(message):
             message.string = message.id
     with po.open("wb") as fh:
-        write_po(fh, catalog, omit_header=False, sort_output=True, width=99)
+        write_po(fh, catalog, omit_header=False, sort_output=True)
 
 
 def main() -> int:

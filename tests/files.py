@@ -31,7 +31,9 @@ def make_pdf(text: str = "Phieu dang ky OCOP") -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
     return out.getvalue()
 
 
@@ -39,15 +41,23 @@ def make_png(width: int = 4, height: int = 3, shade: int = 200) -> bytes:
     """A grey PNG image."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     raw = b"".join(b"\x00" + bytes([shade]) * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def make_jpeg(seed: int = 0) -> bytes:
     """A minimal baseline JPEG (8x8 grey); ``seed`` makes different contents."""
+
     def segment(marker: int, body: bytes) -> bytes:
         return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
 
@@ -58,7 +68,9 @@ def make_jpeg(seed: int = 0) -> bytes:
     huffman_dc = segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")
     huffman_ac = segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
     scan = segment(0xDA, b"\x01\x01\x00\x00\x3f\x00") + b"\x00\x00"
-    return b"\xff\xd8" + app0 + comment + table + frame + huffman_dc + huffman_ac + scan + b"\xff\xd9"
+    return (
+        b"\xff\xd8" + app0 + comment + table + frame + huffman_dc + huffman_ac + scan + b"\xff\xd9"
+    )
 
 
 def make_docx(text: str = "Cau chuyen san pham") -> bytes:

@@ -96,7 +96,9 @@ class Producer:
         data = self.button_data(label)
         return await self.push(self.make.callback(self.chat_id, data))
 
-    async def share_contact(self, phone: str = "+84912345678", own: bool = True) -> list[SentMessage]:
+    async def share_contact(
+        self, phone: str = "+84912345678", own: bool = True
+    ) -> list[SentMessage]:
         return await self.push(self.make.contact(self.chat_id, phone, own=own))
 
     async def send_document(
@@ -174,7 +176,9 @@ class Producer:
         raise AssertionError(f"no button like {label!r} in {self.buttons()}")
 
 
-async def register(phone: Producer, *, language: str = "Tiếng Việt", confirm: bool = False) -> None:
+async def register(
+    phone: Producer, *, language: str = "Tiếng Việt", confirm: bool = False
+) -> None:
     """Walks the whole registration, answering the way producers type on phones."""
     await phone.say("/start")
     await phone.tap(language)
@@ -192,7 +196,6 @@ async def register(phone: Producer, *, language: str = "Tiếng Việt", confirm
     await phone.say("lan@htx-lucngan.vn")
     if confirm:
         await phone.tap("Xac nhan" if language == "Tiếng Việt" else "Confirm")
-
 
 
 @asynccontextmanager
@@ -231,7 +234,9 @@ async def running_bot(
         ]
         running = RunningBot(app, api, telegram)
         async with app.db.sessions() as session:
-            running.pushed = await session.scalar(select(func.count()).select_from(InboxEvent)) or 0
+            running.pushed = (
+                await session.scalar(select(func.count()).select_from(InboxEvent)) or 0
+            )
         try:
             yield running
         finally:

@@ -59,7 +59,11 @@ def test_check_digit_of_ten_is_invalid() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "e164"),
-    [("0912345678", "+84912345678"), ("+84 912 345 678", "+84912345678"), ("038.123.4567", "+84381234567")],
+    [
+        ("0912345678", "+84912345678"),
+        ("+84 912 345 678", "+84912345678"),
+        ("038.123.4567", "+84381234567"),
+    ],
 )
 def test_mobiles_accepted(typed: str, e164: str) -> None:
     assert clean_mobile(typed) == e164

@@ -110,12 +110,12 @@ async def test_failing_step_rolls_back_whole_then_gives_up(
     async with database.sessions() as session:
         failed = await session.scalar(select(InboxEvent).where(InboxEvent.event_id == "5-1"))
         texts = (
-            await session.scalars(
-                select(OutboxMessage.payload).order_by(OutboxMessage.id)
-            )
+            await session.scalars(select(OutboxMessage.payload).order_by(OutboxMessage.id))
         ).all()
         transcript = await session.scalar(
-            select(func.count()).select_from(TranscriptEntry).where(TranscriptEntry.direction == "in")
+            select(func.count())
+            .select_from(TranscriptEntry)
+            .where(TranscriptEntry.direction == "in")
         )
     assert failed is not None and failed.status == "failed"
     assert failed.attempts == MAX_STEP_ATTEMPTS and "a step that fails" in (failed.error or "")
@@ -155,7 +155,9 @@ async def test_flood_gets_one_notice_and_the_latest_an_answer(database: Database
             ).all()
         ]
         transcribed = await session.scalar(
-            select(func.count()).select_from(TranscriptEntry).where(TranscriptEntry.direction == "in")
+            select(func.count())
+            .select_from(TranscriptEntry)
+            .where(TranscriptEntry.direction == "in")
         )
     assert replies[:8] == [f"{n + 1}:m{n}" for n in range(8)]
     assert "nhanh hơn" in replies[8]

@@ -24,9 +24,7 @@ async def _prepare(path: Path) -> None:
         await create_schema(db)
         async with db.transaction() as session:
             await seed_provinces(session)
-            await import_areas(
-                session, NATIONAL_LIST if NATIONAL_LIST.exists() else SAMPLE_LIST
-            )
+            await import_areas(session, NATIONAL_LIST if NATIONAL_LIST.exists() else SAMPLE_LIST)
     finally:
         await db.dispose()
 

@@ -87,9 +87,7 @@ async def test_bad_files_get_a_clear_answer_and_nothing_is_stored(bot: RunningBo
     assert "empty" in replies[0].plain
     replies = await phone.send_document(b"just some text", "note.txt", "text/plain")
     assert "cannot open that kind of file" in replies[0].plain
-    replies = await phone.send_document(
-        make_pdf(), "lon.pdf", declared_size=25 * 1024 * 1024
-    )
+    replies = await phone.send_document(make_pdf(), "lon.pdf", declared_size=25 * 1024 * 1024)
     assert "too large" in replies[0].plain and "20 MB" in replies[0].plain
     replies = await phone.send_document(make_pdf() + b"x" * 5000, "dut.pdf", fail_after=100)
     assert "connection broke" in replies[0].plain

@@ -39,7 +39,9 @@ async def test_food_product_in_vietnamese_by_typing(bot: RunningBot) -> None:
     async with bot.db.sessions() as session:
         product = await session.scalar(select(Product))
         dossier = await session.scalar(select(Dossier))
-        audit = await session.scalar(select(AuditEntry).where(AuditEntry.action == "product.registered"))
+        audit = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "product.registered")
+        )
     assert product is not None and product.product_set == 9
     assert dossier is not None and dossier.kind == "first" and dossier.rules_version == "2026.1"
     assert dossier.status == "draft" and dossier.certificate_ref is None
@@ -84,7 +86,12 @@ async def test_tourism_checklist_differs(bot: RunningBot) -> None:
     replies = await phone.say("eco tourism")
     if "Which one" in replies[0].plain:
         await phone.tap("26.")
-    for answer in ("Lang du lich cong dong Tan Son", "Homestays and forest walks", "Tour", "500 visitors"):
+    for answer in (
+        "Lang du lich cong dong Tan Son",
+        "Homestays and forest walks",
+        "Tour",
+        "500 visitors",
+    ):
         await phone.say(answer)
     await phone.tap("Skip")
     await phone.tap("First evaluation")

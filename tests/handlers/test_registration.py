@@ -37,7 +37,9 @@ async def test_registration_in_vietnamese(bot: RunningBot) -> None:
         commune = await session.get(Area, producer.commune_id)
         province = await session.get(Area, producer.province_id)
         member = await session.scalar(select(ProducerMember))
-        audit = await session.scalar(select(AuditEntry).where(AuditEntry.action == "producer.registered"))
+        audit = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "producer.registered")
+        )
     assert (producer.org_type, producer.tax_code, producer.phone) == (
         "cooperative",
         "0100109106",
