@@ -136,6 +136,7 @@ class RunResult:
     messages: int = 0  # sent by the bot (sendMessage) during the run
     latencies: list[float] = field(default_factory=list)  # pushed → fake server got the answer
     observed: list[float] = field(default_factory=list)  # pushed → driver saw the answer
+    answered_at: list[float] = field(default_factory=list)  # seconds since the start
     clock_violations: int = 0
     stray: int = 0
     errors: list[str] = field(default_factory=list)
@@ -155,6 +156,7 @@ class Driver:
         self._queue: list[tuple[dict[str, Any], _Chat]] = []
         self._queued = asyncio.Event()
         self._cursor = 0
+        self._started = 0.0
         self.result = RunResult(users=0)
 
     async def run(self, users: int, steps: list[Step], timeout: float) -> RunResult:
@@ -164,7 +166,7 @@ class Driver:
                                                         self.first_chat_id + users)}  # fmt: skip
         self._cursor = len(await self.fake.sent_since(0))
         helpers = [asyncio.create_task(self._pusher()), asyncio.create_task(self._collector())]
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         producers = asyncio.gather(*(self._producer(c, steps, n)
                                      for n, c in enumerate(self._chats.values())))  # fmt: skip
         try:
@@ -211,6 +213,7 @@ class Driver:
         assert chat.pushed is not None
         at = float(message["at"])
         self.result.updates += 1
+        self.result.answered_at.append(seen - self._started)
         self.result.observed.append(seen - chat.pushed)
         if not chat.pushed - 0.001 <= at <= seen + 0.001:
             self.result.clock_violations += 1

@@ -199,6 +199,18 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _timeline(row: Row, buckets: int = 10) -> str:
+    """Updates/s in each tenth of the run: shows whether the rate decays as tables grow."""
+    times, secs = row.result.answered_at, row.result.seconds
+    if not times or not secs:
+        return ""
+    counts = [0] * buckets
+    for t in times:
+        counts[min(buckets - 1, int(t / secs * buckets))] += 1
+    rates = " ".join(f"{c * buckets / secs:.0f}" for c in counts)
+    return f"{row.system}/{row.backend} updates/s by tenth of the run: {rates}"
+
+
 def _ratios(rows: list[Row]) -> list[str]:
     baselines = {r.system: r for r in rows if r.system != "ours" and r.updates_per_s()}
     out = []
@@ -253,6 +265,8 @@ async def run(args: argparse.Namespace) -> int:
     print("latency: update pushed to the fake server → the answering sendMessage received by it "
           "(obs p50: → seen by the driver); CPU in % of one core during the run")  # fmt: skip
     print(f"durability: {DURABILITY}")
+    for row in rows:
+        print(_timeline(row))
     for line in _ratios(rows):
         print(line)
     problems = [p for row in rows for p in _problems(row, expected)]
@@ -260,7 +274,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"PROBLEM {line}")
     out = RESULTS / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps([{**asdict(r), "result": {**asdict(r.result), "latencies": None,
-                                "observed": None}, "upd_per_s": r.updates_per_s(),
+                                "observed": None, "answered_at": None}, "timeline": _timeline(r), "upd_per_s": r.updates_per_s(),
                                 "p50_ms": r.ms(.5), "p95_ms": r.ms(.95), "p99_ms": r.ms(.99)}
                                for r in rows], indent=1, default=str))  # fmt: skip
     _log(f"details in {out}")

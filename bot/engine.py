@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from bot.flow import FlowRegistry, StepContext, sign_reply
 from bot.i18n import translator
-from bot.vocabulary import ChatKey, Event, Reply, step_signature
+from bot.vocabulary import ChatKey, Event, EventKind, Reply, step_signature
 from storage.clock import utcnow
 from storage.db import Database
 from storage.models import (
@@ -354,7 +354,7 @@ class Engine:
                 user_id=ctx.user.id,
                 direction="in",
                 kind=str(e.kind),
-                text=e.text or e.payload or e.phone or (e.file.name or "" if e.file else ""),
+                text=_transcript_text(e),
                 payload=e.to_json(),
             )
         )
@@ -416,6 +416,15 @@ class Engine:
             )
         if self.on_replies:
             self.on_replies()
+
+
+def _transcript_text(e: Event) -> str:
+    """What an officer reading the transcript sees for an inbound event."""
+    if e.kind == EventKind.COMMAND:
+        return f"/{e.command} {e.text}".strip()
+    if e.file is not None:
+        return e.file.name or e.kind
+    return e.text or e.payload or e.phone or e.other or e.kind
 
 
 async def _sorry_text(session: AsyncSession, key: ChatKey) -> str:

@@ -1,0 +1,119 @@
+"""The ``ocop-bot`` command as an operator runs it: migrate, import areas, serve, health."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import build_app, http_app
+from bot.settings import Settings
+from tests.postgres import POSTGRES_URL, fresh_database
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "data" / "communes-sample.csv"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "OCOP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ocop.sqlite3'}",
+        "OCOP_BLOB_DIR": str(tmp_path / "blobs"),
+    }
+
+
+def test_migrate_then_import_areas(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    result = cli("migrate", env=env)
+    assert result.returncode == 0 and "up to date" in result.stdout
+    result = cli("areas", "import", str(SAMPLE), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "8" in result.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,level,parent_code\n99001,,commune,99\n", encoding="utf-8")
+    result = cli("areas", "import", str(bad), env=env)
+    assert result.returncode == 1
+    assert "Nothing was imported" in result.stderr
+    result = cli("areas", "import", str(tmp_path / "missing.csv"), env=env)
+    assert result.returncode == 1
+
+
+async def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, **sqlite_env(tmp_path), "OCOP_HTTP_PORT": str(port)}
+    env.pop("OCOP_TELEGRAM_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        assert response.status == 200
+                        assert (await response.json())["status"] == "ok"
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("serve did not answer /healthz")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert b"OCOP_TELEGRAM_TOKEN is not set" in err
+
+
+@pytest.fixture
+async def unreachable_client() -> AsyncIterator[TestClient[aiohttp.web.Request, aiohttp.web.Application]]:
+    settings = Settings(database_url=f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none")
+    app = build_app(settings)
+    async with TestClient(TestServer(http_app(app))) as client:
+        yield client
+    await app.db.dispose()
+
+
+async def test_health_is_503_without_the_database(
+    unreachable_client: TestClient[aiohttp.web.Request, aiohttp.web.Application],
+) -> None:
+    response = await unreachable_client.get("/healthz")
+    assert response.status == 503
+
+
+@pytest.mark.postgres
+def test_serve_refuses_an_unmigrated_postgres_schema() -> None:
+    if not POSTGRES_URL:
+        pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
+    url = asyncio.run(fresh_database(POSTGRES_URL, "ocop_cli_empty"))
+    result = cli("serve", env={"OCOP_DATABASE_URL": url, "OCOP_HTTP_PORT": str(free_port())})
+    assert result.returncode == 1
+    assert "not up to date" in result.stderr and "ocop-bot migrate" in result.stderr
+    assert cli("migrate", env={"OCOP_DATABASE_URL": url}).returncode == 0
+
