@@ -18,9 +18,9 @@ from typing import Any
 
 from bot.flow import StepContext
 from bot.i18n import N_
-from bot.text import best_matches, fold
 from bot.validators import Invalid
 from bot.vocabulary import Button, EventKind
+from storage.text import best_matches, fold
 
 __all__ = [
     "BACK",
@@ -50,6 +50,11 @@ TYPED_COMMANDS = {
     "huy bo": CANCEL,
     "skip": SKIP,
     "bo qua": SKIP,
+    "confirm": CONFIRM,
+    "xac nhan": CONFIRM,
+    "dong y": CONFIRM,
+    "change": CHANGE,
+    "sua": CHANGE,
 }
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bot.text import fold
-
 from bot.flow import StepContext
 from bot.i18n import LOCALES, N_, translator
 from bot.vocabulary import Button, EventKind
+from storage.text import fold
 
 __all__ = ["LanguageFlow"]
 

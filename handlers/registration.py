@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import phonenumbers
-from bot.text import fold, strip_area_prefix
-from storage.areas import communes_of, find_commune, find_province, get_area, list_provinces
 
 from bot.flow import StepContext
 from bot.i18n import N_
@@ -33,8 +31,10 @@ from bot.validators import (
     clean_tax_code,
 )
 from handlers.forms import Choice, Field, FormFlow, pick, suggest
+from storage.areas import communes_of, find_commune, find_province, get_area, list_provinces
 from storage.models import Area
 from storage.producers import create_producer, producer_of_user, update_producer
+from storage.text import fold, strip_area_prefix
 
 __all__ = ["FIELDS", "ProfileEditFlow", "RegistrationFlow", "short_area_name"]
 

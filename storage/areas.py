@@ -80,9 +80,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
 
-from bot.text import best_matches, exact_only, fold, strip_area_prefix
 from storage.clock import utcnow
 from storage.models import Area, Base
+from storage.text import best_matches, exact_only, fold, strip_area_prefix
 
 __all__ = [
     "COMMUNE",

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from bot.app import App, build_app
 from bot.channels.telegram import TelegramChannel
 from bot.settings import Settings
-from bot.text import fold
+from storage.text import fold
 from storage.models import InboxEvent, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
 

@@ -11,8 +11,8 @@ import sys
 import uuid
 from typing import TextIO
 
-from bot.text import fold
 from bot.vocabulary import Event, EventKind, FileRef, Reply, split_button_payload
+from storage.text import fold
 
 __all__ = ["TerminalChannel"]
 

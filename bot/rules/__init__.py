@@ -25,7 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from bot.text import fold
+from storage.text import fold
 
 __all__ = [
     "DATA_DIR",

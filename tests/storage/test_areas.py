@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.text import strip_area_prefix
 from storage.areas import (
     AreaImportError,
     ImportReport,
@@ -28,6 +27,7 @@ from storage.areas import (
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Area
+from storage.text import strip_area_prefix
 
 # The shared data sits next to the project: ../shared/data (never copied into it).
 REAL_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "vn-admin-units-2025.json"

@@ -1,4 +1,4 @@
-"""Tests for bot/text.py: folding Vietnamese text and ranking typed names."""
+"""Tests for storage/text.py: folding Vietnamese text and ranking typed names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from bot.text import EXACT, best_matches, exact_only, fold, strip_area_prefix
+from storage.text import EXACT, best_matches, exact_only, fold, strip_area_prefix
 
 
 @pytest.mark.parametrize(
