@@ -114,6 +114,7 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
                         telegram_api_url=args.api, blob_dir=Path(args.blob_dir),
                         send_rate_per_chat=1000, poll_interval=0.05)  # fmt: skip
     app = build_app(settings)
+    sql = _count_sql(app.db.engine) if args.count_sql else None
     telegram = TelegramChannel(args.token, args.api, app.engine, poll_timeout=10)
     await telegram.initialize()
     app.channels[telegram.name] = telegram
@@ -127,13 +128,32 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         stop.set()
         if profiler is not None:
-            profiler.stop()
+            session = profiler.stop()
+            session.save(str(Path(args.profile).with_suffix(".pyisession")))
             Path(args.profile).write_text(profiler.output_text(unicode=True, show_all=False))
         await asyncio.gather(*tasks, return_exceptions=True)
         await telegram.shutdown()
         counts = await _counts(app.db)
         await app.db.dispose()
-    return {"schema": schema, **counts}
+    return {"schema": schema, **counts, **({"sql": sql} if sql is not None else {})}
+
+
+def _count_sql(engine: Any) -> dict[str, int]:
+    """Count the statements ``engine`` runs, by their first word (BEGIN, SELECT, INSERT …)."""
+    from sqlalchemy import event
+
+    counts: dict[str, int] = {}
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        word = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+        counts[word] = counts.get(word, 0) + 1
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _commit(_conn: Any) -> None:
+        counts["COMMIT"] = counts.get("COMMIT", 0) + 1
+
+    return counts
 
 
 def _profiler(path: str | None) -> Any:
@@ -141,7 +161,7 @@ def _profiler(path: str | None) -> Any:
         return None
     from pyinstrument import Profiler  # optional: .venv/bin/pip install pyinstrument
 
-    profiler = Profiler(interval=0.001, async_mode="disabled")
+    profiler = Profiler(interval=0.002, async_mode="disabled")
     profiler.start()
     return profiler
 
@@ -188,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", help="ours: database URL")
     parser.add_argument("--blob-dir", default="bench/results/blobs", help="ours: blob store")
     parser.add_argument("--profile", help="ours: write a pyinstrument report here")
+    parser.add_argument("--count-sql", action="store_true", help="ours: count SQL statements")
     parser.add_argument("--concurrent", action="store_true", help="ptb-echo: concurrent_updates")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,

@@ -163,6 +163,8 @@ async def measure(fake: FakeServer, fake_pid: int, system: str, backend: str,
         argv += ["--db", db, "--blob-dir", str(RESULTS / "blobs")]
         if args.profile:
             argv += ["--profile", str(RESULTS / f"profile-ours-{backend}.txt")]
+        if args.count_sql:
+            argv.append("--count-sql")
     if system == "ptb-echo" and args.ptb_concurrent:
         argv.append("--concurrent")
     sut = Child(f"{system}/{backend}", argv, RESULTS / "logs" / f"{system}-{backend}.log")
@@ -299,6 +301,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="PTB echo with concurrent_updates=True (default: sequential)")
     parser.add_argument("--profile", action="store_true",
                         help="ours: pyinstrument report in bench/results/ (pip install pyinstrument)")
+    parser.add_argument("--count-sql", action="store_true",
+                        help="ours: count SQL statements by kind (in the JSON details)")
     args = parser.parse_args(argv)
     if args.quick:
         args.users, args.updates_per_user = 100, 20

@@ -42,6 +42,7 @@ from storage.models import (
     TranscriptEntry,
     User,
 )
+from storage.outbox import queue_message
 
 __all__ = ["MAX_STEP_ATTEMPTS", "Dispatcher", "Engine", "FilePrefetcher"]
 
@@ -366,28 +367,14 @@ class Engine:
         signature = step_signature(c.flow, c.step, c.version or 0)
         for reply in replies:
             signed = sign_reply(reply, signature)
-            payload = signed.to_json()
-            session.add(
-                OutboxMessage(
-                    channel=c.channel,
-                    chat_id=c.chat_id,
-                    kind="reply",
-                    priority=0,
-                    payload=payload,
-                    inbox_id=inbox_id,
-                    next_attempt_at=utcnow(),
-                )
-            )
-            session.add(
-                TranscriptEntry(
-                    channel=c.channel,
-                    chat_id=c.chat_id,
-                    user_id=ctx.user.id,
-                    direction="out",
-                    kind="reply",
-                    text=signed.plain_text(),
-                    payload=payload,
-                )
+            queue_message(
+                session,
+                channel=c.channel,
+                chat_id=c.chat_id,
+                user_id=ctx.user.id,
+                payload=signed.to_json(),
+                text=signed.plain_text(),
+                inbox_id=inbox_id,
             )
 
     async def _record_failure(self, key: ChatKey, inbox_id: int, exc: Exception) -> None:
@@ -405,14 +392,15 @@ class Engine:
                 .where(Conversation.channel == key.channel, Conversation.chat_id == key.chat_id)
                 .values(version=Conversation.version + 1)
             )
-            session.add(
-                OutboxMessage(
-                    channel=key.channel,
-                    chat_id=key.chat_id,
-                    kind="reply",
-                    payload=Reply(text=await _sorry_text(session, key)).to_json(),
-                    inbox_id=inbox_id,
-                )
+            sorry = Reply(text=await _sorry_text(session, key))
+            queue_message(
+                session,
+                channel=key.channel,
+                chat_id=key.chat_id,
+                user_id=None,
+                payload=sorry.to_json(),
+                text=sorry.text,
+                inbox_id=inbox_id,
             )
         if self.on_replies:
             self.on_replies()

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.flow import sign_reply
 from bot.i18n import Translator, translator
 from bot.vocabulary import Reply
-from storage.models import ChannelIdentity, OutboxMessage, ProducerMember, TranscriptEntry, User
+from storage.models import ChannelIdentity, ProducerMember, User
+from storage.outbox import queue_message
 
 __all__ = ["NOTIFICATION_PRIORITY", "notify_producer"]
 
@@ -34,26 +35,15 @@ async def notify_producer(
     count = 0
     for identity, user in rows:
         reply = sign_reply(message(translator(user.locale)), None)
-        payload = reply.to_json()
-        session.add(
-            OutboxMessage(
-                channel=identity.channel,
-                chat_id=identity.chat_id,
-                kind="notification",
-                priority=NOTIFICATION_PRIORITY,
-                payload=payload,
-            )
-        )
-        session.add(
-            TranscriptEntry(
-                channel=identity.channel,
-                chat_id=identity.chat_id,
-                user_id=user.id,
-                direction="out",
-                kind="notification",
-                text=reply.plain_text(),
-                payload=payload,
-            )
+        queue_message(
+            session,
+            channel=identity.channel,
+            chat_id=identity.chat_id,
+            user_id=user.id,
+            payload=reply.to_json(),
+            text=reply.plain_text(),
+            kind="notification",
+            priority=NOTIFICATION_PRIORITY,
         )
         count += 1
     return count

@@ -11,8 +11,8 @@ from datetime import timedelta
 from bot.flow import StepContext
 from bot.i18n import N_
 from bot.vocabulary import Button, EventKind
+from handlers.access import producer_or_redirect
 from storage.members import JoinRefused, create_join_code, redeem_join_code
-from storage.producers import producer_of_user
 
 __all__ = ["CODE_VALIDITY", "InviteFlow", "JoinFlow"]
 
@@ -34,9 +34,8 @@ class InviteFlow:
 
     async def start(self, ctx: StepContext) -> None:
         """Creates a code and explains how to use it."""
-        producer = await producer_of_user(ctx.session, ctx.user.id)
+        producer = await producer_or_redirect(ctx)
         if producer is None:
-            await ctx.goto("menu")
             return
         code = await create_join_code(ctx.session, producer.id, ctx.user.id, CODE_VALIDITY)
         ctx.set_step("shown", flow=self.name)

@@ -17,6 +17,7 @@ from bot.i18n import N_
 from bot.rules import ProductSet, rules
 from bot.validators import Invalid, clean_name
 from bot.vocabulary import Button, EventKind
+from handlers.access import producer_or_redirect
 from handlers.forms import Choice, Field, FormFlow, suggest
 from storage.dossiers import create_product, current_dossier, documents_of, products_of
 from storage.models import Product
@@ -205,10 +206,8 @@ class ProductFormFlow(FormFlow):
     fields = FIELDS
 
     async def start(self, ctx: StepContext) -> None:
-        if await producer_of_user(ctx.session, ctx.user.id) is None:
-            await ctx.goto("menu")
-            return
-        await super().start(ctx)
+        if await producer_or_redirect(ctx) is not None:
+            await super().start(ctx)
 
     async def complete(self, ctx: StepContext, values: dict[str, Any]) -> None:
         """Creates the product with a draft dossier under the current rules."""
@@ -273,9 +272,8 @@ class ProductsFlow:
 
     async def start(self, ctx: StepContext) -> None:
         """Shows one button per product, and New product / Menu."""
-        producer = await producer_of_user(ctx.session, ctx.user.id)
+        producer = await producer_or_redirect(ctx)
         if producer is None:
-            await ctx.goto("menu")
             return
         ctx.set_step("list", flow=self.name)
         products = await products_of(ctx.session, producer.id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import phonenumbers
-from storage.areas import get_area
 
 from bot.flow import StepContext
 from bot.profile_choices import GENDERS, ORG_TYPES
 from bot.vocabulary import Button, EventKind
-from storage.producers import producer_of_user
+from handlers.access import producer_or_redirect
+from storage.areas import get_area
 
 __all__ = ["ProfileFlow"]
 
@@ -22,9 +22,8 @@ class ProfileFlow:
 
     async def start(self, ctx: StepContext) -> None:
         """Shows the profile card with Edit and Menu."""
-        producer = await producer_of_user(ctx.session, ctx.user.id)
+        producer = await producer_or_redirect(ctx)
         if producer is None:
-            await ctx.goto("menu")
             return
         ctx.set_step("view", flow=self.name)
         province = await get_area(ctx.session, producer.province_id)

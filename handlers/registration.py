@@ -30,6 +30,7 @@ from bot.validators import (
     clean_name,
     clean_tax_code,
 )
+from handlers.access import producer_or_redirect
 from handlers.forms import Choice, Field, FormFlow, pick, suggest
 from storage.areas import communes_of, find_commune, find_province, get_area, list_provinces
 from storage.models import Area
@@ -353,10 +354,8 @@ class ProfileEditFlow(FormFlow):
         }
 
     async def start(self, ctx: StepContext) -> None:
-        if await producer_of_user(ctx.session, ctx.user.id) is None:
-            await ctx.goto("registration")
-            return
-        await super().start(ctx)
+        if await producer_or_redirect(ctx, "registration") is not None:
+            await super().start(ctx)
 
     async def complete(self, ctx: StepContext, values: dict[str, Any]) -> None:
         """Saves the changed profile and shows it."""

@@ -41,8 +41,7 @@ __all__ = [
 DOCUMENT_STATES = ("received", "has_issues", "edited", "approved", "rejected")
 DOSSIER_STATES = ("draft", "submitted", "has_issues", "edited", "approved", "rejected")
 SENT_BACK = ("has_issues", "rejected")
-# What a reviewer may do to a document or dossier in each state.
-REVIEWABLE = ("received", "submitted", "edited", "has_issues", "approved", "rejected")
+DECISIONS = ("has_issues", "approved", "rejected")  # what a reviewer may decide
 
 
 class ReviewError(ValueError):
@@ -236,6 +235,14 @@ async def submit_dossier(
     )
 
 
+def _check_decision(what: str, status: str, reason: str | None) -> None:
+    """A reviewer may approve, send back or reject, and must say why unless approving."""
+    if status not in DECISIONS:
+        raise ReviewError(f"a reviewer cannot set a {what} to {status!r}")
+    if status in SENT_BACK and not (reason and reason.strip()):
+        raise ReviewError(f"a reason is required to send a {what} back or reject it")
+
+
 async def set_document_status(
     session: AsyncSession,
     document_id: int,
@@ -248,10 +255,7 @@ async def set_document_status(
 
     A document with issues puts its dossier in ``has_issues`` too.
     """
-    if status not in ("has_issues", "approved", "rejected"):
-        raise ReviewError(f"a reviewer cannot set a document to {status!r}")
-    if status in SENT_BACK and not (reason and reason.strip()):
-        raise ReviewError("a reason is required to send a document back")
+    _check_decision("document", status, reason)
     document = await session.get(DossierDocument, document_id)
     if document is None:
         raise ReviewError(f"no document {document_id}")
@@ -287,10 +291,7 @@ async def set_dossier_status(
     reason: str | None = None,
 ) -> Dossier:
     """An official's decision on a whole dossier (approve, send back, reject)."""
-    if status not in ("has_issues", "approved", "rejected"):
-        raise ReviewError(f"a reviewer cannot set a dossier to {status!r}")
-    if status in SENT_BACK and not (reason and reason.strip()):
-        raise ReviewError("a reason is required to send a dossier back")
+    _check_decision("dossier", status, reason)
     dossier = await session.get(Dossier, dossier_id)
     if dossier is None:
         raise ReviewError(f"no dossier {dossier_id}")
