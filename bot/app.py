@@ -21,6 +21,7 @@ from bot.dispatch import dispatch
 from bot.engine import Engine
 from bot.files import FileFetcher
 from bot.flows import build_flows
+from bot.i18n import set_default_locale
 from bot.sender import Sender
 from bot.settings import Settings
 from storage.blobs import LocalBlobStore
@@ -50,6 +51,7 @@ def build_app(
     per_chat_rate: float | None = None,
 ) -> App:
     """Engine and sender on ``settings``'s database for ``channels``."""
+    set_default_locale(settings.default_locale)
     db = db or Database(settings.database_url)
     chans: dict[str, ChannelAdapter] = dict(channels or {})
     sender = Sender(

@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-__all__ = ["LOCALES", "LOCALES_DIR", "N_", "Translator", "translator"]
+__all__ = ["LOCALES", "LOCALES_DIR", "N_", "Translator", "set_default_locale", "translator"]
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -82,7 +82,21 @@ class Translator:
         return self.gettext("{amount} đồng").format(amount=self.number(dong))
 
 
-@cache
+_default = {"locale": "vi"}
+
+
+def set_default_locale(locale: str) -> None:
+    """The language for people who have not chosen one (``OCOP_DEFAULT_LOCALE``)."""
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r}; known: {', '.join(LOCALES)}")
+    _default["locale"] = locale
+
+
 def translator(locale: str | None) -> Translator:
-    """The translator for ``locale``, falling back to Vietnamese for unknown ones."""
-    return Translator(locale if locale in LOCALES else "vi")
+    """The translator for ``locale``, falling back to the default for unknown ones."""
+    return _translator(locale if locale in LOCALES else _default["locale"])
+
+
+@cache
+def _translator(locale: str) -> Translator:
+    return Translator(locale)

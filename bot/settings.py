@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     default_locale: str = "vi"
-    timezone: str = "Asia/Ho_Chi_Minh"
     blob_dir: Path = Path("./data/blobs")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024)
     # Sender limits (Telegram's soft limits): bulk messages overall, and per chat.

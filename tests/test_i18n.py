@@ -13,7 +13,7 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES, LOCALES_DIR, translator
+from bot.i18n import LOCALES, LOCALES_DIR, set_default_locale, translator
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"{\w*}")
@@ -85,3 +85,15 @@ def test_babel_formats_in_vi_vn() -> None:
     assert vi.number(20000) == "20.000"
     assert vi.datetime(datetime(2023, 6, 30, 3, 0, tzinfo=UTC)).startswith("10:00")
     assert translator("en").number(20000) == "20,000"
+
+
+def test_default_locale_setting() -> None:
+    set_default_locale("en")
+    try:
+        assert translator(None).locale == "en"
+        assert translator("vi").locale == "vi"
+    finally:
+        set_default_locale("vi")
+    assert translator(None).locale == "vi"
+    with pytest.raises(ValueError, match="unknown locale"):
+        set_default_locale("fr")
