@@ -117,3 +117,30 @@ def test_serve_refuses_an_unmigrated_postgres_schema() -> None:
     assert "not up to date" in result.stderr and "ocop-bot migrate" in result.stderr
     assert cli("migrate", env={"OCOP_DATABASE_URL": url}).returncode == 0
 
+
+
+async def test_serve_polls_telegram_and_answers(tmp_path: Path) -> None:
+    """The production wiring: `ocop-bot serve` polling a Bot API server and replying."""
+    from tests.fakes.telegram_api import FakeTelegramAPI
+
+    async with FakeTelegramAPI() as api:
+        env = {
+            **os.environ,
+            **sqlite_env(tmp_path),
+            "OCOP_HTTP_PORT": str(free_port()),
+            "OCOP_TELEGRAM_TOKEN": api.token,
+            "OCOP_TELEGRAM_API_URL": api.url,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            api.push(api.make.command(42, "start"))
+            sent = await api.wait_sent(42, n=1, timeout=30)
+            assert "Bạn muốn dùng ngôn ngữ nào?" in sent[0].plain
+            assert "Which language would you like?" in sent[0].plain
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _out, err = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, err.decode()
