@@ -91,8 +91,11 @@ async def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
     assert b"OCOP_TELEGRAM_TOKEN is not set" in err
 
 
+Client = TestClient[aiohttp.web.Request, aiohttp.web.Application]
+
+
 @pytest.fixture
-async def unreachable_client() -> AsyncIterator[TestClient[aiohttp.web.Request, aiohttp.web.Application]]:
+async def unreachable_client() -> AsyncIterator[Client]:
     settings = Settings(database_url=f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none")
     app = build_app(settings)
     async with TestClient(TestServer(http_app(app))) as client:
@@ -101,7 +104,7 @@ async def unreachable_client() -> AsyncIterator[TestClient[aiohttp.web.Request, 
 
 
 async def test_health_is_503_without_the_database(
-    unreachable_client: TestClient[aiohttp.web.Request, aiohttp.web.Application],
+    unreachable_client: Client,
 ) -> None:
     response = await unreachable_client.get("/healthz")
     assert response.status == 503
@@ -116,7 +119,6 @@ def test_serve_refuses_an_unmigrated_postgres_schema() -> None:
     assert result.returncode == 1
     assert "not up to date" in result.stderr and "ocop-bot migrate" in result.stderr
     assert cli("migrate", env={"OCOP_DATABASE_URL": url}).returncode == 0
-
 
 
 async def test_serve_polls_telegram_and_answers(tmp_path: Path) -> None:

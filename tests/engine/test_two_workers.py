@@ -135,7 +135,7 @@ async def test_two_workers_one_database() -> None:
 
         async with db.sessions() as session:
             names = set((await session.scalars(select(Producer.name))).all())
-            for chat, chat_updates in updates.items():
+            for chat in updates:
                 seen = (
                     await session.scalars(
                         select(TranscriptEntry.text)
