@@ -52,6 +52,7 @@ MAX_STEP_ATTEMPTS = 3
 # A chat with this many replies still waiting to go out is flooding: replies to all but its
 # latest message are held back (the messages themselves are stored and transcribed).
 FLOOD_PENDING_REPLIES = 8
+KEYBOARD_SHOWN = "_keyboard"  # conversation data: a reply keyboard is on the user's screen
 
 Dispatcher = Callable[[StepContext], Awaitable[None]]
 # Fetches a file event's content before the step's transaction opens (downloads can be slow).
@@ -365,6 +366,7 @@ class Engine:
     ) -> None:
         c = ctx.conversation
         signature = step_signature(c.flow, c.step, c.version or 0)
+        self._tidy_keyboard(ctx, replies)
         for reply in replies:
             signed = sign_reply(reply, signature)
             queue_message(
@@ -376,6 +378,24 @@ class Engine:
                 text=signed.plain_text(),
                 inbox_id=inbox_id,
             )
+
+    @staticmethod
+    def _tidy_keyboard(ctx: StepContext, replies: list[Reply]) -> None:
+        """Removes the phone-number keyboard with the first reply after the one that showed it.
+
+        Flows never have to remember it; the flag lives in the conversation (key "_keyboard").
+        """
+        shown = bool(ctx.data.get(KEYBOARD_SHOWN))
+        for reply in replies:
+            if reply.contact_button:
+                shown = True
+            elif shown:
+                reply.remove_keyboard = True
+                shown = False
+        if shown:
+            ctx.data[KEYBOARD_SHOWN] = True
+        else:
+            ctx.data.pop(KEYBOARD_SHOWN, None)
 
     async def _record_failure(self, key: ChatKey, inbox_id: int, exc: Exception) -> None:
         async with self.db.transaction() as session:

@@ -111,8 +111,13 @@ class StepContext:
         self.conversation.version = (self.conversation.version or 0) + 1
 
     async def goto(self, flow: str, **data: Any) -> None:
-        """Leave the current flow and start ``flow`` with ``data`` as its working data."""
-        self.conversation.data = dict(data)
+        """Leave the current flow and start ``flow`` with ``data`` as its working data.
+
+        Keys starting with "_" belong to the engine (e.g. whether a reply keyboard is shown)
+        and are kept.
+        """
+        kept = {k: v for k, v in self.data.items() if k.startswith("_")}
+        self.conversation.data = {**kept, **data}
         self.set_step("", flow=flow)
         await self.flows[flow].start(self)
 

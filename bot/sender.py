@@ -18,9 +18,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.channels.base import ChannelAdapter, Rejected, RetryLater, TransientError, Unreachable
@@ -35,6 +37,19 @@ __all__ = ["Sender"]
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one send: its new status and the details to record."""
+
+    status: str  # sent / pending (retry later) / failed / expired / unreachable
+    reason: str | None = None
+    message_id: str = ""
+    delay: float = 0.0
+    counts: bool = True  # whether it counts as an attempt (a 429 does not)
+
+
 WAITING = ("pending", "sending")
 
 
@@ -62,7 +77,6 @@ class Sender:
         self._per_chat = PerKeyBuckets(per_chat_rate, per_chat_burst)
         self._paused_until: dict[str, float] = {}
         self._wake = asyncio.Event()
-        self._in_flight: set[int] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -83,30 +97,37 @@ class Sender:
         log.info("sender stopped")
 
     async def send_due(self) -> int:
-        """One pass: send what is due and allowed now; returns how many were attempted."""
-        rows = await self._eligible()
-        tasks = []
+        """One pass: send what is due and allowed now; returns how many were attempted.
+
+        The pass claims its messages in one transaction, sends them concurrently (at most one
+        per chat), then records every outcome in one transaction.
+        """
+        chosen = self._within_limits(await self._eligible())
+        claimed = await self._claim(chosen)
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver(row) for row in claimed))
+        await self._record(list(zip(claimed, outcomes, strict=True)))
+        if any(outcome.status == "pending" for outcome in outcomes):
+            self.wake()
+        return len(claimed)
+
+    def _within_limits(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """The rows the rate limits allow now (their tokens are taken)."""
+        chosen = []
         now = time.monotonic()
         for row in rows:
-            if row.id in self._in_flight:
-                continue
             if self._paused_until.get(row.channel, 0) > now:
                 continue
             bucket = self._per_chat.get(f"{row.channel}:{row.chat_id}")
-            if bucket.wait_time() > 0:
-                continue
-            if row.kind != "reply" and self._bulk.wait_time() > 0:
-                continue
-            if not await self._claim(row.id):
+            bulk = row.kind != "reply"
+            if bucket.wait_time() > 0 or (bulk and self._bulk.wait_time() > 0):
                 continue
             bucket.take()
-            if row.kind != "reply":
+            if bulk:
                 self._bulk.take()
-            self._in_flight.add(row.id)
-            tasks.append(asyncio.create_task(self._send(row)))
-        if tasks:
-            await asyncio.gather(*tasks)
-        return len(tasks)
+            chosen.append(row)
+        return chosen
 
     async def _eligible(self) -> list[OutboxMessage]:
         now = utcnow()
@@ -130,36 +151,34 @@ class Sender:
         async with self.db.sessions() as session:
             return list((await session.scalars(query)).all())
 
-    async def _claim(self, row_id: int) -> bool:
+    async def _claim(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Leases ``rows`` for this process; returns those no other sender took first."""
+        if not rows:
+            return []
         now = utcnow()
         async with self.db.transaction() as session:
             result = await session.execute(
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.id == row_id,
+                    OutboxMessage.id.in_([row.id for row in rows]),
                     or_(
                         OutboxMessage.status == "pending",
                         and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
                     ),
                 )
                 .values(status="sending", lease_until=now + LEASE)
+                .returning(OutboxMessage.id)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            taken = set(result.scalars().all())
+        return [row for row in rows if row.id in taken]
 
-    async def _send(self, row: OutboxMessage) -> None:
-        try:
-            await self._deliver(row)
-        finally:
-            self._in_flight.discard(row.id)
-
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage) -> Outcome:
+        """Sends one message and says what became of it (nothing is written here)."""
         channel = self.channels.get(row.channel)
         if channel is None:
-            await self._finish(row, "failed", reason=f"no channel {row.channel!r} configured")
-            return
+            return Outcome("failed", reason=f"no channel {row.channel!r} configured")
         if row.expires_at is not None and row.expires_at < utcnow():
-            await self._finish(row, "expired", reason="expired before it could be sent")
-            return
+            return Outcome("expired", reason="expired before it could be sent")
         try:
             message_id = await channel.send(row.chat_id, Reply.from_json(row.payload))
         except RetryLater as exc:
@@ -170,76 +189,66 @@ class Sender:
                 exc.retry_after,
                 row.id,
             )
-            await self._retry(row, exc.retry_after, str(exc), count_attempt=False)
+            return Outcome("pending", reason=str(exc), delay=exc.retry_after, counts=False)
         except Unreachable as exc:
-            await self._mark_unreachable(row, str(exc))
+            log.info(
+                "%s:%s cannot be reached (%s); not sending to it", row.channel, row.chat_id, exc
+            )
+            return Outcome("unreachable", reason=str(exc))
         except Rejected as exc:
             log.error("message %d to %s:%s refused: %s", row.id, row.channel, row.chat_id, exc)
-            await self._finish(row, "failed", reason=str(exc))
+            return Outcome("failed", reason=str(exc))
         except (TransientError, OSError, TimeoutError) as exc:
-            delay = min(300.0, 2.0 ** (row.attempts + 1))
             if row.attempts + 1 >= self.max_attempts:
-                await self._finish(row, "failed", reason=f"gave up: {exc}")
-            else:
-                log.warning("send %d failed (%s); retrying in %.0f s", row.id, exc, delay)
-                await self._retry(row, delay, str(exc))
-        else:
-            await self._finish(row, "sent", message_id=message_id)
+                return Outcome("failed", reason=f"gave up: {exc}")
+            delay = min(300.0, 2.0 ** (row.attempts + 1))
+            log.warning("send %d failed (%s); retrying in %.0f s", row.id, exc, delay)
+            return Outcome("pending", reason=str(exc), delay=delay)
+        return Outcome("sent", message_id=message_id)
 
-    async def _finish(
-        self, row: OutboxMessage, status: str, *, reason: str | None = None, message_id: str = ""
-    ) -> None:
+    async def _record(self, results: list[tuple[OutboxMessage, Outcome]]) -> None:
+        """Writes the outcomes of a pass in one transaction."""
         now = utcnow()
         async with self.db.transaction() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    status=status,
-                    attempts=OutboxMessage.attempts + 1,
-                    failure_reason=reason,
-                    platform_message_id=message_id or None,
-                    sent_at=now if status == "sent" else None,
-                    lease_until=None,
+            for row, outcome in results:
+                if outcome.status == "unreachable":
+                    await self._mark_unreachable(session, row, outcome.reason, now)
+                    continue
+                values: dict[str, object] = {
+                    "status": outcome.status,
+                    "attempts": OutboxMessage.attempts + (1 if outcome.counts else 0),
+                    "failure_reason": outcome.reason,
+                    "lease_until": None,
+                }
+                if outcome.status == "sent":
+                    values.update(platform_message_id=outcome.message_id or None, sent_at=now)
+                if outcome.status == "pending":
+                    values["next_attempt_at"] = now + timedelta(seconds=outcome.delay)
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
                 )
-            )
 
-    async def _retry(
-        self, row: OutboxMessage, delay: float, reason: str, *, count_attempt: bool = True
+    @staticmethod
+    async def _mark_unreachable(
+        session: AsyncSession, row: OutboxMessage, reason: str | None, now: datetime
     ) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    status="pending",
-                    attempts=OutboxMessage.attempts + (1 if count_attempt else 0),
-                    next_attempt_at=utcnow() + timedelta(seconds=delay),
-                    failure_reason=reason,
-                    lease_until=None,
-                )
-            )
-        self.wake()
-
-    async def _mark_unreachable(self, row: OutboxMessage, reason: str) -> None:
-        log.info(
-            "%s:%s cannot be reached (%s); not sending to it", row.channel, row.chat_id, reason
+        """The user blocked us: remember it, and drop what still waits for that chat."""
+        await session.execute(
+            update(ChannelIdentity)
+            .where(ChannelIdentity.channel == row.channel, ChannelIdentity.chat_id == row.chat_id)
+            .values(blocked_at=now)
         )
-        now = utcnow()
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(ChannelIdentity)
-                .where(
-                    ChannelIdentity.channel == row.channel, ChannelIdentity.chat_id == row.chat_id
-                )
-                .values(blocked_at=now)
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == row.channel,
+                OutboxMessage.chat_id == row.chat_id,
+                OutboxMessage.status.in_(WAITING),
             )
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == row.channel,
-                    OutboxMessage.chat_id == row.chat_id,
-                    OutboxMessage.status.in_(WAITING),
-                )
-                .values(status="failed", failure_reason=f"unreachable: {reason}", lease_until=None)
+            .values(
+                status="failed",
+                failure_reason=f"unreachable: {reason}",
+                lease_until=None,
+                attempts=OutboxMessage.attempts + 1,
             )
+        )

@@ -354,7 +354,6 @@ class FormFlow:
                 [Button(ctx._("✅ Confirm"), CONFIRM), Button(ctx._("✏️ Change"), CHANGE)],
                 [Button(ctx._("✖️ Cancel"), CANCEL)],
             ],
-            remove_keyboard=True,
         )
 
     async def _on_summary(self, ctx: StepContext, answer: str | None) -> None:
@@ -397,7 +396,6 @@ class FormFlow:
         ctx.say(
             ctx._("Stop now? What you have typed so far will be discarded."),
             buttons=[[Button(ctx._("Keep going"), KEEP), Button(ctx._("Yes, stop"), STOP)]],
-            remove_keyboard=True,
         )
 
     async def _on_cancel_answer(self, ctx: StepContext, answer: str | None) -> None:

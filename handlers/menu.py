@@ -43,7 +43,7 @@ class MenuFlow:
                 [Button(ctx._("👤 My profile"), PROFILE), Button(ctx._("👥 Invite"), INVITE)],
             ]
         rows.append([Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)])
-        ctx.say(text, title=ctx._("Main menu"), buttons=rows, remove_keyboard=True)
+        ctx.say(text, title=ctx._("Main menu"), buttons=rows)
 
     async def reprompt(self, ctx: StepContext) -> None:
         await self.start(ctx)

@@ -32,21 +32,31 @@ def _prepare_sqlite_file(url: str) -> None:
 
 
 class Database:
-    """One database: its engine, and sessions opened as single transactions."""
+    """One database: an engine for writes, one for reads, and sessions for each.
+
+    On SQLite, writes go through :meth:`transaction` one at a time in this process, each
+    starting with ``BEGIN IMMEDIATE``; reads (:attr:`sessions`) use their own connections with
+    a deferred ``BEGIN``, which in WAL mode never waits for the writer. On PostgreSQL both are
+    the same engine.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             _prepare_sqlite_file(url)
-            kwargs["connect_args"] = {"timeout": 30}
+            options: dict[str, Any] = {"echo": echo, "connect_args": {"timeout": 30}}
+            self.engine: AsyncEngine = create_async_engine(url, **options)
+            self.read_engine: AsyncEngine = create_async_engine(url, **options)
+            _install_sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
+            _install_sqlite_pragmas(self.read_engine, begin="BEGIN")
         else:
-            kwargs.update(pool_size=20, max_overflow=10, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.is_sqlite:
-            _install_sqlite_pragmas(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=20, max_overflow=10, pool_pre_ping=True
+            )
+            self.read_engine = self.engine
+        self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
@@ -56,10 +66,10 @@ class Database:
         On SQLite, transactions of this process run one at a time (the file has one writer).
         """
         if self._write_lock is not None:
-            async with self._write_lock, self.sessions() as session, session.begin():
+            async with self._write_lock, self._writes() as session, session.begin():
                 yield session
         else:
-            async with self.sessions() as session, session.begin():
+            async with self._writes() as session, session.begin():
                 yield session
 
     async def ping(self) -> bool:
@@ -73,9 +83,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
+def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
@@ -89,5 +101,6 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so two writers wait instead of deadlocking.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers say IMMEDIATE: they take the write lock up front, so two writers (say, the
+        # bot and an `areas import`) wait for each other instead of failing half-way.
+        conn.exec_driver_sql(begin)
