@@ -1,15 +1,16 @@
-"""The engine: inbox → one step per event → outbox, in one commit per step.
+"""The engine: inbox → one step per event → outbox; each step commits with its effects.
 
 Guarantees kept here (see docs/architecture.md):
 
 1. ``store`` writes events to the inbox before the caller acknowledges them to the platform.
 2. The inbox is unique per (channel, event id): a re-delivered update is ignored.
-3. Events of one chat run one at a time and in order: in this process a chat has at most one
-   task; across processes (PostgreSQL) each step takes an advisory lock on the chat and then
-   picks the chat's *earliest* pending event, so two workers can never reorder a chat.
-4. The step's domain writes, the conversation state, the transcript and the replies commit
-   together. A step that raises is rolled back whole and retried; after ``MAX_STEP_ATTEMPTS``
-   the event is marked failed and the user is told.
+3. Events of one chat run one at a time and in order: a round takes each chat once; on
+   PostgreSQL a batch first takes the chat's advisory lock (skipping chats another process
+   holds) and then the chat's *earliest* pending event, so workers never overlap or reorder.
+4. A step's domain writes, the conversation state, the transcript, the replies and the inbox
+   row's "done" are committed together (steps of different chats share one transaction, each
+   in its own savepoint: a step that raises is undone alone and retried; after
+   ``MAX_STEP_ATTEMPTS`` the event is marked failed and the user is told).
 7. Conversation state lives in the database, so a restart resumes every chat where it stood.
 """
 
@@ -17,19 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import flag_modified
 
-from bot.flow import FlowRegistry, StepContext, sign_reply
+from bot.flow import ConversationState, FlowRegistry, StepContext, sign_reply
 from bot.i18n import translator
 from bot.vocabulary import ChatKey, Event, EventKind, Reply, step_signature
 from storage.clock import utcnow
@@ -39,19 +41,21 @@ from storage.models import (
     Conversation,
     InboxEvent,
     OutboxMessage,
-    TranscriptEntry,
     User,
 )
-from storage.outbox import queue_message
+from storage.outbox import Outgoing, queue_messages
 
 __all__ = ["MAX_STEP_ATTEMPTS", "Dispatcher", "Engine", "FilePrefetcher"]
 
 log = logging.getLogger(__name__)
 
 MAX_STEP_ATTEMPTS = 3
+STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch, then others
 # A chat with this many replies still waiting to go out is flooding: replies to all but its
 # latest message are held back (the messages themselves are stored and transcribed).
 FLOOD_PENDING_REPLIES = 8
+# last_inbound_at (the Zalo reply window) is kept to this precision, saving a write per step.
+INBOUND_RESOLUTION = timedelta(minutes=1)
 KEYBOARD_SHOWN = "_keyboard"  # conversation data: a reply keyboard is on the user's screen
 
 Dispatcher = Callable[[StepContext], Awaitable[None]]
@@ -66,8 +70,20 @@ def _lock_key(key: ChatKey) -> int:
 
 @dataclass
 class StepOutcome:
-    processed: bool
+    """What one step did: events handled (0 or 1), replies queued, a file it waits for."""
+
+    handled: int
     replies: int = 0
+    wants_file: Event | None = None
+    more: bool = False  # more events of the chat wait behind this one
+
+
+class WantsFile(Exception):
+    """The step needs its file downloaded first (outside the transaction)."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__(f"file of {event.event_id} not fetched yet")
+        self.event = event
 
 
 class Engine:
@@ -79,7 +95,8 @@ class Engine:
         flows: FlowRegistry,
         dispatch: Dispatcher,
         *,
-        concurrency: int = 64,
+        concurrency: int = 4,
+        batch_size: int = 32,
         poll_interval: float = 0.5,
         prefetch: FilePrefetcher | None = None,
         on_replies: Callable[[], None] | None = None,
@@ -92,10 +109,10 @@ class Engine:
         self.poll_interval = poll_interval
         self.on_replies = on_replies
         self.flood_threshold = flood_threshold
+        self.batch_size = batch_size
         self._wake = asyncio.Event()
-        self._active: set[ChatKey] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
+        self._fetched: dict[str, Any] = {}  # event id → the file fetched for its step
 
     # -- in: the inbox ----------------------------------------------------------------------
     async def store(self, events: Sequence[Event]) -> int:
@@ -136,28 +153,42 @@ class Engine:
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self._schedule_pending()
+                if await self.process_round():
+                    continue
             except Exception:
                 log.exception(
-                    "could not read the inbox; trying again in %.1f s", self.poll_interval
+                    "could not process the inbox; trying again in %.1f s", self.poll_interval
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-        await self.drain()
         log.info("engine worker stopped")
-
-    async def drain(self) -> None:
-        """Wait for the chat tasks already started."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def process_pending(self) -> None:
         """Process every pending event now (tests and the terminal chat use this)."""
-        while await self._schedule_pending():
-            await self.drain()
-        await self.drain()
+        while await self.process_round():
+            pass
 
-    async def _schedule_pending(self) -> int:
+    async def process_round(self) -> int:
+        """One round: the earliest pending events of up to 1,000 chats, in batches.
+
+        Returns how many events were handled (processed, or failed for good). A batch is one
+        transaction holding one savepoint per step, so a failing step is undone alone; batches
+        run one at a time on SQLite (one writer) and side by side on PostgreSQL.
+        """
+        chats = await self._pending_chats()
+        if not chats:
+            return 0
+        batches = [chats[i : i + self.batch_size] for i in range(0, len(chats), self.batch_size)]
+        if self.db.is_sqlite:
+            return sum([await self._run_batch(batch) for batch in batches])
+        results = await asyncio.gather(*(self._limited(batch) for batch in batches))
+        return sum(results)
+
+    async def _limited(self, batch: list[ChatKey]) -> int:
+        async with self._slots:
+            return await self._run_batch(batch)
+
+    async def _pending_chats(self) -> list[ChatKey]:
         async with self.db.sessions() as session:
             result = await session.execute(
                 select(InboxEvent.channel, InboxEvent.chat_id)
@@ -166,67 +197,57 @@ class Engine:
                 .order_by(func.min(InboxEvent.id))
                 .limit(1000)
             )
-            chats = [ChatKey(channel, chat_id) for channel, chat_id in result]
-        started = 0
-        for key in chats:
-            if key in self._active:
-                continue
-            self._active.add(key)
-            task = asyncio.create_task(self._run_chat(key))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started += 1
-        return started
+            return [ChatKey(channel, chat_id) for channel, chat_id in result]
 
-    async def _run_chat(self, key: ChatKey) -> None:
-        try:
-            async with self._slots:
-                while (await self.process_next(key)).processed:
-                    pass
-        except Exception:
-            log.exception("chat %s stopped on an error; its events stay pending", key)
-        finally:
-            self._active.discard(key)
-
-    # -- one step ---------------------------------------------------------------------------
-    async def process_next(self, key: ChatKey) -> StepOutcome:
-        """Run the step for ``key``'s earliest pending event, in one transaction."""
-        head = await self._peek(key)
-        if head is None:
-            return StepOutcome(processed=False)
-        event = Event.from_json(head.payload)
-        blob = None
-        if self.prefetch and event.file and await self._expects_file(key):
-            blob = await self.prefetch(event)
-        try:
-            async with self.db.transaction() as session:
-                outcome = await self._step(session, key, blob)
-        except Exception as exc:
-            log.exception("step for %s failed; the event stays pending", key)
-            await self._record_failure(key, head.id, exc)
-            return StepOutcome(processed=True)
-        if outcome.replies and self.on_replies:
+    async def _run_batch(self, keys: list[ChatKey]) -> int:
+        """Runs each chat's next steps in one transaction; fetches files steps asked for."""
+        handled = replies = 0
+        wanted_files: list[Event] = []
+        async with self.db.transaction() as session:
+            for key in keys:
+                if not await self._lock_chat(session, key):
+                    continue  # another process is running this chat right now
+                for _ in range(STEPS_PER_CHAT_IN_BATCH):
+                    outcome = await self._step_or_failure(session, key)
+                    handled += outcome.handled
+                    replies += outcome.replies
+                    if outcome.wants_file is not None:
+                        wanted_files.append(outcome.wants_file)
+                    if not (outcome.handled and outcome.more):
+                        break
+        if replies and self.on_replies:
             self.on_replies()
-        return outcome
+        for event in wanted_files:
+            self._fetched[event.event_id] = await self._fetch(event)
+        return handled + len(wanted_files)
 
-    async def _expects_file(self, key: ChatKey) -> bool:
-        """Whether the chat's current step takes files (only then is a file downloaded)."""
-        async with self.db.sessions() as session:
-            row = (
-                await session.execute(
-                    select(Conversation.flow, Conversation.step).where(
-                        Conversation.channel == key.channel, Conversation.chat_id == key.chat_id
-                    )
-                )
-            ).first()
-        if row is None or row.flow not in self.flows:
-            return False
-        accepts = getattr(self.flows[row.flow], "accepts_files", None)
-        return bool(accepts and accepts(row.step))
+    async def _lock_chat(self, session: AsyncSession, key: ChatKey) -> bool:
+        """PostgreSQL: this transaction's lock on the chat, or False if another worker has it.
 
-    async def _peek(self, key: ChatKey) -> InboxEvent | None:
-        async with self.db.sessions() as session:
-            return await session.scalar(self._pending_query(key).limit(1))
+        State is read only after the lock is held, and the step then takes the chat's
+        *earliest* pending event, so two workers can neither overlap nor reorder a chat.
+        """
+        if self.db.is_sqlite:
+            return True  # one writer: the transaction itself is the lock
+        locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(key))))
+        return bool(locked)
+
+    async def _fetch(self, event: Event) -> Any:
+        assert self.prefetch is not None
+        try:
+            return await self.prefetch(event)
+        except Exception:
+            log.exception("fetching the file of %s failed", event.key)
+            return None
+
+    async def _step_or_failure(self, session: AsyncSession, key: ChatKey) -> StepOutcome:
+        """One step in a savepoint; if it raises, it is undone and the attempt recorded."""
+        try:
+            async with session.begin_nested():
+                return await self._step(session, key)
+        except Exception as exc:
+            log.exception("step for %s failed; undone", key)
+            return await self._record_failure(session, key, exc)
 
     @staticmethod
     def _pending_query(key: ChatKey) -> Any:
@@ -240,18 +261,36 @@ class Engine:
             .order_by(InboxEvent.id)
         )
 
-    async def _step(self, session: AsyncSession, key: ChatKey, blob: Any) -> StepOutcome:
-        if not self.db.is_sqlite:
-            # Another worker may hold this chat; wait for it, then re-read (state after lock).
-            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(key)})
+    @staticmethod
+    def _save_state(session: AsyncSession, ctx: StepContext, stored: Conversation | None) -> None:
+        """Writes the conversation's new state (one UPDATE, or the INSERT of a new chat)."""
+        state = ctx.conversation
+        if stored is None:
+            stored = Conversation(channel=ctx.event.channel, chat_id=ctx.event.chat_id)
+            stored.user_id = ctx.user.id
+            session.add(stored)
+        stored.flow, stored.step, stored.version = state.flow, state.step, state.version
+        stored.data = dict(state.data)  # a new object: compared with the stored one on flush
+        stored.updated_at = utcnow()
+
+    def _expects_file(self, conversation: ConversationState) -> bool:
+        """Whether the chat's current step takes files (only then is a file downloaded)."""
+        flow = self.flows.get(conversation.flow)
+        accepts = getattr(flow, "accepts_files", None)
+        return bool(accepts and accepts(conversation.step))
+
+    async def _step(self, session: AsyncSession, key: ChatKey) -> StepOutcome:
         rows = (await session.scalars(self._pending_query(key).limit(2))).all()
         if not rows:
-            return StepOutcome(processed=False)
+            return StepOutcome(handled=0)
         row, more_waiting = rows[0], len(rows) > 1
         event = Event.from_json(row.payload)
-        if blob is not None and event.file is None:
-            blob = None
-        ctx = await self._context(session, event, blob)
+        ctx, stored = await self._context(session, event)
+        if event.file is not None and self.prefetch and self._expects_file(ctx.conversation):
+            if event.event_id not in self._fetched:
+                # Downloads are slow: fetch outside this transaction, run the step next round.
+                raise WantsFile(event)
+            ctx.file_blob = self._fetched.pop(event.event_id)
         ctx.more_waiting = more_waiting
         await self.dispatch(ctx)
         replies = ctx.replies
@@ -259,25 +298,35 @@ class Engine:
             replies = self._flood_replies(ctx)
         else:
             ctx.data.pop("_flood_noticed", None)
-        self._transcribe_in(session, ctx)
-        self._queue_replies(session, ctx, replies, row.id)
-        ctx.conversation.updated_at = utcnow()
-        # The data dict is changed in place; a flush during the step may already have taken it
-        # as the committed value, so mark it changed explicitly.
-        flag_modified(ctx.conversation, "data")
+        await self._write_messages(session, ctx, replies, row.id)
+        self._save_state(session, ctx, stored)
         row.status = "done"
         row.processed_at = utcnow()
         row.attempts += 1
-        return StepOutcome(processed=True, replies=len(replies))
+        return StepOutcome(handled=1, replies=len(replies), more=more_waiting)
 
-    async def _context(self, session: AsyncSession, event: Event, blob: Any) -> StepContext:
-        identity = await session.scalar(
-            select(ChannelIdentity).where(
-                ChannelIdentity.channel == event.channel, ChannelIdentity.chat_id == event.chat_id
+    async def _context(
+        self, session: AsyncSession, event: Event
+    ) -> tuple[StepContext, Conversation | None]:
+        """The user, their channel identity and the conversation (created on first contact)."""
+        found = (
+            await session.execute(
+                select(ChannelIdentity, User, Conversation)
+                .join(User, User.id == ChannelIdentity.user_id)
+                .outerjoin(
+                    Conversation,
+                    (Conversation.channel == ChannelIdentity.channel)
+                    & (Conversation.chat_id == ChannelIdentity.chat_id),
+                )
+                .where(
+                    ChannelIdentity.channel == event.channel,
+                    ChannelIdentity.chat_id == event.chat_id,
+                )
             )
-        )
-        is_new = identity is None
-        if identity is None:
+        ).first()
+        identity, user, conversation = found if found else (None, None, None)
+        is_new = identity is None or user is None
+        if identity is None or user is None:
             user = User(display_name=event.display_name[:200], locale=None)
             session.add(user)
             await session.flush()
@@ -288,36 +337,29 @@ class Engine:
                 platform_user_id=event.user_id,
             )
             session.add(identity)
-        else:
-            user = await session.get_one(User, identity.user_id)
-        identity.last_inbound_at = utcnow()
-        conversation = await session.scalar(
-            select(Conversation).where(
-                Conversation.channel == event.channel, Conversation.chat_id == event.chat_id
+        now = utcnow()
+        if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_RESOLUTION:
+            identity.last_inbound_at = now
+        state = ConversationState()
+        if conversation is not None:
+            # A deep copy: the step may change nested lists in place, and the stored value
+            # must stay as it was for the change to be seen.
+            state = ConversationState(
+                conversation.flow,
+                conversation.step,
+                conversation.version,
+                copy.deepcopy(conversation.data),
             )
-        )
-        if conversation is None:
-            conversation = Conversation(
-                channel=event.channel,
-                chat_id=event.chat_id,
-                user_id=user.id,
-                flow="",
-                step="",
-                data={},
-                version=0,
-            )
-            session.add(conversation)
-        conversation.data = dict(conversation.data or {})
-        return StepContext(
+        ctx = StepContext(
             session=session,
             event=event,
             user=user,
             identity=identity,
-            conversation=conversation,
+            conversation=state,
             flows=self.flows,
-            file_blob=blob,
             is_new_user=is_new,
         )
+        return ctx, conversation
 
     async def _is_flooding(self, session: AsyncSession, key: ChatKey) -> bool:
         waiting = await session.scalar(
@@ -346,38 +388,36 @@ class Engine:
             )
         ]
 
-    @staticmethod
-    def _transcribe_in(session: AsyncSession, ctx: StepContext) -> None:
-        e = ctx.event
-        session.add(
-            TranscriptEntry(
-                channel=e.channel,
-                chat_id=e.chat_id,
-                user_id=ctx.user.id,
-                direction="in",
-                kind=str(e.kind),
-                text=_transcript_text(e),
-                payload=e.to_json(),
-            )
-        )
-
-    def _queue_replies(
+    async def _write_messages(
         self, session: AsyncSession, ctx: StepContext, replies: list[Reply], inbox_id: int
     ) -> None:
+        """The inbound event's transcript line, and the replies with theirs, in bulk."""
+        e = ctx.event
+        inbound = {
+            "channel": e.channel,
+            "chat_id": e.chat_id,
+            "user_id": ctx.user.id,
+            "kind": str(e.kind),
+            "text": _transcript_text(e),
+            "payload": e.to_json(),
+        }
         c = ctx.conversation
         signature = step_signature(c.flow, c.step, c.version or 0)
         self._tidy_keyboard(ctx, replies)
+        outgoing = []
         for reply in replies:
             signed = sign_reply(reply, signature)
-            queue_message(
-                session,
-                channel=c.channel,
-                chat_id=c.chat_id,
-                user_id=ctx.user.id,
-                payload=signed.to_json(),
-                text=signed.plain_text(),
-                inbox_id=inbox_id,
+            outgoing.append(
+                Outgoing(
+                    channel=e.channel,
+                    chat_id=e.chat_id,
+                    user_id=ctx.user.id,
+                    payload=signed.to_json(),
+                    text=signed.plain_text(),
+                    inbox_id=inbox_id,
+                )
             )
+        await queue_messages(session, outgoing, inbound=inbound)
 
     @staticmethod
     def _tidy_keyboard(ctx: StepContext, replies: list[Reply]) -> None:
@@ -397,33 +437,42 @@ class Engine:
         else:
             ctx.data.pop(KEYBOARD_SHOWN, None)
 
-    async def _record_failure(self, key: ChatKey, inbox_id: int, exc: Exception) -> None:
-        async with self.db.transaction() as session:
-            row = await session.get_one(InboxEvent, inbox_id)
-            row.attempts += 1
-            row.error = f"{type(exc).__name__}: {exc}"[:2000]
-            if row.attempts < MAX_STEP_ATTEMPTS:
-                return
-            row.status = "failed"
-            row.processed_at = utcnow()
-            log.error("event %s of %s failed %d times; giving up", row.event_id, key, row.attempts)
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.channel == key.channel, Conversation.chat_id == key.chat_id)
-                .values(version=Conversation.version + 1)
-            )
-            sorry = Reply(text=await _sorry_text(session, key))
-            queue_message(
-                session,
-                channel=key.channel,
-                chat_id=key.chat_id,
-                user_id=None,
-                payload=sorry.to_json(),
-                text=sorry.text,
-                inbox_id=inbox_id,
-            )
-        if self.on_replies:
-            self.on_replies()
+    async def _record_failure(
+        self, session: AsyncSession, key: ChatKey, exc: Exception
+    ) -> StepOutcome:
+        """Counts a failed attempt at the chat's earliest event; gives up after a few."""
+        if isinstance(exc, WantsFile):
+            return StepOutcome(handled=0, wants_file=exc.event)
+        row = await session.scalar(self._pending_query(key).limit(1))
+        if row is None:
+            return StepOutcome(handled=0)
+        row.attempts += 1
+        row.error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts < MAX_STEP_ATTEMPTS:
+            return StepOutcome(handled=0)
+        row.status = "failed"
+        row.processed_at = utcnow()
+        log.error("event %s of %s failed %d times; giving up", row.event_id, key, row.attempts)
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.channel == key.channel, Conversation.chat_id == key.chat_id)
+            .values(version=Conversation.version + 1)
+        )
+        sorry = Reply(text=await _sorry_text(session, key))
+        await queue_messages(
+            session,
+            [
+                Outgoing(
+                    channel=key.channel,
+                    chat_id=key.chat_id,
+                    user_id=None,
+                    payload=sorry.to_json(),
+                    text=sorry.text,
+                    inbox_id=row.id,
+                )
+            ],
+        )
+        return StepOutcome(handled=1, replies=1)
 
 
 def _transcript_text(e: Event) -> str:

@@ -13,9 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator, translator
 from bot.vocabulary import Button, Event, Reply, button_payload
-from storage.models import ChannelIdentity, Conversation, User
+from storage.models import ChannelIdentity, User
 
-__all__ = ["GLOBAL_SIGNATURE", "Flow", "FlowRegistry", "StepContext", "sign_reply"]
+__all__ = [
+    "GLOBAL_SIGNATURE",
+    "ConversationState",
+    "Flow",
+    "FlowRegistry",
+    "StepContext",
+    "sign_reply",
+]
 
 # Buttons signed with this are valid at any step (menu shortcuts); their value is a command.
 GLOBAL_SIGNATURE = "g"
@@ -65,6 +72,16 @@ class Flow(Protocol):
 
 
 @dataclass
+class ConversationState:
+    """Where a chat stands, as the step sees it: the engine saves it when the step ends."""
+
+    flow: str = ""
+    step: str = ""
+    version: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class StepContext:
     """Everything one step may read and the replies it produces."""
 
@@ -72,7 +89,7 @@ class StepContext:
     event: Event
     user: User
     identity: ChannelIdentity
-    conversation: Conversation
+    conversation: ConversationState
     flows: FlowRegistry
     file_blob: Any = None  # what the engine fetched for a file event (see bot.engine)
     replies: list[Reply] = field(default_factory=list)
@@ -100,15 +117,13 @@ class StepContext:
     @property
     def data(self) -> dict[str, Any]:
         """The flow's working data (a fresh dict is written back at the end of the step)."""
-        if not isinstance(self.conversation.data, dict):
-            self.conversation.data = {}
         return self.conversation.data
 
     def set_step(self, step: str, *, flow: str | None = None) -> None:
         if flow is not None and flow != self.conversation.flow:
             self.conversation.flow = flow
         self.conversation.step = step
-        self.conversation.version = (self.conversation.version or 0) + 1
+        self.conversation.version += 1
 
     async def goto(self, flow: str, **data: Any) -> None:
         """Leave the current flow and start ``flow`` with ``data`` as its working data.

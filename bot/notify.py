@@ -15,7 +15,7 @@ from bot.flow import sign_reply
 from bot.i18n import Translator, translator
 from bot.vocabulary import Reply
 from storage.models import ChannelIdentity, ProducerMember, User
-from storage.outbox import queue_message
+from storage.outbox import Outgoing, queue_messages
 
 __all__ = ["NOTIFICATION_PRIORITY", "notify_producer"]
 
@@ -32,18 +32,19 @@ async def notify_producer(
         .join(ProducerMember, ProducerMember.user_id == User.id)
         .where(ProducerMember.producer_id == producer_id, ChannelIdentity.blocked_at.is_(None))
     )
-    count = 0
+    messages = []
     for identity, user in rows:
         reply = sign_reply(message(translator(user.locale)), None)
-        queue_message(
-            session,
-            channel=identity.channel,
-            chat_id=identity.chat_id,
-            user_id=user.id,
-            payload=reply.to_json(),
-            text=reply.plain_text(),
-            kind="notification",
-            priority=NOTIFICATION_PRIORITY,
+        messages.append(
+            Outgoing(
+                channel=identity.channel,
+                chat_id=identity.chat_id,
+                user_id=user.id,
+                payload=reply.to_json(),
+                text=reply.plain_text(),
+                kind="notification",
+                priority=NOTIFICATION_PRIORITY,
+            )
         )
-        count += 1
-    return count
+    await queue_messages(session, messages)
+    return len(messages)

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     send_rate_per_chat: float = 1.0
     send_burst_per_chat: int = 3
     send_max_attempts: int = 8
-    worker_concurrency: int = 64
+    worker_concurrency: int = 4  # batches of steps running at once (PostgreSQL)
     poll_interval: float = 0.5
     log_level: str = "INFO"
 

@@ -1,0 +1,289 @@
+"""Reading and validating a JSON rules data file into a :class:`~bot.rules.model.RuleSet`.
+
+A file is one object: ``version``, ``legal_basis`` (``{"vi", "en"}``), ``effective_from`` (an
+ISO date); lists of ``groups``, ``product_sets``, ``document_types`` and ``dossier_kinds``;
+``requirements``, each naming a ``document`` and the sets for which it is ``required`` or
+``optional`` (``"all"``, numbers or ``"a-b"`` ranges), maybe a ``knockout``; and the ``scoring``,
+``stars``, ``certificate`` and ``samples`` sections.
+
+Validated: types and presence of every field, non-empty Vietnamese and English texts, unique
+codes and numbers, every set in a known group, every requirement naming a known document type
+and known sets (never twice, never both required and optional), score parts adding up to the
+maximum, star bands starting at 0 and rising, and a re-rating window that opens before it
+closes. Anything broken raises :class:`~bot.rules.model.RulesDataError` naming the place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from bot.rules.model import (
+    DocumentType,
+    DossierKind,
+    Group,
+    LocalText,
+    ProductSet,
+    Requirement,
+    RulesDataError,
+    RuleSet,
+    ScoringPart,
+    StarBand,
+)
+
+__all__ = ["load_rule_set", "parse_rule_set"]
+
+_T = TypeVar("_T")
+
+
+def load_rule_set(path: Path) -> RuleSet:
+    """Read and validate one rules data file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RulesDataError(f"{path.name}: not valid JSON: {exc}") from exc
+    return parse_rule_set(raw, source=path.name)
+
+
+def parse_rule_set(raw: Any, source: str = "rules") -> RuleSet:
+    """Validate decoded rules data and build the :class:`RuleSet`."""
+    root = _mapping(raw, source)
+    groups = _unique(
+        [_group(*g) for g in _items(root, source, "groups")], lambda g: g.code, f"{source}.groups"
+    )
+    codes = {g.code for g in groups}
+    sets = _unique(
+        [_product_set(*s, codes) for s in _items(root, source, "product_sets")],
+        lambda s: s.number,
+        f"{source}.product_sets",
+    )
+    docs = _unique(
+        [_document_type(*d) for d in _items(root, source, "document_types")],
+        lambda d: d.code,
+        f"{source}.document_types",
+    )
+    kinds = _unique(
+        [_dossier_kind(*k) for k in _items(root, source, "dossier_kinds")],
+        lambda k: k.code,
+        f"{source}.dossier_kinds",
+    )
+    scoring = _section(root, source, "scoring")
+    stars = _section(root, source, "stars")
+    certificate = _section(root, source, "certificate")
+    window = _section(*certificate, "rerating_window_days_before_expiry")
+    samples = _section(root, source, "samples")
+    numbers = frozenset(s.number for s in sets)
+    rule_set = RuleSet(
+        version=_get(root, source, "version", str),
+        legal_basis=_text(root, source, "legal_basis"),
+        effective_from=_date(root, source, "effective_from"),
+        groups=groups,
+        product_sets=sets,
+        document_types=docs,
+        dossier_kinds=kinds,
+        scoring_parts=_scoring_parts(*scoring),
+        max_score=_get(*scoring, "max_score", int),
+        star_bands=_star_bands(*stars),
+        certified_min_stars=_get(*stars, "certified_min_stars", int),
+        potential_five_star_min_score=_number(*stars, "potential_five_star_min_score"),
+        certificate_validity_months=_get(*certificate, "validity_months", int),
+        rerating_opens_days=_get(*window, "opens", int),
+        rerating_closes_days=_get(*window, "closes", int),
+        sample_count=_get(*samples, "count", int),
+        sample_exempt_sets=_set_numbers(*samples, "exempt_sets", numbers),
+        checklists=_checklists(_items(root, source, "requirements"), docs, numbers),
+    )
+    if rule_set.rerating_opens_days <= rule_set.rerating_closes_days:
+        raise RulesDataError(f"{source}.certificate: the re-rating window opens after it closes")
+    return rule_set
+
+
+def _group(obj: Mapping[str, Any], where: str) -> Group:
+    return Group(code=_get(obj, where, "code", str), names=_text(obj, where, "name"))
+
+
+def _product_set(obj: Mapping[str, Any], where: str, group_codes: set[str]) -> ProductSet:
+    group = _get(obj, where, "group", str)
+    if group not in group_codes:
+        raise RulesDataError(f"{where}.group: unknown group {group!r}")
+    return ProductSet(
+        number=_get(obj, where, "number", int),
+        group=group,
+        subgroup=None if obj.get("subgroup") is None else _text(obj, where, "subgroup"),
+        names=_text(obj, where, "name"),
+    )
+
+
+def _document_type(obj: Mapping[str, Any], where: str) -> DocumentType:
+    return DocumentType(
+        code=_get(obj, where, "code", str),
+        names=_text(obj, where, "name"),
+        descriptions=_text(obj, where, "description"),
+        multi_file=_get(obj, where, "multi_file", bool),
+    )
+
+
+def _dossier_kind(obj: Mapping[str, Any], where: str) -> DossierKind:
+    return DossierKind(
+        code=_get(obj, where, "code", str),
+        names=_text(obj, where, "name"),
+        needs_certificate=_get(obj, where, "needs_certificate", bool),
+    )
+
+
+def _scoring_part(obj: Mapping[str, Any], where: str) -> ScoringPart:
+    return ScoringPart(
+        code=_get(obj, where, "code", str),
+        names=_text(obj, where, "name"),
+        max_points=_get(obj, where, "max_points", int),
+    )
+
+
+def _scoring_parts(scoring: Mapping[str, Any], where: str) -> tuple[ScoringPart, ...]:
+    parts = _unique(
+        [_scoring_part(*p) for p in _items(scoring, where, "parts")],
+        lambda p: p.code,
+        f"{where}.parts",
+    )
+    max_score = _get(scoring, where, "max_score", int)
+    if sum(p.max_points for p in parts) != max_score:
+        raise RulesDataError(f"{where}.parts: the parts do not add up to max_score {max_score}")
+    return parts
+
+
+def _star_band(obj: Mapping[str, Any], where: str) -> StarBand:
+    return StarBand(
+        stars=_get(obj, where, "stars", int), min_score=_number(obj, where, "min_score")
+    )
+
+
+def _star_bands(stars: Mapping[str, Any], where: str) -> tuple[StarBand, ...]:
+    """The bands, highest first; they must start at 0 and rise in stars with the score."""
+    bands = sorted(
+        (_star_band(*b) for b in _items(stars, where, "bands")),
+        key=lambda b: b.min_score,
+        reverse=True,
+    )
+    if not bands or bands[-1].min_score != 0:
+        raise RulesDataError(f"{where}.bands: the lowest band must start at score 0")
+    if [b.stars for b in bands] != sorted({b.stars for b in bands}, reverse=True):
+        raise RulesDataError(f"{where}.bands: higher scores must earn strictly more stars")
+    return tuple(bands)
+
+
+def _checklists(
+    entries: list[tuple[Mapping[str, Any], str]],
+    docs: tuple[DocumentType, ...],
+    numbers: frozenset[int],
+) -> Mapping[int, tuple[Requirement, ...]]:
+    """Each set's checklist: the entries in file order, required documents first."""
+    by_code = {d.code: d for d in docs}
+    lines: dict[int, list[Requirement]] = {n: [] for n in numbers}
+    for entry, where in entries:
+        code = _get(entry, where, "document", str)
+        if code not in by_code:
+            raise RulesDataError(f"{where}.document: unknown document type {code!r}")
+        required = _set_numbers(entry, where, "required", numbers)
+        optional = _set_numbers(entry, where, "optional", numbers)
+        if both := required & optional:
+            raise RulesDataError(f"{where}: sets {sorted(both)} list {code!r} as both kinds")
+        knockout = entry.get("knockout", False)
+        if not isinstance(knockout, bool):
+            raise RulesDataError(f"{where}.knockout: expected true or false")
+        for number in required | optional:
+            if any(r.document.code == code for r in lines[number]):
+                raise RulesDataError(f"{where}: {code!r} is listed twice for set {number}")
+            is_required = number in required
+            lines[number].append(Requirement(by_code[code], is_required, knockout and is_required))
+    return MappingProxyType(
+        {n: tuple(sorted(reqs, key=lambda r: not r.required)) for n, reqs in lines.items()}
+    )
+
+
+def _set_numbers(
+    obj: Mapping[str, Any], where: str, key: str, known: frozenset[int]
+) -> frozenset[int]:
+    """Set numbers from an optional list of ``"all"``, numbers and ``"a-b"`` ranges."""
+    spec = obj.get(key, [])
+    if not isinstance(spec, list):
+        raise RulesDataError(f"{where}.{key}: expected a list of set numbers")
+    result: set[int] = set()
+    for item in spec:
+        if item == "all":
+            result |= known
+        elif isinstance(item, int) and not isinstance(item, bool):
+            result.add(item)
+        elif isinstance(item, str) and (m := re.fullmatch(r"(\d+)-(\d+)", item)):
+            result.update(range(int(m[1]), int(m[2]) + 1))
+        else:
+            raise RulesDataError(f"{where}.{key}: {item!r} is not a set number or range")
+    if unknown := result - known:
+        raise RulesDataError(f"{where}.{key}: unknown product sets {sorted(unknown)}")
+    return frozenset(result)
+
+
+# -- small validators ----------------------------------------------------------------------
+
+
+def _mapping(raw: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise RulesDataError(f"{where}: expected an object, got {raw!r}")
+    return raw
+
+
+def _get(obj: Mapping[str, Any], where: str, key: str, kind: type[_T]) -> _T:
+    if key not in obj:
+        raise RulesDataError(f"{where}: missing {key!r}")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise RulesDataError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _section(obj: Mapping[str, Any], where: str, key: str) -> tuple[Mapping[str, Any], str]:
+    """A nested object and its path, for error messages."""
+    return _get(obj, where, key, dict), f"{where}.{key}"
+
+
+def _items(obj: Mapping[str, Any], where: str, key: str) -> list[tuple[Mapping[str, Any], str]]:
+    """The objects of a list, each with its path."""
+    return [
+        (_mapping(item, f"{where}.{key}[{i}]"), f"{where}.{key}[{i}]")
+        for i, item in enumerate(_get(obj, where, key, list))
+    ]
+
+
+def _number(obj: Mapping[str, Any], where: str, key: str) -> float:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RulesDataError(f"{where}.{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _date(obj: Mapping[str, Any], where: str, key: str) -> date:
+    try:
+        return date.fromisoformat(_get(obj, where, key, str))
+    except ValueError as exc:
+        raise RulesDataError(f"{where}.{key}: not an ISO date") from exc
+
+
+def _text(obj: Mapping[str, Any], where: str, key: str) -> LocalText:
+    texts, at = _section(obj, where, key)
+    vi, en = (_get(texts, at, lang, str).strip() for lang in ("vi", "en"))
+    if not vi or not en:
+        raise RulesDataError(f"{at}: both 'vi' and 'en' must be non-empty")
+    return LocalText(vi=vi, en=en)
+
+
+def _unique(items: list[_T], key: Callable[[_T], object], where: str) -> tuple[_T, ...]:
+    seen: set[object] = set()
+    for item in items:
+        if (value := key(item)) in seen:
+            raise RulesDataError(f"{where}: {value!r} appears twice")
+        seen.add(value)
+    return tuple(items)

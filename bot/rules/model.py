@@ -1,0 +1,274 @@
+"""What a rule set is made of: the typed, immutable objects the rest of the bot reads.
+
+A :class:`RuleSet` is one version of the OCOP rules: its product groups and product sets, the
+document types a dossier may hold and each set's checklist of requirements, the dossier kinds,
+the parts and star bands of the score sheet, and the certificate, re-rating and sample rules.
+Every name is a :class:`LocalText` in Vietnamese and English. Also here: the product-set search
+and date arithmetic those objects use, and :class:`RulesDataError`, raised for broken data.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TypeVar
+
+from storage.text import fold
+
+__all__ = [
+    "DocumentType",
+    "DossierKind",
+    "Group",
+    "LocalText",
+    "ProductSet",
+    "Requirement",
+    "RuleSet",
+    "RulesDataError",
+    "ScoringPart",
+    "StarBand",
+]
+
+_T = TypeVar("_T")
+
+
+class RulesDataError(ValueError):
+    """A rules data file is broken; the message names the file and the offending place."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalText:
+    """One text in Vietnamese and English."""
+
+    vi: str
+    en: str
+
+    def get(self, locale: str | None) -> str:
+        """The English text for ``en``/``en_*`` locales, the Vietnamese one otherwise."""
+        return self.en if locale is not None and locale.startswith("en") else self.vi
+
+
+class _Named:
+    """Gives a dataclass with a ``names`` field its ``name(locale)``."""
+
+    __slots__ = ()
+    names: LocalText
+
+    def name(self, locale: str | None = "vi") -> str:
+        """The name in ``locale`` (``vi`` or ``en``; anything else falls back to ``vi``)."""
+        return self.names.get(locale)
+
+
+@dataclass(frozen=True, slots=True)
+class Group(_Named):
+    """One of the six product groups (I Food … VI Tourism)."""
+
+    code: str
+    names: LocalText
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSet(_Named):
+    """One of the product sets (bộ sản phẩm), each with its own scoring sheet."""
+
+    number: int
+    group: str  # Group.code
+    subgroup: LocalText | None
+    names: LocalText
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentType(_Named):
+    """A kind of evidence document in a dossier."""
+
+    code: str
+    names: LocalText
+    descriptions: LocalText
+    multi_file: bool  # several files or photos may make up one document
+
+    def description(self, locale: str | None = "vi") -> str:
+        """One line saying what the document is."""
+        return self.descriptions.get(locale)
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One line of a product set's checklist."""
+
+    document: DocumentType
+    required: bool
+    knockout: bool = False  # missing it rejects the dossier outright
+
+    def name(self, locale: str | None = "vi") -> str:
+        """The document's name."""
+        return self.document.name(locale)
+
+
+@dataclass(frozen=True, slots=True)
+class DossierKind(_Named):
+    """First evaluation, upgrade or re-rating."""
+
+    code: str
+    names: LocalText
+    needs_certificate: bool  # the dossier concerns an existing certificate
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringPart(_Named):
+    """A part of the 100-point score sheet (A, B, C)."""
+
+    code: str
+    names: LocalText
+    max_points: int
+
+
+@dataclass(frozen=True, slots=True)
+class StarBand:
+    """Scores from ``min_score`` up to the next band earn ``stars``."""
+
+    stars: int
+    min_score: float
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """One version of the OCOP rules. Immutable; lookups raise ``KeyError`` for unknown keys."""
+
+    version: str
+    legal_basis: LocalText
+    effective_from: date
+    groups: tuple[Group, ...]
+    product_sets: tuple[ProductSet, ...]
+    document_types: tuple[DocumentType, ...]
+    dossier_kinds: tuple[DossierKind, ...]
+    scoring_parts: tuple[ScoringPart, ...]
+    max_score: int
+    star_bands: tuple[StarBand, ...]  # highest first
+    certified_min_stars: int
+    potential_five_star_min_score: float
+    certificate_validity_months: int
+    rerating_opens_days: int  # before expiry
+    rerating_closes_days: int  # before expiry
+    sample_count: int
+    sample_exempt_sets: frozenset[int]
+    checklists: Mapping[int, tuple[Requirement, ...]] = field(repr=False, compare=False)
+
+    # -- products ----------------------------------------------------------------------------
+
+    def group(self, code: str) -> Group:
+        return _one(self.groups, lambda g: g.code == code, f"group {code!r}", self.version)
+
+    def product_set(self, number: int) -> ProductSet:
+        return _one(
+            self.product_sets, lambda s: s.number == number, f"product set {number}", self.version
+        )
+
+    def sets_in_group(self, code: str) -> list[ProductSet]:
+        self.group(code)
+        return [s for s in self.product_sets if s.group == code]
+
+    def find_product_sets(self, typed: str) -> list[ProductSet]:
+        """Sets whose name matches what a user typed, in Vietnamese or English, any diacritics.
+
+        Every typed word must be, or start, a word of the name: "nuoc mam", "cà phê" and "coff"
+        all work. Best first: whole-word matches before prefix matches, then matches on the
+        set's own name before those needing its group or sub-group ("đồ uống" lists the drink
+        sets); ties in set-number order.
+        """
+        typed_words = _words(typed)
+        if not typed_words:
+            return []
+        ranked: list[tuple[tuple[int, int, int], ProductSet]] = []
+        for pset in self.product_sets:
+            own = _words(pset.names.vi, pset.names.en)
+            group = self.group(pset.group).names
+            context = own | _words(group.vi, group.en, *_texts(pset.subgroup))
+            if (fit := _fit(typed_words, own)) is not None:
+                ranked.append(((fit, 0, pset.number), pset))
+            elif (fit := _fit(typed_words, context)) is not None:
+                ranked.append(((fit, 1, pset.number), pset))
+        return [pset for _, pset in sorted(ranked, key=lambda r: r[0])]
+
+    # -- dossier -----------------------------------------------------------------------------
+
+    def document_type(self, code: str) -> DocumentType:
+        return _one(
+            self.document_types, lambda d: d.code == code, f"document type {code!r}", self.version
+        )
+
+    def dossier_kind(self, code: str) -> DossierKind:
+        return _one(
+            self.dossier_kinds, lambda k: k.code == code, f"dossier kind {code!r}", self.version
+        )
+
+    def checklist(self, set_number: int) -> list[Requirement]:
+        """The documents for a set's dossier: required ones first, each part in filing order."""
+        self.product_set(set_number)
+        return list(self.checklists[set_number])
+
+    def needs_samples(self, set_number: int) -> bool:
+        """Whether physical product samples (:attr:`sample_count`) go with the dossier."""
+        self.product_set(set_number)
+        return set_number not in self.sample_exempt_sets
+
+    # -- scores and certificates -------------------------------------------------------------
+
+    def stars_for(self, score: float) -> int:
+        """The star rank a score earns (before any star-minimum criteria are applied)."""
+        if not 0 <= score <= self.max_score:
+            raise ValueError(f"score {score} is outside 0–{self.max_score}")
+        return next(band.stars for band in self.star_bands if score >= band.min_score)
+
+    def is_certified(self, stars: int) -> bool:
+        return stars >= self.certified_min_stars
+
+    def is_potential_five_star(self, score: float) -> bool:
+        """Whether a province score sends the product to the ministry's council."""
+        return score >= self.potential_five_star_min_score
+
+    def certificate_expiry(self, issued: date) -> date:
+        """The end of validity of a certificate issued on ``issued``."""
+        return _add_months(issued, self.certificate_validity_months)
+
+    def rerating_window(self, expiry_date: date) -> tuple[date, date]:
+        """The first and last day a re-rating dossier may be filed for a certificate."""
+        return (
+            expiry_date - timedelta(days=self.rerating_opens_days),
+            expiry_date - timedelta(days=self.rerating_closes_days),
+        )
+
+
+# -- lookups, search and dates -------------------------------------------------------------
+
+
+def _one(items: Iterable[_T], match: Callable[[_T], bool], what: str, version: str) -> _T:
+    for item in items:
+        if match(item):
+            return item
+    raise KeyError(f"no {what} in OCOP rules {version}")
+
+
+def _words(*texts: str) -> frozenset[str]:
+    """The folded words of ``texts`` (lower case, no diacritics, no punctuation)."""
+    return frozenset(word for text in texts for word in fold(text).split())
+
+
+def _texts(text: LocalText | None) -> tuple[str, ...]:
+    return () if text is None else (text.vi, text.en)
+
+
+def _fit(typed: frozenset[str], words: frozenset[str]) -> int | None:
+    """0 if every typed word is a word of ``words``, 1 if each at least starts one, else None."""
+    if typed <= words:
+        return 0
+    if all(any(w.startswith(t) for w in words) for t in typed):
+        return 1
+    return None
+
+
+def _add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, clamped to the end of a shorter month."""
+    year, month_index = divmod(day.year * 12 + day.month - 1 + months, 12)
+    month = month_index + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
