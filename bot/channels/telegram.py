@@ -31,6 +31,7 @@ from telegram import Bot, Message, Update, User
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import (
     DownloadError,
     FileTooLarge,
@@ -115,7 +116,7 @@ class TelegramChannel:
             token,
             base_url=f"{root}/bot",
             base_file_url=f"{root}/file/bot",
-            request=HTTPXRequest(connection_pool_size=connection_pool_size, pool_timeout=10.0),
+            request=AiohttpRequest(connection_pool_size=connection_pool_size),
             get_updates_request=HTTPXRequest(connection_pool_size=2),
         )
         self.engine = engine
