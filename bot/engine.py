@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +61,32 @@ KEYBOARD_SHOWN = "_keyboard"  # conversation data: a reply keyboard is on the us
 Dispatcher = Callable[[StepContext], Awaitable[None]]
 # Fetches a file event's content before the step's transaction opens (downloads can be slow).
 FilePrefetcher = Callable[[Event], Awaitable[Any]]
+
+
+# Statements run at every step, built once (bound by name at each execution).
+PENDING_OF_CHAT = (
+    select(InboxEvent)
+    .where(
+        InboxEvent.channel == bindparam("channel"),
+        InboxEvent.chat_id == bindparam("chat_id"),
+        InboxEvent.status == "pending",
+    )
+    .order_by(InboxEvent.id)
+    .limit(bindparam("limit"))
+)
+CHAT_STATE = (
+    select(ChannelIdentity, User, Conversation)
+    .join(User, User.id == ChannelIdentity.user_id)
+    .outerjoin(
+        Conversation,
+        (Conversation.channel == ChannelIdentity.channel)
+        & (Conversation.chat_id == ChannelIdentity.chat_id),
+    )
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.chat_id == bindparam("chat_id"),
+    )
+)
 
 
 def _lock_key(key: ChatKey) -> int:
@@ -250,16 +276,10 @@ class Engine:
             return await self._record_failure(session, key, exc)
 
     @staticmethod
-    def _pending_query(key: ChatKey) -> Any:
-        return (
-            select(InboxEvent)
-            .where(
-                InboxEvent.channel == key.channel,
-                InboxEvent.chat_id == key.chat_id,
-                InboxEvent.status == "pending",
-            )
-            .order_by(InboxEvent.id)
-        )
+    async def _pending(session: AsyncSession, key: ChatKey, limit: int) -> list[InboxEvent]:
+        """The chat's earliest pending events."""
+        params = {"channel": key.channel, "chat_id": key.chat_id, "limit": limit}
+        return list((await session.scalars(PENDING_OF_CHAT, params)).all())
 
     @staticmethod
     def _save_state(session: AsyncSession, ctx: StepContext, stored: Conversation | None) -> None:
@@ -280,7 +300,7 @@ class Engine:
         return bool(accepts and accepts(conversation.step))
 
     async def _step(self, session: AsyncSession, key: ChatKey) -> StepOutcome:
-        rows = (await session.scalars(self._pending_query(key).limit(2))).all()
+        rows = await self._pending(session, key, 2)
         if not rows:
             return StepOutcome(handled=0)
         row, more_waiting = rows[0], len(rows) > 1
@@ -309,21 +329,8 @@ class Engine:
         self, session: AsyncSession, event: Event
     ) -> tuple[StepContext, Conversation | None]:
         """The user, their channel identity and the conversation (created on first contact)."""
-        found = (
-            await session.execute(
-                select(ChannelIdentity, User, Conversation)
-                .join(User, User.id == ChannelIdentity.user_id)
-                .outerjoin(
-                    Conversation,
-                    (Conversation.channel == ChannelIdentity.channel)
-                    & (Conversation.chat_id == ChannelIdentity.chat_id),
-                )
-                .where(
-                    ChannelIdentity.channel == event.channel,
-                    ChannelIdentity.chat_id == event.chat_id,
-                )
-            )
-        ).first()
+        params = {"channel": event.channel, "chat_id": event.chat_id}
+        found = (await session.execute(CHAT_STATE, params)).first()
         identity, user, conversation = found if found else (None, None, None)
         is_new = identity is None or user is None
         if identity is None or user is None:
@@ -443,7 +450,8 @@ class Engine:
         """Counts a failed attempt at the chat's earliest event; gives up after a few."""
         if isinstance(exc, WantsFile):
             return StepOutcome(handled=0, wants_file=exc.event)
-        row = await session.scalar(self._pending_query(key).limit(1))
+        rows = await self._pending(session, key, 1)
+        row = rows[0] if rows else None
         if row is None:
             return StepOutcome(handled=0)
         row.attempts += 1

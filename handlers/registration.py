@@ -124,9 +124,9 @@ async def parse_province(ctx: StepContext, typed: str) -> str:
 
 async def parse_commune(ctx: StepContext, typed: str) -> str:
     province_id = int(ctx.data["values"]["province"])
-    if not await communes_of(ctx.session, province_id):
-        return FREE_COMMUNE + clean_name(typed)
     found = await find_commune(ctx.session, province_id, typed)
+    if not found and not await communes_of(ctx.session, province_id):
+        return FREE_COMMUNE + clean_name(typed)  # no commune list loaded for this province
     wanted = strip_area_prefix(fold(typed))
     exact = [a for a in found if strip_area_prefix(a.search_name) == wanted]
     if len(exact) == 1:
