@@ -126,10 +126,22 @@ class DocumentsFlow:
         editable = dossier.status in EDITABLE
         buttons = []
         if editable:
+            # What needs the producer first: sent back, then missing required, then the rest.
+            open_lines = sorted(
+                (
+                    line
+                    for line in state.lines
+                    if not line.document or line.document.status != "approved"
+                ),
+                key=lambda line: (not line.sent_back, line.done, not line.requirement.required),
+            )
             buttons = [
-                [Button(f"📎 {line.requirement.name(locale)}", f"{DOC}{line.code}")]
-                for line in state.lines
-                if not line.document or line.document.status != "approved"
+                [
+                    Button(
+                        f"{self._icon(line)} {line.requirement.name(locale)}", f"{DOC}{line.code}"
+                    )
+                ]
+                for line in open_lines
             ]
         else:
             lines.extend(["", self._status_text(ctx, dossier)])
@@ -140,10 +152,14 @@ class DocumentsFlow:
         )
         ctx.say("\n".join(lines), title=f"📦 {product.name}", buttons=buttons)
 
+    @staticmethod
+    def _icon(line: DocumentLine) -> str:
+        status = line.document.status if line.document else None
+        return ICONS.get(status, "⬜") if status or line.requirement.required else "▫️"
+
     def _line(self, ctx: StepContext, line: DocumentLine) -> str:
         locale = ctx.user.locale
-        status = line.document.status if line.document else None
-        icon = ICONS.get(status, "⬜") if status or line.requirement.required else "▫️"
+        icon = self._icon(line)
         need = ctx._("required") if line.requirement.required else ctx._("optional")
         text = f"{icon} {line.requirement.name(locale)} ({need})"
         if line.sent_back and line.document and line.document.review_reason:
