@@ -162,6 +162,8 @@ class DocumentsFlow:
         icon = self._icon(line)
         need = ctx._("required") if line.requirement.required else ctx._("optional")
         text = f"{icon} {line.requirement.name(locale)} ({need})"
+        if not line.done:  # what it is, for what is still to send
+            text += "\n    " + line.requirement.document.description(locale)
         if line.sent_back and line.document and line.document.review_reason:
             text += "\n    " + ctx._("Sent back: {reason}").format(
                 reason=line.document.review_reason
