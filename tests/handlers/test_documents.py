@@ -27,9 +27,17 @@ HANDICRAFT_REQUIRED = (
 async def handicraft_dossier(phone: Producer) -> None:
     """Registers a producer and a handicraft product; ends at the product's checklist."""
     await register(phone, language="English", confirm=True)
+    await handicraft_product(phone, typed=False)
+
+
+async def handicraft_product(phone: Producer, *, typed: bool) -> None:
+    """From the main menu, a handicraft product (set 21) picked by buttons or typed words."""
     await phone.tap("New product")
-    await phone.tap("Handicrafts")
-    await phone.tap("21.")
+    if typed:
+        await phone.say("thu cong my nghe gia dung")
+    else:
+        await phone.tap("Handicrafts")
+        await phone.tap("21.")
     for answer in ("Gio may tre", "Hand-woven bamboo baskets", "Paper box", "3000 pieces"):
         await phone.say(answer)
     await phone.tap("Skip")
@@ -127,23 +135,13 @@ async def test_out_of_context_file_and_text(bot: RunningBot) -> None:
     await register(phone, language="English", confirm=True)
     replies = await phone.send_document(make_pdf(), "ho-so.pdf")
     assert "Please choose from the menu" in replies[0].plain
-    await handicraft_dossier_from_menu(phone)
+    await handicraft_product(phone, typed=True)
     replies = await phone.send_document(make_pdf(), "ho-so.pdf")
     assert "First tap the document" in replies[0].plain
     await phone.tap("Trademark")
     replies = await phone.say("here it is")
     assert "waiting for a file" in replies[0].plain
     assert await files(bot) == []
-
-
-async def handicraft_dossier_from_menu(phone: Producer) -> None:
-    await phone.tap("New product")
-    await phone.say("thu cong my nghe gia dung")
-    for answer in ("Gio may tre", "Hand-woven bamboo baskets", "Paper box", "3000 pieces"):
-        await phone.say(answer)
-    await phone.tap("Skip")
-    await phone.tap("First evaluation")
-    await phone.tap("Confirm")
 
 
 async def test_sent_back_reupload_and_submit(bot: RunningBot) -> None:
