@@ -45,36 +45,53 @@ class Registration(StatesGroup):
 
 QUESTIONS: dict[State, tuple[str, tuple[str, ...]]] = {
     Registration.language: ("Which language would you like?", ("Tiếng Việt", "English")),
-    Registration.org_type: ("What kind of organisation are you registering?",
-                            ("Cooperative", "Cooperative group", "Enterprise", "Household")),
+    Registration.org_type: (
+        "What kind of organisation are you registering?",
+        ("Cooperative", "Cooperative group", "Enterprise", "Household"),
+    ),
     Registration.name: ("What is the organisation's full name?", ()),
     Registration.tax_code: ("What is its tax code?", ()),
-    Registration.business_number: ("Its business registration number, if different?",
-                                   ("Skip",)),
+    Registration.business_number: ("Its business registration number, if different?", ("Skip",)),
     Registration.representative: ("Who is the legal representative?", ()),
-    Registration.position: ("The representative's position?",
-                            ("Director", "Chairperson", "Owner", "Head")),
+    Registration.position: (
+        "The representative's position?",
+        ("Director", "Chairperson", "Owner", "Head"),
+    ),
     Registration.gender: ("The representative's gender?", ("Male", "Female")),
-    Registration.ethnicity: ("The representative's ethnic group?",
-                             ("Kinh", "Tày", "Thái", "Mường", "Khmer", "H'Mông")),
+    Registration.ethnicity: (
+        "The representative's ethnic group?",
+        ("Kinh", "Tày", "Thái", "Mường", "Khmer", "H'Mông"),
+    ),
     Registration.phone: ("Which mobile number can officials reach you on?", ()),
     Registration.province: ("Which province or city?", ("Hà Nội", "Bắc Ninh", "Lạng Sơn")),
     Registration.commune: ("Which commune or ward?", ()),
     Registration.email: ("An e-mail address? You may skip this.", ("Skip",)),
-}  # fmt: skip
+}
 ORDER = list(QUESTIONS)
-MENU = (("📝 Register my organisation", "register"), ("🌐 Language", "language"),
-        ("❓ Help", "help"))  # fmt: skip
+MENU = (
+    ("📝 Register my organisation", "register"),
+    ("🌐 Language", "language"),
+    ("❓ Help", "help"),
+)
 
 router = Router(name="registration")
 
 
 def _keyboard(choices: tuple[str, ...], *, nav: bool = True) -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(text=c, callback_data=f"a:{i}") for i, c in
-             enumerate(choices[j : j + 2], j)] for j in range(0, len(choices), 2)]  # fmt: skip
+    rows = [
+        [
+            InlineKeyboardButton(text=c, callback_data=f"a:{i}")
+            for i, c in enumerate(choices[j : j + 2], j)
+        ]
+        for j in range(0, len(choices), 2)
+    ]
     if nav:
-        rows.append([InlineKeyboardButton(text="⬅️ Back", callback_data="back"),
-                     InlineKeyboardButton(text="✖️ Cancel", callback_data="cancel")])  # fmt: skip
+        rows.append(
+            [
+                InlineKeyboardButton(text="⬅️ Back", callback_data="back"),
+                InlineKeyboardButton(text="✖️ Cancel", callback_data="cancel"),
+            ]
+        )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -82,27 +99,36 @@ async def _ask(message: Message, state: FSMContext, which: State) -> None:
     await state.set_state(which)
     prompt, choices = QUESTIONS[which]
     n = ORDER.index(which)
-    await message.answer(f"Registration · {n}/{len(ORDER) - 1}\n{prompt}",
-                         reply_markup=_keyboard(choices))  # fmt: skip
+    await message.answer(
+        f"Registration · {n}/{len(ORDER) - 1}\n{prompt}", reply_markup=_keyboard(choices)
+    )
 
 
 async def _summary(message: Message, state: FSMContext) -> None:
     await state.set_state(Registration.summary)
     data = await state.get_data()
     lines = [f"{key}: {value}" for key, value in data.items()]
-    buttons = [[InlineKeyboardButton(text="✅ Confirm", callback_data="confirm"),
-                InlineKeyboardButton(text="✏️ Change", callback_data="change")],
-               [InlineKeyboardButton(text="✖️ Cancel", callback_data="cancel")]]  # fmt: skip
-    await message.answer("Check your answers\n" + "\n".join(lines) + "\n\nIs everything right?",
-                         reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons))  # fmt: skip
+    buttons = [
+        [
+            InlineKeyboardButton(text="✅ Confirm", callback_data="confirm"),
+            InlineKeyboardButton(text="✏️ Change", callback_data="change"),
+        ],
+        [InlineKeyboardButton(text="✖️ Cancel", callback_data="cancel")],
+    ]
+    await message.answer(
+        "Check your answers\n" + "\n".join(lines) + "\n\nIs everything right?",
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons),
+    )
 
 
 async def _menu(message: Message, state: FSMContext) -> None:
     await state.set_state(Registration.menu)
     name = (await state.get_data()).get("name", "")
     rows = [[InlineKeyboardButton(text=text, callback_data=data)] for text, data in MENU]
-    await message.answer(f"Main menu\n{name} · what would you like to do?",
-                         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))  # fmt: skip
+    await message.answer(
+        f"Main menu\n{name} · what would you like to do?",
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
 
 
 async def _ask_current(message: Message, state: FSMContext) -> None:
@@ -124,8 +150,10 @@ async def start(message: Message, state: FSMContext) -> None:
 
 @router.message(Command("help"))
 async def help_(message: Message, state: FSMContext) -> None:
-    await message.answer("Tap a button or type your answer. /menu shows the main menu, "
-                         "/cancel stops what you are doing.")  # fmt: skip
+    await message.answer(
+        "Tap a button or type your answer. /menu shows the main menu, "
+        "/cancel stops what you are doing."
+    )
     await _ask_current(message, state)
 
 
@@ -199,6 +227,7 @@ async def run_aiogram(api: str, token: str, say: Callable[[str], None]) -> dict[
         say("READY")
 
     dispatcher.startup.register(ready)
-    await dispatcher.start_polling(bot, allowed_updates=["message", "callback_query"],
-                                   handle_signals=True)  # fmt: skip
+    await dispatcher.start_polling(
+        bot, allowed_updates=["message", "callback_query"], handle_signals=True
+    )
     return {"storage": "memory"}

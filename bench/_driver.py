@@ -44,14 +44,25 @@ class Step:
     tap: bool = False
 
 
-# A producer registering by typing (tests/handlers/test_registration_input.py); the summary
-# only takes a tap on "Confirm" (typed "Confirm" gets "Please tap ✅ Confirm …").
+# A producer registering by typing (tests/handlers/test_registration_input.py); "Confirm" on the
+# summary is tapped, as people do (typed, it is accepted too).
 REGISTRATION = (
-    Step("/start"), Step("English"), Step("enterprise"), Step("Cong ty Mat ong Son Dong {n}"),
-    Step("0100109106"), Step("skip"), Step("Tran Van Binh"), Step("Director"), Step("Male"),
-    Step("Kinh"), Step("0912345678"), Step("bac ninh"), Step("tan son"), Step("skip"),
+    Step("/start"),
+    Step("English"),
+    Step("enterprise"),
+    Step("Cong ty Mat ong Son Dong {n}"),
+    Step("0100109106"),
+    Step("skip"),
+    Step("Tran Van Binh"),
+    Step("Director"),
+    Step("Male"),
+    Step("Kinh"),
+    Step("0912345678"),
+    Step("bac ninh"),
+    Step("tan son"),
+    Step("skip"),
     Step("Confirm", tap=True),
-)  # fmt: skip
+)
 PADDING = Step("/help")
 
 
@@ -145,8 +156,14 @@ class RunResult:
 class Driver:
     """Runs ``users`` closed-loop producers against the fake server."""
 
-    def __init__(self, fake: FakeServer, *, echo: bool, answer_timeout: float = 120.0,
-                 first_chat_id: int = 7_200_000_000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        fake: FakeServer,
+        *,
+        echo: bool,
+        answer_timeout: float = 120.0,
+        first_chat_id: int = 7_200_000_000,
+    ) -> None:
         self.fake = fake
         self.echo = echo
         self.answer_timeout = answer_timeout
@@ -162,16 +179,20 @@ class Driver:
     async def run(self, users: int, steps: list[Step], timeout: float) -> RunResult:
         """Every producer through ``steps``; returns once all are done or ``timeout`` passed."""
         self.result = RunResult(users=users)
-        self._chats = {cid: _Chat(cid) for cid in range(self.first_chat_id,
-                                                        self.first_chat_id + users)}  # fmt: skip
+        self._chats = {
+            cid: _Chat(cid) for cid in range(self.first_chat_id, self.first_chat_id + users)
+        }
         self._cursor = len(await self.fake.sent_since(0))
         helpers = [asyncio.create_task(self._pusher()), asyncio.create_task(self._collector())]
         started = self._started = time.monotonic()
-        producers = asyncio.gather(*(self._producer(c, steps, n)
-                                     for n, c in enumerate(self._chats.values())))  # fmt: skip
+        producers: asyncio.Future[list[None]] = asyncio.gather(
+            *(self._producer(c, steps, n) for n, c in enumerate(self._chats.values()))
+        )
+        everything: list[asyncio.Future[Any]] = [producers, *helpers]
         try:
-            done, _ = await asyncio.wait([producers, *helpers], timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            done, _ = await asyncio.wait(
+                everything, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             if not done:
                 self.result.errors.append(f"run timed out after {timeout:.0f} s")
             for task in done:
@@ -179,10 +200,9 @@ class Driver:
                     raise RuntimeError(f"the driver failed: {exc!r}") from exc
         finally:
             self.result.seconds = time.monotonic() - started
-            producers.cancel()
-            for task in helpers:
+            for task in everything:
                 task.cancel()
-            for task in (producers, *helpers):
+            for task in everything:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self.result.stray = sum(c.stray for c in self._chats.values())
@@ -198,11 +218,12 @@ class Driver:
             self._queue.append((update, chat))
             self._queued.set()
             try:
-                message, index, seen = await asyncio.wait_for(chat.waiting,
-                                                              self.answer_timeout)  # fmt: skip
+                message, index, seen = await asyncio.wait_for(chat.waiting, self.answer_timeout)
             except TimeoutError:
-                self.result.errors.append(f"chat {chat.chat_id}: no answer to update {i} "
-                                          f"({step.text!r}) in {self.answer_timeout:.0f} s")  # fmt: skip
+                self.result.errors.append(
+                    f"chat {chat.chat_id}: no answer to update {i} "
+                    f"({step.text!r}) in {self.answer_timeout:.0f} s"
+                )
                 return
             finally:
                 chat.waiting = None
@@ -219,8 +240,9 @@ class Driver:
             self.result.clock_violations += 1
         self.result.latencies.append(at - chat.pushed)
 
-    async def _update(self, chat_id: int, step: Step, answer: tuple[Message, int] | None,
-                      n: int) -> dict[str, Any]:  # fmt: skip
+    async def _update(
+        self, chat_id: int, step: Step, answer: tuple[Message, int] | None, n: int
+    ) -> dict[str, Any]:
         text = step.text.format(n=n + 1)
         if step.tap and answer is not None and (data := await self._button(*answer, text)):
             return self.make.callback(chat_id, data, message_id=int(answer[0]["message_id"]))

@@ -21,8 +21,10 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -95,10 +97,20 @@ async def _counts(db: Any) -> dict[str, Any]:
     from storage.models import InboxEvent, OutboxMessage, Producer, TranscriptEntry
 
     async with db.sessions() as session:
-        inbox = dict((await session.execute(select(InboxEvent.status, func.count())
-                                            .group_by(InboxEvent.status))).all())  # fmt: skip
-        outbox = dict((await session.execute(select(OutboxMessage.status, func.count())
-                                             .group_by(OutboxMessage.status))).all())  # fmt: skip
+        inbox = dict(
+            (
+                await session.execute(
+                    select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
+                )
+            ).all()
+        )
+        outbox = dict(
+            (
+                await session.execute(
+                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                )
+            ).all()
+        )
         producers = await session.scalar(select(func.count()).select_from(Producer))
         transcript = await session.scalar(select(func.count()).select_from(TranscriptEntry))
     return {"inbox": inbox, "outbox": outbox, "producers": producers, "transcript": transcript}
@@ -110,17 +122,25 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     from bot.settings import Settings
 
     schema = await prepare_database(args.db)
-    settings = Settings(database_url=args.db, telegram_token=args.token,
-                        telegram_api_url=args.api, blob_dir=Path(args.blob_dir),
-                        send_rate_per_chat=1000, poll_interval=0.05)  # fmt: skip
+    settings = Settings(
+        database_url=args.db,
+        telegram_token=args.token,
+        telegram_api_url=args.api,
+        blob_dir=Path(args.blob_dir),
+        send_rate_per_chat=1000,
+        poll_interval=0.05,
+    )
     app = build_app(settings)
-    sql = _count_sql(app.db.engine) if args.count_sql else None
+    sql = _count_sql(app.db) if args.count_sql else None
     telegram = TelegramChannel(args.token, args.api, app.engine, poll_timeout=10)
     await telegram.initialize()
     app.channels[telegram.name] = telegram
     stop = _stop_event()
-    tasks = [asyncio.create_task(app.engine.run(stop)), asyncio.create_task(app.sender.run(stop)),
-             asyncio.create_task(telegram.run_polling(stop))]  # fmt: skip
+    tasks = [
+        asyncio.create_task(app.engine.run(stop)),
+        asyncio.create_task(app.sender.run(stop)),
+        asyncio.create_task(telegram.run_polling(stop)),
+    ]
     profiler = _profiler(args.profile)
     _say("READY")
     try:
@@ -138,21 +158,51 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     return {"schema": schema, **counts, **({"sql": sql} if sql is not None else {})}
 
 
-def _count_sql(engine: Any) -> dict[str, int]:
-    """Count the statements ``engine`` runs, by their first word (BEGIN, SELECT, INSERT …)."""
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
+
+
+def _count_sql(db: Any) -> dict[str, list[float]]:
+    """Count the statements ``db`` runs by verb and table: [count, seconds, slow (> 5 ms)];
+    statements on a separate read engine (SQLite) are prefixed ``read``.
+
+    Seconds are wall time from the driver call to its return (thread hop included); a slow
+    ``BEGIN`` on SQLite is a connection waiting for the file's write lock (busy timeout).
+    """
     from sqlalchemy import event
 
-    counts: dict[str, int] = {}
+    counts: dict[str, list[float]] = {}
+    started: dict[int, float] = {}
+    engines = {"": db.engine}
+    if getattr(db, "read_engine", db.engine) is not db.engine:
+        engines["read "] = db.read_engine
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        word = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
-        counts[word] = counts.get(word, 0) + 1
+    def add(key: str, took: float = 0.0) -> None:
+        entry = counts.setdefault(key, [0, 0.0, 0])
+        entry[0] += 1
+        entry[1] += took
+        entry[2] += took > 0.005
 
-    @event.listens_for(engine.sync_engine, "commit")
-    def _commit(_conn: Any) -> None:
-        counts["COMMIT"] = counts.get("COMMIT", 0) + 1
+    for prefix, engine in engines.items():
 
+        def _before(_conn: Any, cursor: Any, *_args: Any) -> None:
+            started[id(cursor)] = time.perf_counter()
+
+        def _after(_c: Any, cursor: Any, statement: str, *_a: Any, prefix: str = prefix) -> None:
+            took = time.perf_counter() - started.pop(id(cursor), time.perf_counter())
+            verb = (statement.split(None, 1) or ["?"])[0].upper()
+            table = _TABLE.search(statement)
+            add(f"{prefix}{verb} {table.group(1) if table else ''}".strip(), took)
+
+        def _commit(_conn: Any, prefix: str = prefix) -> None:
+            add(f"{prefix}COMMIT")
+
+        def _connect(*_args: Any, prefix: str = prefix) -> None:
+            add(f"{prefix}(new connection)")
+
+        event.listen(engine.sync_engine, "before_cursor_execute", _before)
+        event.listen(engine.sync_engine, "after_cursor_execute", _after)
+        event.listen(engine.sync_engine, "commit", _commit)
+        event.listen(engine.sync_engine, "connect", _connect)
     return counts
 
 
@@ -194,8 +244,11 @@ def run_ptb_echo(args: argparse.Namespace) -> dict[str, Any]:
         .build()
     )
     application.add_handler(MessageHandler(filters.TEXT, echo))
-    application.run_polling(allowed_updates=["message", "callback_query"], close_loop=False,
-                            stop_signals=(signal.SIGINT, signal.SIGTERM))  # fmt: skip
+    application.run_polling(
+        allowed_updates=["message", "callback_query"],
+        close_loop=False,
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
+    )
     return {"handled": handled, "concurrent_updates": args.concurrent}
 
 
@@ -211,8 +264,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count-sql", action="store_true", help="ours: count SQL statements")
     parser.add_argument("--concurrent", action="store_true", help="ptb-echo: concurrent_updates")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     warnings.simplefilter("ignore", DeprecationWarning)
     stats: dict[str, Any]
     if args.system == "ours":
