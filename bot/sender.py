@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -37,6 +37,8 @@ __all__ = ["Sender"]
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+MAX_RUN = 5  # messages of one chat sent in one pass, one after the other
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]  # plain table updates
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,18 @@ class Outcome:
     message_id: str = ""
     delay: float = 0.0
     counts: bool = True  # whether it counts as an attempt (a 429 does not)
+    attempted: bool = True  # False: not tried in this pass (an earlier one of its chat failed)
 
 
 WAITING = ("pending", "sending")
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Waiting to go, or claimed by a sender whose lease ran out (it died mid-send)."""
+    return or_(
+        OutboxMessage.status == "pending",
+        and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+    )
 
 
 class Sender:
@@ -97,59 +108,107 @@ class Sender:
         log.info("sender stopped")
 
     async def send_due(self) -> int:
-        """One pass: send what is due and allowed now; returns how many were attempted.
+        """One pass: send what is due and allowed now; returns how many sends were tried.
 
-        The pass claims its messages in one transaction, sends them concurrently (at most one
-        per chat), then records every outcome in one transaction.
+        The pass claims its messages in one transaction, sends each chat's messages in order
+        (chats side by side), then records every outcome in one transaction.
         """
-        chosen = self._within_limits(await self._eligible())
-        claimed = await self._claim(chosen)
+        runs = self._within_limits(await self._eligible())
+        claimed = await self._claim([row for run in runs for row in run])
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._deliver(row) for row in claimed))
-        await self._record(list(zip(claimed, outcomes, strict=True)))
-        if any(outcome.status == "pending" for outcome in outcomes):
+        taken = {row.id for row in claimed}
+        runs = [[row for row in run if row.id in taken] for run in runs]
+        results = await asyncio.gather(*(self._deliver_run(run) for run in runs if run))
+        outcomes = [pair for result in results for pair in result]
+        await self._record(outcomes)
+        if any(outcome.status == "pending" for _row, outcome in outcomes):
             self.wake()
-        return len(claimed)
+        return sum(outcome.attempted for _row, outcome in outcomes)
 
-    def _within_limits(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """The rows the rate limits allow now (their tokens are taken)."""
-        chosen = []
+    async def _deliver_run(self, run: list[OutboxMessage]) -> list[tuple[OutboxMessage, Outcome]]:
+        """One chat's messages in order; after one that did not go, the rest wait their turn."""
+        results: list[tuple[OutboxMessage, Outcome]] = []
+        for i, row in enumerate(run):
+            outcome = await self._deliver(row)
+            results.append((row, outcome))
+            if outcome.status != "sent":
+                waits = Outcome("pending", counts=False, attempted=False)
+                results += [(later, waits) for later in run[i + 1 :]]
+                break
+        return results
+
+    def _within_limits(self, runs: list[list[OutboxMessage]]) -> list[list[OutboxMessage]]:
+        """Each chat's run cut to what the rate limits allow now (their tokens are taken)."""
+        allowed = []
         now = time.monotonic()
-        for row in rows:
-            if self._paused_until.get(row.channel, 0) > now:
+        for run in runs:
+            if self._paused_until.get(run[0].channel, 0) > now:
                 continue
-            bucket = self._per_chat.get(f"{row.channel}:{row.chat_id}")
-            bulk = row.kind != "reply"
-            if bucket.wait_time() > 0 or (bulk and self._bulk.wait_time() > 0):
-                continue
-            bucket.take()
-            if bulk:
-                self._bulk.take()
-            chosen.append(row)
-        return chosen
+            bucket = self._per_chat.get(f"{run[0].channel}:{run[0].chat_id}")
+            kept = []
+            for row in run:
+                bulk = row.kind != "reply"
+                if bucket.wait_time() > 0 or (bulk and self._bulk.wait_time() > 0):
+                    break
+                bucket.take()
+                if bulk:
+                    self._bulk.take()
+                kept.append(row)
+            if kept:
+                allowed.append(kept)
+        return allowed
 
-    async def _eligible(self) -> list[OutboxMessage]:
+    async def _eligible(self) -> list[list[OutboxMessage]]:
+        """Per chat, its earliest waiting message and the due ones right behind it, in order.
+
+        Chats are taken by the priority of their first message (live replies before
+        notifications and broadcasts); within a chat the order is always the queue's.
+        """
         now = utcnow()
         earlier = aliased(OutboxMessage)
-        claimable = or_(
-            OutboxMessage.status == "pending",
-            and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
-        )
         blocked_by_earlier = exists().where(
             earlier.channel == OutboxMessage.channel,
             earlier.chat_id == OutboxMessage.chat_id,
             earlier.id < OutboxMessage.id,
             earlier.status.in_(WAITING),
         )
-        query = (
+        heads_query = (
             select(OutboxMessage)
-            .where(claimable, OutboxMessage.next_attempt_at <= now, ~blocked_by_earlier)
+            .where(_claimable(now), OutboxMessage.next_attempt_at <= now, ~blocked_by_earlier)
             .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(self.batch)
         )
         async with self.db.sessions() as session:
-            return list((await session.scalars(query)).all())
+            heads = list((await session.scalars(heads_query)).all())
+            if not heads:
+                return []
+            chats = {(row.channel, row.chat_id) for row in heads}
+            followers = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(list(chats)),
+                        OutboxMessage.status.in_(WAITING),
+                        OutboxMessage.id > min(row.id for row in heads),
+                    )
+                    .order_by(OutboxMessage.id)
+                )
+            ).all()
+        behind: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in followers:
+            behind.setdefault((row.channel, row.chat_id), []).append(row)
+        runs = []
+        for head in heads:
+            run = [head]
+            for row in behind.get((head.channel, head.chat_id), []):
+                if row.id <= head.id:
+                    continue
+                if len(run) >= MAX_RUN or row.status != "pending" or row.next_attempt_at > now:
+                    break  # the queue's order: nothing goes past a message that cannot go now
+                run.append(row)
+            runs.append(run)
+        return runs
 
     async def _claim(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
         """Leases ``rows`` for this process; returns those no other sender took first."""
@@ -159,13 +218,7 @@ class Sender:
         async with self.db.transaction() as session:
             result = await session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_([row.id for row in rows]),
-                    or_(
-                        OutboxMessage.status == "pending",
-                        and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
-                    ),
-                )
+                .where(OutboxMessage.id.in_([row.id for row in rows]), _claimable(now))
                 .values(status="sending", lease_until=now + LEASE)
                 .returning(OutboxMessage.id)
             )
@@ -207,26 +260,45 @@ class Sender:
         return Outcome("sent", message_id=message_id)
 
     async def _record(self, results: list[tuple[OutboxMessage, Outcome]]) -> None:
-        """Writes the outcomes of a pass in one transaction."""
+        """Writes the outcomes of a pass in one transaction (sent ones in one statement)."""
         now = utcnow()
+        sent = [
+            {"row_id": row.id, "message_id": outcome.message_id or None}
+            for row, outcome in results
+            if outcome.status == "sent"
+        ]
         async with self.db.transaction() as session:
+            if sent:
+                await session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == bindparam("row_id"))
+                    .values(
+                        status="sent",
+                        attempts=OUTBOX.c.attempts + 1,
+                        failure_reason=None,
+                        lease_until=None,
+                        platform_message_id=bindparam("message_id"),
+                        sent_at=now,
+                    ),
+                    sent,
+                )
+            gone = set()
             for row, outcome in results:
                 if outcome.status == "unreachable":
                     await self._mark_unreachable(session, row, outcome.reason, now)
+                    gone.add((row.channel, row.chat_id))
+            for row, outcome in results:
+                if outcome.status in ("sent", "unreachable") or (row.channel, row.chat_id) in gone:
                     continue
                 values: dict[str, object] = {
                     "status": outcome.status,
-                    "attempts": OutboxMessage.attempts + (1 if outcome.counts else 0),
+                    "attempts": OUTBOX.c.attempts + (1 if outcome.counts else 0),
                     "failure_reason": outcome.reason,
                     "lease_until": None,
                 }
-                if outcome.status == "sent":
-                    values.update(platform_message_id=outcome.message_id or None, sent_at=now)
                 if outcome.status == "pending":
                     values["next_attempt_at"] = now + timedelta(seconds=outcome.delay)
-                await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
-                )
+                await session.execute(update(OUTBOX).where(OUTBOX.c.id == row.id).values(**values))
 
     @staticmethod
     async def _mark_unreachable(
