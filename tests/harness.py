@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from bot.app import App, build_app
 from bot.channels.telegram import TelegramChannel
 from bot.settings import Settings
-from storage.text import fold
 from storage.models import InboxEvent, OutboxMessage
+from storage.text import fold
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
 
 __all__ = ["Producer", "RunningBot", "copy_database", "register", "running_bot"]
