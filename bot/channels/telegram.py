@@ -28,6 +28,7 @@ import httpx
 import telegram as tg
 from aiohttp import web
 from telegram import Bot, Message, Update, User
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -380,6 +381,14 @@ class TelegramChannel:
         return f"{type(exc).__name__}: {exc}".replace(self._token, "<token>")
 
     # -- files ------------------------------------------------------------------------------
+    async def working(self, chat_id: str) -> None:
+        """Shows "sending a file…" in the chat while a long job (a download) runs."""
+        try:
+            await self.initialize()
+            await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+        except TelegramError as exc:  # only a courtesy: never fail the work for it
+            log.info("could not show the chat action: %s", self._scrub(exc))
+
     async def download(self, file: FileRef, max_bytes: int) -> bytes:
         """Fetch a file into memory, refusing more than ``max_bytes`` (before or while)."""
         if file.size is not None and file.size > max_bytes:

@@ -140,6 +140,13 @@ def _units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+CHAT_ACTIONS = {
+    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+    "upload_document", "choose_sticker", "find_location", "record_video_note",
+    "upload_video_note",
+}  # fmt: skip
+
+
 class ApiError(Exception):
     """An error answer of the Bot API."""
 
@@ -364,6 +371,7 @@ class FakeTelegramAPI:
         self.sent: list[SentMessage] = []
         self.send_attempts: list[tuple[float, Any, int]] = []  # (monotonic time, chat, status)
         self.answered: list[dict[str, Any]] = []
+        self.actions: list[dict[str, Any]] = []  # sendChatAction calls
         self.edits: list[dict[str, Any]] = []
         self.get_updates_calls: list[dict[str, Any]] = []
         self.calls: Counter[str] = Counter()
@@ -614,6 +622,12 @@ class FakeTelegramAPI:
         await self._notify()
         return True
 
+    async def _send_chat_action(self, p: dict[str, Any]) -> Any:
+        if p.get("action") not in CHAT_ACTIONS:
+            raise _bad("wrong parameter action in request")
+        self.actions.append(p)
+        return True
+
     async def _edit_message_reply_markup(self, p: dict[str, Any]) -> Any:
         found = [m for m in self.sent if m.chat_id == p.get("chat_id")
                  and m.message_id == p.get("message_id")]  # fmt: skip
@@ -647,6 +661,7 @@ class FakeTelegramAPI:
         "getupdates": _get_updates,
         "sendmessage": _send_message,
         "answercallbackquery": _answer_callback_query,
+        "sendchataction": _send_chat_action,
         "editmessagereplymarkup": _edit_message_reply_markup,
         "getfile": _get_file,
     }

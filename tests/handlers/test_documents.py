@@ -81,6 +81,9 @@ async def test_each_allowed_type_is_stored_intact(bot: RunningBot, tmp_path: Pat
         assert await blobs.get(record.sha256) == content  # hash checked on read
         assert record.sha256 in str(blobs.path_for(record.sha256))
     assert "3 of 6 required documents are in." in phone.last.plain
+    # While each file was downloaded, the chat showed "sending a file…".
+    actions = [a for a in bot.api.actions if int(a["chat_id"]) == CHAT]
+    assert [a["action"] for a in actions] == ["upload_document"] * 3
 
 
 async def test_bad_files_get_a_clear_answer_and_nothing_is_stored(bot: RunningBot) -> None:
