@@ -17,7 +17,7 @@ import logging
 
 from bot.flow import GLOBAL_SIGNATURE, StepContext
 from bot.i18n import N_
-from bot.vocabulary import EventKind, step_signature
+from bot.vocabulary import GROUP, EventKind, step_signature
 from storage.clock import utcnow
 
 __all__ = ["dispatch"]
@@ -43,6 +43,16 @@ async def dispatch(ctx: StepContext) -> None:
         ctx.identity.blocked_at = utcnow()
         return
     ctx.identity.blocked_at = None
+    if event.kind == EventKind.OTHER and event.other == GROUP:
+        if not ctx.data.get("_group_told"):  # once per group, not at every message
+            ctx.data["_group_told"] = True
+            ctx.say(
+                ctx._(
+                    "I work in private chats only. Please open a chat with me directly to "
+                    "register your organisation and products."
+                )
+            )
+        return
     if event.kind == EventKind.JOIN and ctx.conversation.flow:
         return
     if ctx.user.locale is None and ctx.conversation.flow != "language":

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "GROUP",
     "Button",
     "ChatKey",
     "Event",
@@ -22,6 +23,9 @@ __all__ = [
     "split_button_payload",
     "step_signature",
 ]
+
+
+GROUP = "group"  # Event.other of anything said in a group chat (flows are one-to-one)
 
 
 class EventKind(StrEnum):

@@ -42,7 +42,7 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
-from bot.vocabulary import Event, EventKind, FileRef, Reply, split_button_payload
+from bot.vocabulary import GROUP, Event, EventKind, FileRef, Reply, split_button_payload
 
 __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", "split_text"]
 
@@ -177,6 +177,8 @@ class TelegramChannel:
 
     def _message_event(self, update: Update, message: Message) -> Event:
         user, chat = message.from_user, message.chat.id
+        if message.chat.type != "private":  # the flows are one person's conversation
+            return self._event(update, chat, user, EventKind.OTHER, other=GROUP)
         if (text := message.text) is not None:
             if text.startswith("/") and len(text) > 1 and not text[1].isspace():
                 head, *rest = text.split(maxsplit=1)

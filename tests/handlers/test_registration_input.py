@@ -140,3 +140,18 @@ async def test_resume_after_restart(prepared_database: Path, tmp_path: Path) -> 
             conversation = await session.scalar(select(Conversation))
         assert conversation is not None
         assert conversation.data["values"]["tax_code"] == "0100109106"
+
+
+async def test_group_chats_get_one_polite_answer(bot: RunningBot) -> None:
+    group = bot.producer(-1_001_234_567_890)
+
+    def in_group(text: str) -> dict[str, object]:
+        update = group.make.text(CHAT, text)
+        update["message"]["chat"] = {"id": group.chat_id, "type": "supergroup", "title": "HTX"}
+        return update
+
+    replies = await group.push(in_group("/start@ocop_bot"))
+    assert len(replies) == 1 and "chỉ làm việc trong trò chuyện riêng" in replies[0].plain
+    assert await group.push(in_group("xin chao")) == []
+    async with bot.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Producer)) == 0
