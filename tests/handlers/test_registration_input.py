@@ -25,6 +25,12 @@ async def reach_tax_code(phone: Phone) -> None:
     await phone.say("Cong ty TNHH Mat ong Son Dong")
 
 
+async def reach_phone(phone: Phone) -> None:
+    await reach_tax_code(phone)
+    for answer in ("0100109106", "skip", "Tran Van Binh", "Director", "Male", "Kinh"):
+        await phone.say(answer)
+
+
 async def test_wrong_tax_codes_are_explained(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     await reach_tax_code(phone)
@@ -39,9 +45,7 @@ async def test_wrong_tax_codes_are_explained(bot: RunningBot) -> None:
 
 async def test_landline_and_foreign_phone_refused(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
-    await reach_tax_code(phone)
-    for answer in ("0100109106", "skip", "Tran Van Binh", "Director", "Male", "Kinh"):
-        await phone.say(answer)
+    await reach_phone(phone)
     replies = await phone.say("024 3825 1234")
     assert "landline" in replies[0].plain
     assert "mobile number" in replies[-1].plain
@@ -53,9 +57,7 @@ async def test_landline_and_foreign_phone_refused(bot: RunningBot) -> None:
 
 async def test_unknown_commune_offers_closest_matches(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
-    await reach_tax_code(phone)
-    for answer in ("0100109106", "skip", "Tran Van Binh", "Director", "Male", "Kinh"):
-        await phone.say(answer)
+    await reach_phone(phone)
     await phone.share_contact()
     await phone.say("bac ninh")
     replies = await phone.say("son dongg")
@@ -103,9 +105,7 @@ async def test_stale_button_and_sticker(bot: RunningBot) -> None:
 
 async def test_summary_change_a_field(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
-    await reach_tax_code(phone)
-    for answer in ("0100109106", "skip", "Tran Van Binh", "Director", "Male", "Kinh"):
-        await phone.say(answer)
+    await reach_phone(phone)
     await phone.share_contact()
     await phone.say("ha noi")
     await phone.say("hoan kiem")
