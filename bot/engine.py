@@ -56,7 +56,9 @@ STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch,
 FLOOD_PENDING_REPLIES = 8
 # last_inbound_at (the Zalo reply window) is kept to this precision, saving a write per step.
 INBOUND_RESOLUTION = timedelta(minutes=1)
-KEYBOARD_SHOWN = "_keyboard"  # conversation data: a reply keyboard is on the user's screen
+KEYBOARD_SHOWN = "_keyboard"
+# No fetch was tried yet for an event (a failed fetch leaves None, and the step says so).
+NOT_FETCHED = object()  # conversation data: a reply keyboard is on the user's screen
 
 Dispatcher = Callable[[StepContext], Awaitable[None]]
 # Fetches a file event's content before the step's transaction opens (downloads can be slow).
@@ -271,6 +273,8 @@ class Engine:
         try:
             async with session.begin_nested():
                 return await self._step(session, key)
+        except WantsFile as wanted:  # not a failure: the step runs again once it is fetched
+            return StepOutcome(handled=0, wants_file=wanted.event)
         except Exception as exc:
             log.exception("step for %s failed; undone", key)
             return await self._record_failure(session, key, exc)
@@ -306,11 +310,12 @@ class Engine:
         row, more_waiting = rows[0], len(rows) > 1
         event = Event.from_json(row.payload)
         ctx, stored = await self._context(session, event)
+        fetched = self._fetched.pop(event.event_id, NOT_FETCHED)  # never left behind
         if event.file is not None and self.prefetch and self._expects_file(ctx.conversation):
-            if event.event_id not in self._fetched:
+            if fetched is NOT_FETCHED:
                 # Downloads are slow: fetch outside this transaction, run the step next round.
                 raise WantsFile(event)
-            ctx.file_blob = self._fetched.pop(event.event_id)
+            ctx.file_blob = fetched
         ctx.more_waiting = more_waiting
         await self.dispatch(ctx)
         replies = ctx.replies
@@ -448,8 +453,6 @@ class Engine:
         self, session: AsyncSession, key: ChatKey, exc: Exception
     ) -> StepOutcome:
         """Counts a failed attempt at the chat's earliest event; gives up after a few."""
-        if isinstance(exc, WantsFile):
-            return StepOutcome(handled=0, wants_file=exc.event)
         rows = await self._pending(session, key, 1)
         row = rows[0] if rows else None
         if row is None:

@@ -1,7 +1,8 @@
 """The sender: delivers outbox messages at least once, in order per chat, within rate limits.
 
-* A chat's message is eligible only when no earlier message of that chat is still waiting or
-  being sent, so one chat never has two messages in flight (guarantee 5).
+* A pass takes, per chat, the earliest waiting message and the due ones right behind it, and
+  sends them one after another: one chat never has two messages in flight, and nothing goes
+  past a message that cannot go now (guarantee 5).
 * A message is claimed with a lease before it is sent; if the process dies mid-send the lease
   runs out and the message goes again (a duplicate is possible only for a send that succeeded
   just before the crash).

@@ -15,7 +15,7 @@ from typing import Any
 import phonenumbers
 
 from bot.flow import StepContext
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.profile_choices import (
     GENDERS,
     ORG_TYPES,
@@ -287,8 +287,6 @@ def producer_columns(ctx: StepContext, values: dict[str, Any]) -> dict[str, Any]
 def _position_text(ctx: StepContext, value: str) -> str:
     """A position tapped from the shortcuts is stored as its Vietnamese name."""
     if value in POSITIONS:
-        from bot.i18n import translator
-
         return translator("vi").gettext(POSITIONS[value])
     return value
 
