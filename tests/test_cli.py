@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app, http_app
 from bot.settings import Settings
-from tests.postgres import POSTGRES_URL, fresh_database
+from tests.postgres import POSTGRES_URL, drop_database, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "communes-sample.csv"
@@ -114,11 +114,14 @@ async def test_health_is_503_without_the_database(
 def test_serve_refuses_an_unmigrated_postgres_schema() -> None:
     if not POSTGRES_URL:
         pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-    url = asyncio.run(fresh_database(POSTGRES_URL, "ocop_cli_empty"))
-    result = cli("serve", env={"OCOP_DATABASE_URL": url, "OCOP_HTTP_PORT": str(free_port())})
-    assert result.returncode == 1
-    assert "not up to date" in result.stderr and "ocop-bot migrate" in result.stderr
-    assert cli("migrate", env={"OCOP_DATABASE_URL": url}).returncode == 0
+    url = asyncio.run(fresh_database(POSTGRES_URL, "ocop_test_cli_empty"))
+    try:
+        result = cli("serve", env={"OCOP_DATABASE_URL": url, "OCOP_HTTP_PORT": str(free_port())})
+        assert result.returncode == 1
+        assert "not up to date" in result.stderr and "ocop-bot migrate" in result.stderr
+        assert cli("migrate", env={"OCOP_DATABASE_URL": url}).returncode == 0
+    finally:
+        asyncio.run(drop_database(POSTGRES_URL, url))
 
 
 async def test_serve_polls_telegram_and_answers(tmp_path: Path) -> None:

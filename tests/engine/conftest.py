@@ -4,19 +4,17 @@ a channel that records what it is asked to send."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from bot.vocabulary import FileRef, Reply
 from storage.db import Database
 from tests.conftest import create_schema
+from tests.postgres import POSTGRES_URL, temporary_database
 
-POSTGRES_URL = os.environ.get("OCOP_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -26,12 +24,13 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     if request.param == "postgres":
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        db = Database(POSTGRES_URL)
-        async with db.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    else:
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'engine.sqlite3'}")
+        async with temporary_database(POSTGRES_URL, "ocop_test_engine") as url:
+            db = Database(url)
+            await create_schema(db)
+            yield db
+            await db.dispose()
+        return
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'engine.sqlite3'}")
     await create_schema(db)
     yield db
     await db.dispose()

@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import InboxEvent, OutboxMessage, Producer, TranscriptEntry
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.postgres import POSTGRES_URL, fresh_database
+from tests.postgres import POSTGRES_URL, temporary_database
 from tests.test_cli import free_port
 
 pytestmark = pytest.mark.postgres
@@ -90,7 +90,12 @@ async def wait_done(db: Database, expected: int, timeout: float = 60) -> None:
 async def test_two_workers_one_database() -> None:
     if not POSTGRES_URL:
         pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-    url = await fresh_database(POSTGRES_URL, "ocop_two_workers")
+    async with temporary_database(POSTGRES_URL, "ocop_test_two_workers") as url:
+        await two_workers_one_database(url)
+
+
+async def two_workers_one_database(url: str) -> None:
+    """Two `serve` processes on one database, fed through their webhooks."""
     await upgrade(url)
     db = Database(url)
     async with db.transaction() as session:
