@@ -397,4 +397,3 @@ async def test_download_failing_half_way(channel: TelegramChannel, api: FakeTele
     assert api.token not in str(info.value)
     with pytest.raises(DownloadError):
         await channel.download(FileRef("no-such-file"), 1_000_000)
-
