@@ -25,6 +25,7 @@ from bot.i18n import set_default_locale
 from bot.sender import Sender
 from bot.settings import Settings
 from storage.blobs import LocalBlobStore
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
 
 __all__ = ["App", "build_app", "http_app", "serve"]
@@ -49,6 +50,7 @@ def build_app(
     *,
     db: Database | None = None,
     per_chat_rate: float | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> App:
     """Engine and sender on ``settings``'s database for ``channels``."""
     set_default_locale(settings.default_locale)
@@ -71,6 +73,8 @@ def build_app(
         poll_interval=settings.poll_interval,
         prefetch=FileFetcher(chans, LocalBlobStore(settings.blob_dir), settings.max_upload_bytes),
         on_replies=sender.wake,
+        download_concurrency=settings.download_concurrency,
+        clock=clock,
     )
     return App(settings=settings, db=db, engine=engine, sender=sender, channels=chans)
 

@@ -17,6 +17,7 @@ import logging
 
 from bot.flow import GLOBAL_SIGNATURE, StepContext
 from bot.i18n import N_
+from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, step_signature
 from storage.clock import utcnow
 
@@ -114,8 +115,9 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
         await ctx.goto("menu")
     elif command == "language":
         await ctx.goto("language")
-    elif command == "product" and argument.isdigit():
-        await ctx.goto("documents", product_id=int(argument))
+    elif command == "product" and argument:
+        # An id that is not one (too long, not ASCII digits) is a product nobody has.
+        await ctx.goto("documents", product_id=parse_id(argument) or 0)
     elif command == "cancel":
         cancel = getattr(flow, "cancel", None)
         if cancel is not None:

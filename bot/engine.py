@@ -7,10 +7,13 @@ Guarantees kept here (see docs/architecture.md):
 3. Events of one chat run one at a time and in order: a round takes each chat once; on
    PostgreSQL a batch first takes the chat's advisory lock (skipping chats another process
    holds) and then the chat's *earliest* pending event, so workers never overlap or reorder.
+   Among a chat's pending events, platform order (``seq``: Telegram's update_id) comes first.
 4. A step's domain writes, the conversation state, the transcript, the replies and the inbox
    row's "done" are committed together (steps of different chats share one transaction, each
    in its own savepoint: a step that raises is undone alone and retried; after
    ``MAX_STEP_ATTEMPTS`` the event is marked failed and the user is told).
+   A file a step needs is downloaded beside the rounds (a few at a time, under a lease timed
+   by the clock) and recorded on the inbox row; the chat waits for it, other chats do not.
 7. Conversation state lives in the database, so a restart resumes every chat where it stood.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,15 +30,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import describe_error, log_failure
+from bot.files import ReceivedFile
 from bot.flow import ConversationState, FlowRegistry, StepContext, sign_reply
 from bot.i18n import translator
 from bot.vocabulary import ChatKey, Event, EventKind, Reply, step_signature
-from storage.clock import utcnow
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
 from storage.models import (
     ChannelIdentity,
@@ -56,13 +62,13 @@ STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch,
 FLOOD_PENDING_REPLIES = 8
 # last_inbound_at (the Zalo reply window) is kept to this precision, saving a write per step.
 INBOUND_RESOLUTION = timedelta(minutes=1)
-KEYBOARD_SHOWN = "_keyboard"
-# No fetch was tried yet for an event (a failed fetch leaves None, and the step says so).
-NOT_FETCHED = object()  # conversation data: a reply keyboard is on the user's screen
+KEYBOARD_SHOWN = "_keyboard"  # conversation data: a reply keyboard is on the user's screen
+# How long a process may take to download a file before another one tries again.
+DOWNLOAD_LEASE = timedelta(minutes=5)
 
 Dispatcher = Callable[[StepContext], Awaitable[None]]
-# Fetches a file event's content before the step's transaction opens (downloads can be slow).
-FilePrefetcher = Callable[[Event], Awaitable[Any]]
+# Fetches a file event's content beside the rounds (downloads can be slow).
+FilePrefetcher = Callable[[Event], Awaitable[ReceivedFile]]
 
 
 # Statements run at every step, built once (bound by name at each execution).
@@ -73,7 +79,7 @@ PENDING_OF_CHAT = (
         InboxEvent.chat_id == bindparam("chat_id"),
         InboxEvent.status == "pending",
     )
-    .order_by(InboxEvent.id)
+    .order_by(InboxEvent.seq, InboxEvent.id)
     .limit(bindparam("limit"))
 )
 CHAT_STATE = (
@@ -102,16 +108,17 @@ class StepOutcome:
 
     handled: int
     replies: int = 0
-    wants_file: Event | None = None
+    wants_file: WantsFile | None = None  # a download this batch claimed, started after commit
     more: bool = False  # more events of the chat wait behind this one
 
 
 class WantsFile(Exception):
     """The step needs its file downloaded first (outside the transaction)."""
 
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: Event, inbox_id: int) -> None:
         super().__init__(f"file of {event.event_id} not fetched yet")
         self.event = event
+        self.inbox_id = inbox_id
 
 
 class Engine:
@@ -129,6 +136,9 @@ class Engine:
         prefetch: FilePrefetcher | None = None,
         on_replies: Callable[[], None] | None = None,
         flood_threshold: int = FLOOD_PENDING_REPLIES,
+        download_concurrency: int = 4,
+        download_lease: timedelta = DOWNLOAD_LEASE,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.db = db
         self.flows = flows
@@ -140,7 +150,10 @@ class Engine:
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
-        self._fetched: dict[str, Any] = {}  # event id → the file fetched for its step
+        self.clock = clock
+        self.download_lease = download_lease
+        self._download_slots = asyncio.Semaphore(download_concurrency)
+        self._downloads: dict[int, asyncio.Task[None]] = {}  # inbox id → its download here
 
     # -- in: the inbox ----------------------------------------------------------------------
     async def store(self, events: Sequence[Event]) -> int:
@@ -150,17 +163,19 @@ class Engine:
         """
         if not events:
             return 0
+        now = self.clock.now()
         rows = [
             {
                 "channel": e.channel,
                 "event_id": e.event_id,
                 "chat_id": e.chat_id,
+                "seq": e.seq,
                 "payload": e.to_json(),
                 "status": "pending",
                 "attempts": 0,
-                "received_at": utcnow(),
+                "received_at": now,
             }
-            for e in events
+            for e in (event.cleaned() for event in events)
         ]
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         stmt = insert(InboxEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])
@@ -183,18 +198,25 @@ class Engine:
             try:
                 if await self.process_round():
                     continue
-            except Exception:
-                log.exception(
-                    "could not process the inbox; trying again in %.1f s", self.poll_interval
-                )
+            except Exception as exc:
+                log_failure(
+                    log, "could not process the inbox; trying again in %.1f s",
+                    self.poll_interval, exc=exc,
+                )  # fmt: skip
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        await self._stop_downloads()
         log.info("engine worker stopped")
 
     async def process_pending(self) -> None:
-        """Process every pending event now (tests and the terminal chat use this)."""
-        while await self.process_round():
-            pass
+        """Process every pending event now, waiting for the downloads steps need (tests and
+        the terminal chat use this)."""
+        while True:
+            if await self.process_round():
+                continue
+            if not self._downloads:
+                return
+            await asyncio.wait(list(self._downloads.values()))
 
     async def process_round(self) -> int:
         """One round: the earliest pending events of up to 1,000 chats, in batches.
@@ -230,7 +252,7 @@ class Engine:
     async def _run_batch(self, keys: list[ChatKey]) -> int:
         """Runs each chat's next steps in one transaction; fetches files steps asked for."""
         handled = replies = 0
-        wanted_files: list[Event] = []
+        wanted_files: list[WantsFile] = []
         async with self.db.transaction() as session:
             for key in keys:
                 if not await self._lock_chat(session, key):
@@ -245,9 +267,9 @@ class Engine:
                         break
         if replies and self.on_replies:
             self.on_replies()
-        for event in wanted_files:
-            self._fetched[event.event_id] = await self._fetch(event)
-        return handled + len(wanted_files)
+        for wanted in wanted_files:  # claimed in the committed transaction
+            self._start_download(wanted)
+        return handled
 
     async def _lock_chat(self, session: AsyncSession, key: ChatKey) -> bool:
         """PostgreSQL: this transaction's lock on the chat, or False if another worker has it.
@@ -260,13 +282,66 @@ class Engine:
         locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(key))))
         return bool(locked)
 
-    async def _fetch(self, event: Event) -> Any:
+    # -- downloads, beside the rounds -------------------------------------------------------
+    async def _claim_download(self, session: AsyncSession, wanted: WantsFile) -> bool:
+        """Takes the download lease of a file event, unless a live one is held (here or by
+        another process); a lease left by a process that died runs out and is taken again."""
+        if wanted.inbox_id in self._downloads:
+            return False
+        now = self.clock.now()
+        claimed = await session.execute(
+            update(InboxEvent)
+            .where(
+                InboxEvent.id == wanted.inbox_id,
+                or_(InboxEvent.fetch_lease_until.is_(None), InboxEvent.fetch_lease_until <= now),
+            )
+            .values(fetch_lease_until=now + self.download_lease)
+        )
+        return bool(getattr(claimed, "rowcount", 0))
+
+    def _start_download(self, wanted: WantsFile) -> None:
+        task = asyncio.create_task(self._download(wanted))
+        self._downloads[wanted.inbox_id] = task
+        task.add_done_callback(lambda _: self._downloads.pop(wanted.inbox_id, None))
+
+    async def _download(self, wanted: WantsFile) -> None:
+        """Fetches the file (a few at a time) and records it on the event's inbox row."""
+        async with self._download_slots:
+            received = await self._fetch(wanted.event)
+        stored = {"received": dataclasses.asdict(received) if received is not None else None}
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id == wanted.inbox_id, InboxEvent.status == "pending")
+                    .values(file_result=stored)
+                )
+        except Exception as exc:  # the lease runs out and the download is tried again
+            log_failure(log, "recording the file of %s failed", wanted.event.key, exc=exc)
+        self.wake()
+
+    async def _fetch(self, event: Event) -> ReceivedFile | None:
         assert self.prefetch is not None
         try:
             return await self.prefetch(event)
-        except Exception:
-            log.exception("fetching the file of %s failed", event.key)
+        except Exception as exc:
+            log_failure(log, "fetching the file of %s failed", event.key, exc=exc)
             return None
+
+    async def _stop_downloads(self) -> None:
+        """Cancels this process's downloads and gives their leases back (best effort)."""
+        ids = list(self._downloads)
+        for task in list(self._downloads.values()):
+            task.cancel()
+        await asyncio.gather(*self._downloads.values(), return_exceptions=True)
+        if ids:
+            with contextlib.suppress(Exception):
+                async with self.db.transaction() as session:
+                    await session.execute(
+                        update(InboxEvent)
+                        .where(InboxEvent.id.in_(ids), InboxEvent.file_result.is_(None))
+                        .values(fetch_lease_until=None)
+                    )
 
     async def _step_or_failure(self, session: AsyncSession, key: ChatKey) -> StepOutcome:
         """One step in a savepoint; if it raises, it is undone and the attempt recorded."""
@@ -274,9 +349,10 @@ class Engine:
             async with session.begin_nested():
                 return await self._step(session, key)
         except WantsFile as wanted:  # not a failure: the step runs again once it is fetched
-            return StepOutcome(handled=0, wants_file=wanted.event)
+            claimed = await self._claim_download(session, wanted)
+            return StepOutcome(handled=0, wants_file=wanted if claimed else None)
         except Exception as exc:
-            log.exception("step for %s failed; undone", key)
+            log_failure(log, "step for %s failed; undone", key, exc=exc)
             return await self._record_failure(session, key, exc)
 
     @staticmethod
@@ -285,8 +361,9 @@ class Engine:
         params = {"channel": key.channel, "chat_id": key.chat_id, "limit": limit}
         return list((await session.scalars(PENDING_OF_CHAT, params)).all())
 
-    @staticmethod
-    def _save_state(session: AsyncSession, ctx: StepContext, stored: Conversation | None) -> None:
+    def _save_state(
+        self, session: AsyncSession, ctx: StepContext, stored: Conversation | None
+    ) -> None:
         """Writes the conversation's new state (one UPDATE, or the INSERT of a new chat)."""
         state = ctx.conversation
         if stored is None:
@@ -295,7 +372,7 @@ class Engine:
             session.add(stored)
         stored.flow, stored.step, stored.version = state.flow, state.step, state.version
         stored.data = dict(state.data)  # a new object: compared with the stored one on flush
-        stored.updated_at = utcnow()
+        stored.updated_at = self.clock.now()
 
     def _expects_file(self, conversation: ConversationState) -> bool:
         """Whether the chat's current step takes files (only then is a file downloaded)."""
@@ -310,12 +387,11 @@ class Engine:
         row, more_waiting = rows[0], len(rows) > 1
         event = Event.from_json(row.payload)
         ctx, stored = await self._context(session, event)
-        fetched = self._fetched.pop(event.event_id, NOT_FETCHED)  # never left behind
         if event.file is not None and self.prefetch and self._expects_file(ctx.conversation):
-            if fetched is NOT_FETCHED:
-                # Downloads are slow: fetch outside this transaction, run the step next round.
-                raise WantsFile(event)
-            ctx.file_blob = fetched
+            if row.file_result is None:
+                # Downloads are slow: fetched beside the rounds; the step runs once recorded.
+                raise WantsFile(event, row.id)
+            ctx.file_blob = _received_file(row.file_result)
         ctx.more_waiting = more_waiting
         await self.dispatch(ctx)
         replies = ctx.replies
@@ -326,7 +402,7 @@ class Engine:
         await self._write_messages(session, ctx, replies, row.id)
         self._save_state(session, ctx, stored)
         row.status = "done"
-        row.processed_at = utcnow()
+        row.processed_at = self.clock.now()
         row.attempts += 1
         return StepOutcome(handled=1, replies=len(replies), more=more_waiting)
 
@@ -349,7 +425,7 @@ class Engine:
                 platform_user_id=event.user_id,
             )
             session.add(identity)
-        now = utcnow()
+        now = self.clock.now()
         if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_RESOLUTION:
             identity.last_inbound_at = now
         state = ConversationState()
@@ -458,11 +534,11 @@ class Engine:
         if row is None:
             return StepOutcome(handled=0)
         row.attempts += 1
-        row.error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.error = describe_error(exc)[:2000]
         if row.attempts < MAX_STEP_ATTEMPTS:
             return StepOutcome(handled=0)
         row.status = "failed"
-        row.processed_at = utcnow()
+        row.processed_at = self.clock.now()
         log.error("event %s of %s failed %d times; giving up", row.event_id, key, row.attempts)
         await session.execute(
             update(Conversation)
@@ -484,6 +560,12 @@ class Engine:
             ],
         )
         return StepOutcome(handled=1, replies=1)
+
+
+def _received_file(stored: dict[str, Any]) -> ReceivedFile | None:
+    """The file recorded for a file event (None: the download itself failed)."""
+    received = stored.get("received")
+    return ReceivedFile(**received) if received else None
 
 
 def _transcript_text(e: Event) -> str:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     send_burst_per_chat: int = 3
     send_max_attempts: int = 8
     worker_concurrency: int = 4  # batches of steps running at once (PostgreSQL)
+    download_concurrency: int = 4  # files downloaded at once, beside the steps
     poll_interval: float = 0.5
     log_level: str = "INFO"
 

@@ -21,10 +21,12 @@ __all__ = [
     "clean_mobile",
     "clean_name",
     "clean_tax_code",
+    "parse_id",
     "tax_check_digit",
 ]
 
 TAX_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
+MAX_ID = 2**63 - 1  # the largest key a BIGINT column holds
 
 
 @dataclass
@@ -144,3 +146,12 @@ def clean_name(typed: str, *, minimum: int = 2, maximum: int = 200) -> str:
             {"length": len(value), "maximum": maximum},
         )
     return value
+
+
+def parse_id(typed: str) -> int | None:
+    """A record id from user input (a command argument, a button value): ASCII digits only
+    (not "²" or "٣"), 1 to ``MAX_ID``; anything else is None."""
+    if not typed.isascii() or not typed.isdigit() or len(typed) > len(str(MAX_ID)):
+        return None
+    value = int(typed)
+    return value if 0 < value <= MAX_ID else None

@@ -7,7 +7,8 @@ messages; handlers read events and emit replies. Nothing here knows a platform.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "button_payload",
     "split_button_payload",
     "step_signature",
+    "strip_control",
 ]
 
 
@@ -84,10 +86,19 @@ class Event:
     locale_hint: str | None = None
     display_name: str = ""
     other: str = ""  # what an OTHER event was ("sticker", "voice"…)
+    seq: int = 0  # the platform's order within the chat (Telegram: update_id); 0 = arrival
 
     @property
     def key(self) -> ChatKey:
         return ChatKey(self.channel, self.chat_id)
+
+    def cleaned(self) -> Event:
+        """This event with control characters (NUL…; not newline or tab) taken out of every
+        text, its file's included: databases refuse some, and no user means them."""
+        _clean_fields(self)
+        if self.file is not None:
+            _clean_fields(self.file)
+        return self
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,6 +162,20 @@ class Reply:
 
 
 SIGNATURE_SEPARATOR = "|"
+# C0 control characters and DEL, except tab and newline.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_control(text: str) -> str:
+    """``text`` without control characters other than newline and tab."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def _clean_fields(item: Event | FileRef) -> None:
+    for f in fields(item):
+        value = getattr(item, f.name)
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+            setattr(item, f.name, strip_control(value))
 
 
 def step_signature(flow: str, step: str, version: int) -> str:

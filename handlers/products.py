@@ -15,7 +15,7 @@ from bot.dossier_progress import progress
 from bot.flow import StepContext
 from bot.i18n import N_
 from bot.rules import ProductSet, rules
-from bot.validators import Invalid, clean_name
+from bot.validators import Invalid, clean_name, parse_id
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
 from handlers.forms import Choice, Field, FormFlow, suggest
@@ -79,9 +79,18 @@ async def parse_group(ctx: StepContext, typed: str) -> str:
     raise _offer_sets(ctx, typed, found)
 
 
+def _tapped(value: str, group: str | None = None) -> ProductSet:
+    """The product set a suggestion button ("s9") names; a forged value is refused."""
+    number = parse_id(value[1:])
+    found = [s for s in rules().product_sets if s.number == number and group in (None, s.group)]
+    if not found:
+        raise Invalid(N_("Please tap one of the buttons below."))
+    return found[0]
+
+
 async def tapped_set(ctx: StepContext, value: str) -> str:
     """A suggested product set ("s9") tapped at the group question."""
-    return _choose_set(ctx, rules().product_set(int(value[1:])))
+    return _choose_set(ctx, _tapped(value))
 
 
 async def parse_set(ctx: StepContext, typed: str) -> str:
@@ -94,7 +103,7 @@ async def parse_set(ctx: StepContext, typed: str) -> str:
 
 async def tapped_in_group(ctx: StepContext, value: str) -> str:
     """A suggested product set ("s9") tapped at the product-set question."""
-    return value[1:]
+    return str(_tapped(value, str(ctx.data["values"].get("group"))).number)
 
 
 def _text(maximum: int, minimum: int = 2) -> Any:
@@ -298,8 +307,8 @@ class ProductsFlow:
     async def handle(self, ctx: StepContext) -> None:
         """Opens a product, starts a new one, or goes back to the menu."""
         choice = ctx.event.payload if ctx.event.kind == EventKind.BUTTON else ""
-        if choice.startswith(OPEN) and choice[len(OPEN) :].isdigit():
-            await ctx.goto("documents", product_id=int(choice[len(OPEN) :]))
+        if choice.startswith(OPEN):  # an id that is not one is a product nobody has
+            await ctx.goto("documents", product_id=parse_id(choice[len(OPEN) :]) or 0)
         elif choice == NEW:
             await ctx.goto("product_new")
         elif choice == MENU:

@@ -45,14 +45,23 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _prepare_sqlite_file(url)
-            options: dict[str, Any] = {"echo": echo, "connect_args": {"timeout": 30}}
+            options: dict[str, Any] = {
+                "echo": echo,
+                "connect_args": {"timeout": 30},
+                "hide_parameters": True,  # error texts must not carry what users typed
+            }
             self.engine: AsyncEngine = create_async_engine(url, **options)
             self.read_engine: AsyncEngine = create_async_engine(url, **options)
             _install_sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
             _install_sqlite_pragmas(self.read_engine, begin="BEGIN")
         else:
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=20, max_overflow=10, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=20,
+                max_overflow=10,
+                pool_pre_ping=True,
+                hide_parameters=True,  # error texts must not carry what users typed
             )
             self.read_engine = self.engine
         self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)

@@ -125,6 +125,12 @@ class InboxEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
+    # The platform's order within a chat (Telegram: update_id); pending events go by (seq, id).
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A file event's downloaded file ({"received": ReceivedFile as a dict, or null}), and the
+    # lease of the process downloading it (another may try once it has run out).
+    file_result: Mapped[dict[str, Any] | None]
+    fetch_lease_until: Mapped[datetime | None]
 
 
 class OutboxMessage(Base):

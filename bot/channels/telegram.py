@@ -213,6 +213,7 @@ class TelegramChannel:
             chat_id=str(chat_id),
             user_id=str(user.id if user else chat_id),
             event_id=str(update.update_id),
+            seq=update.update_id,
             kind=kind,
             locale_hint=user.language_code if user else None,
             display_name=user.full_name if user else "",
