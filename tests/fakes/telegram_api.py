@@ -219,6 +219,8 @@ class FakeFile:
     file_path: str
     size: int | None = None  # what getFile reports; defaults to len(content)
     fail_after: int | None = None
+    hold: asyncio.Event | None = None  # the download answers only once this is set
+    downloads: int = 0  # download requests received (held ones included)
 
 
 # -- update builders --------------------------------------------------------------------------
@@ -671,6 +673,10 @@ class FakeTelegramAPI:
         file = next((f for f in self.files.values() if f.file_path == path), None)
         if request.match_info["token"] != self.token or file is None:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
+        file.downloads += 1
+        await self._notify()
+        if file.hold is not None:
+            await file.hold.wait()
         if file.fail_after is None:
             return web.Response(body=file.content, content_type="application/octet-stream")
         response = web.StreamResponse()
