@@ -93,8 +93,8 @@ class Event:
         return ChatKey(self.channel, self.chat_id)
 
     def cleaned(self) -> Event:
-        """This event with control characters (NUL…; not newline or tab) taken out of every
-        text, its file's included: databases refuse some, and no user means them."""
+        """Takes control characters (NUL…; not newline or tab) out of every text of this event
+        and its file, in place, and returns it: databases refuse some; no user means them."""
         _clean_fields(self)
         if self.file is not None:
             _clean_fields(self.file)
