@@ -63,6 +63,7 @@ FLOOD_PENDING_REPLIES = 8
 # last_inbound_at (the Zalo reply window) is kept to this precision, saving a write per step.
 INBOUND_RESOLUTION = timedelta(minutes=1)
 KEYBOARD_SHOWN = "_keyboard"  # conversation data: a reply keyboard is on the user's screen
+MAX_SEQ = 2**63 - 1
 # How long a process may take to download a file before another one tries again.
 DOWNLOAD_LEASE = timedelta(minutes=5)
 
@@ -169,7 +170,7 @@ class Engine:
                 "channel": e.channel,
                 "event_id": e.event_id,
                 "chat_id": e.chat_id,
-                "seq": e.seq,
+                "seq": e.seq if 0 <= e.seq <= MAX_SEQ else 0,  # a BIGINT; 0 = arrival order
                 "payload": e.to_json(),
                 "status": "pending",
                 "attempts": 0,
