@@ -1,8 +1,9 @@
 """Receiving a file: download it from the channel, check its bytes, keep it in the blob store.
 
-The engine calls :class:`FileFetcher` before a step that takes files opens its transaction (a
-download can be slow). What the step sees is a :class:`ReceivedFile`: either the stored blob,
-or the reason the file was refused. Nothing of the platform (URLs, paths) is kept.
+The engine runs :class:`FileFetcher` beside its rounds, outside any transaction (a download can
+be slow), and records the :class:`ReceivedFile` on the event's inbox row (as JSON: keep its
+fields plain). What the step sees is that record: either the stored blob, or the reason the file
+was refused. Nothing of the platform (URLs, paths) is kept.
 """
 
 from __future__ import annotations
