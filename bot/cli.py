@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.logs import setup_logging
 from bot.settings import Settings, get_settings
 
 __all__ = ["main"]
@@ -29,10 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if args.command == "chat":
+        # The conversation owns the terminal: logs go to OCOP_LOG_FILE, else only errors.
+        level = settings.log_level if settings.log_file else "ERROR"
+        setup_logging(level, settings.secrets(), file=settings.log_file, quiet=["alembic"])
+    else:
+        quiet = ["alembic"] if args.command == "areas" else []
+        setup_logging(settings.log_level, settings.secrets(), file=settings.log_file, quiet=quiet)
     if args.command == "serve":
         return asyncio.run(_serve(settings))
     if args.command == "migrate":
@@ -40,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "areas":
         return asyncio.run(_import_areas(settings, args.file))
     if args.command == "chat":
-        logging.getLogger().setLevel(logging.WARNING)
         from bot.terminal_chat import run_terminal_chat
 
         return asyncio.run(run_terminal_chat(settings))
@@ -109,17 +112,17 @@ async def _serve(settings: Settings) -> int:
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
-        telegram = TelegramChannel(settings.telegram_token, settings.telegram_api_url, app.engine)
+        token = settings.telegram_token.get_secret_value()
+        telegram = TelegramChannel(token, settings.telegram_api_url, app.engine)
         await telegram.initialize()
         app.channels[telegram.name] = telegram
         if settings.telegram_webhook_url:
             if not settings.telegram_webhook_secret:
                 print("OCOP_TELEGRAM_WEBHOOK_SECRET must be set with a webhook.", file=sys.stderr)
                 return 1
-            telegram.webhook_routes(web_app, settings.telegram_webhook_secret)
-            await telegram.set_webhook(
-                settings.telegram_webhook_url, settings.telegram_webhook_secret
-            )
+            secret = settings.telegram_webhook_secret.get_secret_value()
+            telegram.webhook_routes(web_app, secret)
+            await telegram.set_webhook(settings.telegram_webhook_url, secret)
             log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
         else:
             extra.append(telegram.run_polling)
