@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = 4  # batches of steps running at once (PostgreSQL)
     poll_interval: float = 0.5
     log_level: str = "INFO"
-    log_file: Path | None = None  # the terminal chat logs here (else only errors, to stderr)
+    log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
 
     def secrets(self) -> list[str]:
         """The values that must never be logged (the logging filter masks them)."""
