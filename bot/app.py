@@ -21,6 +21,7 @@ from bot.dispatch import dispatch
 from bot.engine import Engine
 from bot.files import FileFetcher
 from bot.flows import build_flows
+from bot.health import health_report
 from bot.i18n import set_default_locale
 from bot.sender import Sender
 from bot.settings import Settings
@@ -84,9 +85,8 @@ def http_app(app: App) -> web.Application:
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
 
     async def healthz(_request: web.Request) -> web.Response:
-        if await app.db.ping():
-            return web.json_response({"status": "ok"})
-        return web.json_response({"status": "database unreachable"}, status=503)
+        status, body = await health_report(app.db)
+        return web.json_response(body, status=status)
 
     web_app.router.add_get("/healthz", healthz)
     return web_app

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import sys
 from pathlib import Path
 
+from bot.cli_help import build_parser
+from bot.logs import setup_logging
 from bot.settings import Settings, get_settings
 
 __all__ = ["main"]
@@ -17,33 +18,28 @@ log = logging.getLogger("ocop-bot")
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = argparse.ArgumentParser(prog="ocop-bot", description="OCOP Bot")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the bot: HTTP server, engine, sender, channels")
-    sub.add_parser("migrate", help="bring the database schema up to date")
-    areas = sub.add_parser("areas", help="administrative areas")
-    areas_sub = areas.add_subparsers(dest="areas_command", required=True)
-    imp = areas_sub.add_parser("import", help="import areas from a CSV or JSON file")
-    imp.add_argument("file", type=Path)
-    sub.add_parser("chat", help="talk to the bot in this terminal (no platform account needed)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if args.command == "chat":
+        # The conversation owns the terminal: its log goes to a file, never between replies.
+        log_file = settings.log_file or settings.blob_dir.parent / "chat.log"
+        setup_logging(settings.log_level, settings.secrets(), file=log_file, quiet=["alembic"])
+    else:
+        quiet = ["alembic"] if args.command == "areas" else []
+        setup_logging(settings.log_level, settings.secrets(), file=settings.log_file, quiet=quiet)
     if args.command == "serve":
         return asyncio.run(_serve(settings))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "areas" and args.areas_command == "status":
+        return asyncio.run(_areas_status(settings))
     if args.command == "areas":
-        return asyncio.run(_import_areas(settings, args.file))
+        return asyncio.run(_import_areas(settings, args.file, if_empty=args.if_empty))
     if args.command == "chat":
-        logging.getLogger().setLevel(logging.WARNING)
         from bot.terminal_chat import run_terminal_chat
 
-        return asyncio.run(run_terminal_chat(settings))
+        return run_terminal_chat(settings)
     return 2
 
 
@@ -76,12 +72,45 @@ async def ensure_schema(settings: Settings) -> bool:
     return False
 
 
-async def _import_areas(settings: Settings, path: Path) -> int:
+async def _area_counts(settings: Settings) -> tuple[int, int]:
+    from storage.areas import area_counts
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        async with db.sessions() as session:
+            counts = await area_counts(session)
+    finally:
+        await db.dispose()
+    return counts.provinces, counts.communes
+
+
+async def _areas_status(settings: Settings) -> int:
+    if not await ensure_schema(settings):
+        return 1
+    provinces, communes = await _area_counts(settings)
+    print(f"{provinces:,} provinces and {communes:,} communes are loaded.")
+    if not communes:
+        print(
+            "No commune list is loaded: communes typed by producers cannot be checked. "
+            "Import one with `ocop-bot areas import FILE` (see README, Administrative areas).",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+async def _import_areas(settings: Settings, path: Path, *, if_empty: bool = False) -> int:
     from storage.areas import AreaImportError, import_areas
     from storage.db import Database
 
     if not await ensure_schema(settings):
         return 1
+    if if_empty:
+        provinces, communes = await _area_counts(settings)
+        if communes:
+            print(f"{communes:,} communes are already loaded; {path} was not imported.")
+            return 0
     db = Database(settings.database_url)
     try:
         async with db.transaction() as session:
@@ -94,32 +123,39 @@ async def _import_areas(settings: Settings, path: Path) -> int:
         return 1
     finally:
         await db.dispose()
-    print(report)
+    provinces, communes = await _area_counts(settings)
+    print(
+        f"Imported {path.name}: {report}. "
+        f"The database now holds {provinces:,} provinces and {communes:,} communes."
+    )
     return 0
 
 
 async def _serve(settings: Settings) -> int:
     from bot.app import build_app, http_app, serve
+    from bot.health import data_warnings
 
     if not await ensure_schema(settings):
         return 1
     app = build_app(settings)
+    for warning in (await data_warnings(app.db))[1]:
+        log.warning(warning)
     web_app = http_app(app)
     extra = []
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
-        telegram = TelegramChannel(settings.telegram_token, settings.telegram_api_url, app.engine)
+        token = settings.telegram_token.get_secret_value()
+        telegram = TelegramChannel(token, settings.telegram_api_url, app.engine)
         await telegram.initialize()
         app.channels[telegram.name] = telegram
         if settings.telegram_webhook_url:
             if not settings.telegram_webhook_secret:
                 print("OCOP_TELEGRAM_WEBHOOK_SECRET must be set with a webhook.", file=sys.stderr)
                 return 1
-            telegram.webhook_routes(web_app, settings.telegram_webhook_secret)
-            await telegram.set_webhook(
-                settings.telegram_webhook_url, settings.telegram_webhook_secret
-            )
+            secret = settings.telegram_webhook_secret.get_secret_value()
+            telegram.webhook_routes(web_app, secret)
+            await telegram.set_webhook(settings.telegram_webhook_url, secret)
             log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
         else:
             extra.append(telegram.run_polling)

@@ -1,7 +1,8 @@
 """Translations and locale-aware formatting (Babel): every user-facing string passes here.
 
-Catalogs are the ``.po`` files under ``locales/``; they are compiled in memory when first
-used, so there is no build step and no binary file in the repository. Message ids are English.
+Catalogs are the ``.po`` files of the ``locales`` package (``locales/<lang>/LC_MESSAGES/``,
+package data, so a wheel carries them); they are compiled in memory when first used, so there is
+no build step and no binary file in the repository. Message ids are English.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,7 +25,8 @@ from babel.support import Translations
 
 __all__ = ["LOCALES", "LOCALES_DIR", "N_", "Translator", "set_default_locale", "translator"]
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+CATALOGS = resources.files("locales")
+LOCALES_DIR = Path(str(CATALOGS))  # where the catalogs are on disk (scripts and tests)
 DOMAIN = "messages"
 LOCALES = ("vi", "en")
 BABEL_LOCALES = {"vi": "vi_VN", "en": "en_US"}
@@ -37,7 +40,7 @@ def N_(message: str) -> str:
 
 @cache
 def _translations(locale: str) -> Translations:
-    path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    path = CATALOGS / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=locale)
     buffer = io.BytesIO()

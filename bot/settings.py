@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 __all__ = ["Settings", "get_settings"]
 
@@ -17,10 +20,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OCOP_", env_file=None, extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./data/ocop.sqlite3"
-    telegram_token: str | None = None
+    telegram_token: SecretStr | None = None  # never printed: .get_secret_value() to use it
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
-    telegram_webhook_secret: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     default_locale: str = "vi"
@@ -35,6 +38,18 @@ class Settings(BaseSettings):
     download_concurrency: int = 4  # files downloaded at once, beside the steps
     poll_interval: float = 0.5
     log_level: str = "INFO"
+    log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
+
+    def secrets(self) -> list[str]:
+        """The values that must never be logged (the logging filter masks them)."""
+        values = [
+            v.get_secret_value() for v in (self.telegram_token, self.telegram_webhook_secret) if v
+        ]
+        with contextlib.suppress(ArgumentError, ValueError):
+            password = make_url(self.database_url).password
+            if password:
+                values.append(str(password))
+        return values
 
 
 @lru_cache(maxsize=1)

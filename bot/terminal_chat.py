@@ -1,4 +1,10 @@
-"""``ocop-bot chat``: the terminal conversation loop (same engine, flows and database)."""
+"""``ocop-bot chat``: the terminal conversation loop (same engine, flows and database).
+
+The terminal belongs to the conversation: logs go to a file (``ocop-bot chat`` sets that up),
+Ctrl-C or Ctrl-D ends the chat with a goodbye, not a traceback. Lines are read in the main
+thread (so Ctrl-C interrupts a waiting ``input()``) and each one is run to its replies on one
+event loop.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +13,46 @@ import sys
 
 from bot.app import App, build_app
 from bot.channels.terminal import TerminalChannel
+from bot.health import data_warnings
 from bot.settings import Settings
 
 __all__ = ["run_terminal_chat"]
 
+GOODBYE = "\nGoodbye. Tạm biệt!"
 
-async def run_terminal_chat(settings: Settings) -> int:
+
+def run_terminal_chat(settings: Settings) -> int:
     """Read lines from stdin, run each through the engine, print the replies."""
+    try:
+        with asyncio.Runner() as runner:
+            opened = runner.run(_open(settings))
+            if opened is None:
+                return 1
+            app, channel = opened
+            try:
+                runner.run(_step(app, channel, "/start"))
+                while (line := _read_line()) is not None:
+                    if line.strip():
+                        runner.run(_step(app, channel, line))
+            finally:
+                runner.run(app.db.dispose())
+    except KeyboardInterrupt:
+        pass
+    print(GOODBYE)
+    return 0
+
+
+async def _open(settings: Settings) -> tuple[App, TerminalChannel] | None:
     from bot.cli import ensure_schema
 
     if not await ensure_schema(settings):
-        return 1
+        return None
     channel = TerminalChannel()
     app = build_app(settings, {channel.name: channel}, per_chat_rate=0)
     print("OCOP Bot — terminal chat. Type /start to begin, Ctrl-D to leave.\n")
-    loop = asyncio.get_running_loop()
-    try:
-        await _step(app, channel, "/start")
-        while True:
-            line = await loop.run_in_executor(None, _read_line)
-            if line is None:
-                break
-            if line.strip():
-                await _step(app, channel, line)
-    finally:
-        await app.db.dispose()
-    return 0
+    for warning in (await data_warnings(app.db))[1]:
+        print(f"⚠️  Warning: {warning}\n")
+    return app, channel
 
 
 def _read_line() -> str | None:

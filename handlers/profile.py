@@ -32,19 +32,22 @@ class ProfileFlow:
             phonenumbers.parse(producer.phone, "VN"), phonenumbers.PhoneNumberFormat.NATIONAL
         )
         verified = " ✅" if producer.phone_verified else ""
-        lines = [
-            f"{ctx._('Organisation type')}: {ctx._(ORG_TYPES.get(producer.org_type, '—'))}",
-            f"{ctx._('Tax code')}: {producer.tax_code}",
-            f"{ctx._('Business registration no.')}: {producer.business_reg_no or '—'}",
-            f"{ctx._('Legal representative')}: {producer.rep_name} ({producer.rep_position})",
-            f"{ctx._('Gender')}: {ctx._(GENDERS.get(producer.rep_gender, '—'))}",
-            f"{ctx._('Ethnicity')}: {producer.rep_ethnicity}",
-            f"{ctx._('Mobile phone')}: {phone}{verified}",
-            f"{ctx._('Commune / ward')}: {commune.name if commune else producer.commune_name}",
-            f"{ctx._('Province')}: {province.name if province else '—'}",
-            f"{ctx._('E-mail')}: {producer.email or '—'}",
-            f"{ctx._('Registered on')}: {ctx.t.date(producer.created_at.date())}",
+        commune_name = commune.name if commune else producer.commune_name
+        # Labels are translated outside f-strings: Babel cannot extract calls inside them.
+        fields = [
+            (ctx._("Organisation type"), ctx._(ORG_TYPES.get(producer.org_type, "—"))),
+            (ctx._("Tax code"), producer.tax_code),
+            (ctx._("Business registration no."), producer.business_reg_no or "—"),
+            (ctx._("Legal representative"), f"{producer.rep_name} ({producer.rep_position})"),
+            (ctx._("Gender"), ctx._(GENDERS.get(producer.rep_gender, "—"))),
+            (ctx._("Ethnicity"), producer.rep_ethnicity),
+            (ctx._("Mobile phone"), f"{phone}{verified}"),
+            (ctx._("Commune / ward"), commune_name),
+            (ctx._("Province"), province.name if province else "—"),
+            (ctx._("E-mail"), producer.email or "—"),
+            (ctx._("Registered on"), ctx.t.date(producer.created_at.date())),
         ]
+        lines = [f"{label}: {value}" for label, value in fields]
         ctx.say(
             "\n".join(lines),
             title=producer.name,

@@ -126,7 +126,15 @@ async def parse_commune(ctx: StepContext, typed: str) -> str:
     province_id = int(ctx.data["values"]["province"])
     found = await find_commune(ctx.session, province_id, typed)
     if not found and not await communes_of(ctx.session, province_id):
-        return FREE_COMMUNE + clean_name(typed)  # no commune list loaded for this province
+        # No commune list is loaded for this province: keep the name as typed, and say so.
+        name = clean_name(typed)
+        ctx.say(
+            ctx._(
+                "I cannot check “{commune}”: the list of communes is not loaded yet. "
+                "I will save it as you typed it; the OCOP office will check it."
+            ).format(commune=name)
+        )
+        return FREE_COMMUNE + name
     wanted = strip_area_prefix(fold(typed))
     exact = [a for a in found if strip_area_prefix(a.search_name) == wanted]
     if len(exact) == 1:

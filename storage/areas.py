@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -71,6 +71,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    func,
     insert,
     or_,
     select,
@@ -88,8 +89,10 @@ __all__ = [
     "COMMUNE",
     "PROVINCE",
     "PROVINCES_FILE",
+    "AreaCounts",
     "AreaImportError",
     "ImportReport",
+    "area_counts",
     "communes_of",
     "find_commune",
     "find_province",
@@ -155,6 +158,19 @@ class ImportReport:
     moved: int = 0
     unchanged: int = 0
     closed: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added:,} added, {self.renamed:,} renamed, {self.moved:,} moved, "
+            f"{self.unchanged:,} unchanged, {self.closed:,} closed"
+        )
+
+
+class AreaCounts(NamedTuple):
+    """How many areas are current: top-level (provinces) and below them (communes, wards…)."""
+
+    provinces: int
+    communes: int
 
 
 # --- reading files ------------------------------------------------------------------------
@@ -708,6 +724,15 @@ async def find_commune(
     exactly, otherwise the closest names, best first."""
     communes = await communes_of(session, province_id, on=on)
     return _find(communes, typed, [(a.id, a.search_name) for a in communes], limit)
+
+
+async def area_counts(session: AsyncSession, *, on: date | None = None) -> AreaCounts:
+    """How many provinces and communes are loaded (current on ``on``, default today)."""
+    day = on or _today()
+    top = func.count().filter(Area.parent_id.is_(None))
+    below = func.count().filter(Area.parent_id.is_not(None))
+    row = (await session.execute(select(top, below).where(_current(day)))).one()
+    return AreaCounts(int(row[0]), int(row[1]))
 
 
 async def get_area(session: AsyncSession, area_id: int) -> Area | None:

@@ -54,7 +54,7 @@ def test_migrate_then_import_areas(tmp_path: Path) -> None:
     assert result.returncode == 0 and "up to date" in result.stdout
     result = cli("areas", "import", str(SAMPLE), env=env)
     assert result.returncode == 0, result.stderr
-    assert "8" in result.stdout
+    assert "holds 34 provinces and 8 communes" in result.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("code,name,level,parent_code\n99001,,commune,99\n", encoding="utf-8")
     result = cli("areas", "import", str(bad), env=env)
@@ -78,7 +78,8 @@ async def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
                 try:
                     async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                         assert response.status == 200
-                        assert (await response.json())["status"] == "ok"
+                        health = await response.json()
+                        assert health["status"] == "ok" and health["communes"] == 0
                         break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.05)
@@ -89,6 +90,7 @@ async def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
         _out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     assert b"OCOP_TELEGRAM_TOKEN is not set" in err
+    assert b"WARNING ocop-bot: no commune list loaded" in err
 
 
 Client = TestClient[aiohttp.web.Request, aiohttp.web.Application]

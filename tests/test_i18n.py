@@ -3,6 +3,7 @@ formatting in vi_VN."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -46,6 +47,73 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
     return _ids(_catalog(pot))
+
+
+GETTEXT_NAMES = {"_": 1, "N_": 1, "gettext": 1, "ngettext": 2}
+SOURCE_DIRS = ("bot", "handlers", "storage")
+
+
+def _call_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _is_literal(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _is_reference(node: ast.expr) -> bool:
+    """A msgid held elsewhere (marked with ``N_`` where it is written): a name, an attribute,
+    an item or a ``.get()`` lookup — never a string built on the spot."""
+    if isinstance(node, ast.Name | ast.Attribute | ast.Subscript):
+        return True
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+    )
+
+
+def gettext_problems(source: str, filename: str, known: set[str]) -> list[str]:
+    """Translation calls that Babel cannot extract or that build their msgid at run time.
+
+    ``N_()`` takes only string literals; ``_()``, ``gettext()`` and ``ngettext()`` take a string
+    literal or a reference to a marked msgid (never an f-string, ``+``, ``%`` or ``.format()``).
+    Every literal must be in the extracted catalog: a call inside an f-string is invisible to
+    Babel on Python 3.11, so its text was never translated.
+    """
+    problems = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        if name not in GETTEXT_NAMES:
+            continue
+        where = f"{filename}:{node.lineno} {ast.unparse(node)[:80]}"
+        for arg in node.args[: GETTEXT_NAMES[name]]:
+            if _is_literal(arg):
+                continue
+            if name == "N_" or not _is_reference(arg):
+                problems.append(f"{where}: the msgid is not a string literal")
+        first = node.args[0] if node.args else None
+        if first is not None and _is_literal(first):
+            assert isinstance(first, ast.Constant)
+            if first.value not in known:
+                problems.append(f"{where}: not extracted (is the call inside an f-string?)")
+    return problems
+
+
+def test_translation_calls_take_literal_msgids(extracted: set[str]) -> None:
+    problems = []
+    for directory in SOURCE_DIRS:
+        for path in sorted((ROOT / directory).rglob("*.py")):
+            source = path.read_text(encoding="utf-8")
+            problems += gettext_problems(source, str(path.relative_to(ROOT)), extracted)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -1,0 +1,142 @@
+"""The ``ocop-bot`` argument parser: each command's help says what it does, its arguments and
+the ``OCOP_`` settings it reads, with their defaults taken from :class:`~bot.settings.Settings`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.settings import Settings
+
+__all__ = ["SETTING_HELP", "build_parser", "settings_epilog"]
+
+SETTING_HELP = {
+    "database_url": "the database (PostgreSQL: postgresql+asyncpg://user:pass@host/db)",
+    "telegram_token": "the bot's token from @BotFather; unset = no Telegram channel",
+    "telegram_api_url": "Bot API server root",
+    "telegram_webhook_url": "public HTTPS URL of /telegram/webhook; unset = polling",
+    "telegram_webhook_secret": "secret Telegram sends with each webhook call (with a webhook)",
+    "http_host": "where the HTTP server listens",
+    "http_port": "the HTTP server's port (/healthz, webhooks)",
+    "default_locale": "language for people who have not chosen one (vi, en)",
+    "blob_dir": "where uploaded files are kept",
+    "max_upload_bytes": "largest file accepted",
+    "send_rate_global": "notifications and broadcasts per second, overall",
+    "send_rate_per_chat": "messages per second to one chat",
+    "send_burst_per_chat": "messages one chat may get at once",
+    "send_max_attempts": "attempts before a message is given up on network errors",
+    "worker_concurrency": "batches of steps run at once (PostgreSQL)",
+    "poll_interval": "seconds between inbox/outbox checks when idle",
+    "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
+    "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
+}
+SECRETS = {"telegram_token", "telegram_webhook_secret"}
+
+MIGRATE_SETTINGS = ("database_url", "log_level", "log_file")
+AREAS_SETTINGS = ("database_url",)
+CHAT_SETTINGS = (
+    "database_url",
+    "default_locale",
+    "blob_dir",
+    "max_upload_bytes",
+    "log_level",
+    "log_file",
+)
+
+
+def settings_epilog(names: tuple[str, ...] | None = None) -> str:
+    """The environment variables ``names`` (default: every setting) with defaults and meaning."""
+    fields = Settings.model_fields
+    lines = ["settings (environment variables):"]
+    for name in names or tuple(fields):
+        default = fields[name].default
+        shown = "unset" if default is None or name in SECRETS else str(default)
+        meaning = SETTING_HELP.get(name) or fields[name].description or ""
+        lines.append(f"  OCOP_{name.upper()} (default: {shown})")
+        if meaning:
+            lines.append(f"      {meaning}")
+    return "\n".join(lines)
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    settings: tuple[str, ...] | None = None,
+) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=settings_epilog(settings),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``ocop-bot serve | migrate | areas import FILE | areas status | chat``."""
+    parser = argparse.ArgumentParser(
+        prog="ocop-bot",
+        description="OCOP Bot: the chat bot for Vietnam's OCOP programme. "
+        "Settings are OCOP_* environment variables; `ocop-bot COMMAND --help` lists them.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _command(
+        sub,
+        "serve",
+        "run the bot: HTTP server, engine, sender, channels",
+        "Runs everything configured until SIGINT/SIGTERM: the HTTP server (/healthz, the "
+        "Telegram webhook), the engine, the sender and, without a webhook, the Telegram poller. "
+        "Migrates the default SQLite file itself; refuses to start on an outdated PostgreSQL "
+        "schema. Warns when no commune list is loaded.",
+    )
+    _command(
+        sub,
+        "migrate",
+        "bring the database schema up to date",
+        "Applies the Alembic migrations up to the newest (run it once per release, before "
+        "starting the new version).",
+        MIGRATE_SETTINGS,
+    )
+    areas = _command(
+        sub,
+        "areas",
+        "administrative areas: import a list, or see what is loaded",
+        "Provinces ship with the bot; communes are imported from a file.",
+        AREAS_SETTINGS,
+    )
+    areas_sub = areas.add_subparsers(dest="areas_command", required=True, metavar="ACTION")
+    imp = _command(
+        areas_sub,
+        "import",
+        "import areas from a CSV or JSON file",
+        "Imports (or updates) administrative areas from a UTF-8 CSV (code,name,level,"
+        "parent_code[,valid_from,valid_to]) or JSON file (the national list's own shape too). "
+        "A file with problems is refused whole, with every problem listed.",
+        AREAS_SETTINGS,
+    )
+    imp.add_argument("file", type=Path, help="the CSV or JSON file to import")
+    imp.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="import only when no commune list is loaded yet (for start-up scripts)",
+    )
+    _command(
+        areas_sub,
+        "status",
+        "say how many provinces and communes are loaded",
+        "Prints how many provinces and communes are loaded. Exit status 0 when communes are "
+        "loaded, 1 when there are none (so a script can import them).",
+        AREAS_SETTINGS,
+    )
+    _command(
+        sub,
+        "chat",
+        "talk to the bot in this terminal (no platform account needed)",
+        "A conversation with the same engine, flows and database, in this terminal. Type the "
+        "number of a button to tap it, /file PATH to send a file; Ctrl-D or Ctrl-C to leave. "
+        "Its log goes to OCOP_LOG_FILE, by default chat.log beside OCOP_BLOB_DIR (./data).",
+        CHAT_SETTINGS,
+    )
+    return parser
