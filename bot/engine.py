@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.flow import ConversationState, FlowRegistry, StepContext, sign_reply
 from bot.i18n import translator
 from bot.vocabulary import ChatKey, Event, EventKind, Reply, step_signature
-from storage.clock import utcnow
+from storage.clock import SYSTEM_CLOCK, Clock, utcnow
 from storage.db import Database
 from storage.models import (
     ChannelIdentity,
@@ -129,8 +129,10 @@ class Engine:
         prefetch: FilePrefetcher | None = None,
         on_replies: Callable[[], None] | None = None,
         flood_threshold: int = FLOOD_PENDING_REPLIES,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.flows = flows
         self.dispatch = dispatch
         self.prefetch = prefetch
@@ -318,6 +320,9 @@ class Engine:
             ctx.file_blob = fetched
         ctx.more_waiting = more_waiting
         await self.dispatch(ctx)
+        if ctx.conceal_input:  # a secret (a join code): stored and transcribed masked
+            ctx.event = event.masked()
+            row.payload = ctx.event.to_json()
         replies = ctx.replies
         if more_waiting and await self._is_flooding(session, key):
             replies = self._flood_replies(ctx)
@@ -370,6 +375,7 @@ class Engine:
             conversation=state,
             flows=self.flows,
             is_new_user=is_new,
+            clock=self.clock,
         )
         return ctx, conversation
 
