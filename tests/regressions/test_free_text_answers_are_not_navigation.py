@@ -7,8 +7,12 @@ work everywhere.
 
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import select
 
+from bot.channels.terminal import TerminalChannel
+from bot.vocabulary import Button, EventKind, Reply
 from storage.models import Producer
 from tests.harness import Producer as Phone
 from tests.harness import RunningBot
@@ -62,3 +66,16 @@ async def test_navigation_words_still_work_where_the_question_is_a_choice(
     assert "Dừng" in replies[-1].plain
     replies = await phone.say("co")
     assert "Chưa có gì được lưu" in replies[0].plain
+
+
+async def test_the_terminal_takes_a_name_for_a_name() -> None:
+    """The terminal chat tapped the button whose label matched the typed text without
+    diacritics: "Huy" pressed "✖️ Hủy"."""
+    terminal = TerminalChannel(out=io.StringIO())
+    buttons = [[Button("⬅️ Quay lại", "s|back"), Button("✖️ Hủy", "s|cancel")]]
+    await terminal.send("local", Reply("Người đại diện là ai?", buttons=buttons))
+    assert terminal.to_event("Huy").kind == EventKind.TEXT
+    assert terminal.to_event("quay lai").kind == EventKind.TEXT
+    tapped = terminal.to_event("Hủy")
+    assert (tapped.kind, tapped.payload) == (EventKind.BUTTON, "cancel")
+    assert terminal.to_event("2").payload == "cancel"
