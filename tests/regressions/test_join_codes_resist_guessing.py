@@ -12,25 +12,36 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from storage.areas import seed_provinces
 from storage.clock import ManualClock
-from storage.members import CODE_ALPHABET
+from storage.db import Database
+from storage.members import CODE_ALPHABET, JoinRefused, create_join_code, redeem_join_code
 from storage.models import (
+    Area,
     AuditEntry,
     InboxEvent,
     JoinCode,
     OutboxMessage,
     ProducerMember,
     TranscriptEntry,
+    User,
 )
+from storage.producers import create_producer
+from tests.conftest import create_schema
 from tests.harness import Producer as Phone
 from tests.harness import RunningBot, register
+from tests.postgres import POSTGRES_URL, temporary_database
 
 INVITER = 7_400_000_001
 COLLEAGUE = 7_400_000_101
+DAY = timedelta(days=1)
 CODE = re.compile(r"\b[A-Z2-9]{4}(?:-[A-Z2-9]{4}){1,2}\b")
 
 
@@ -189,3 +200,59 @@ async def test_no_stored_copy_holds_the_code(bot: RunningBot) -> None:
         for form in (plain, code, plain.lower(), code.lower(), wrong(code, 1)):
             assert form not in text, text
     assert any("••••" in text for text in stored)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'ocop.sqlite3'}")
+        await create_schema(db)
+        yield db
+        await db.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("set OCOP_TEST_POSTGRES_URL to test PostgreSQL")
+    async with temporary_database(POSTGRES_URL, "join_codes") as url:
+        db = Database(url)
+        await create_schema(db)
+        yield db
+        await db.dispose()
+
+
+async def test_the_limits_hold_in_the_store(database: Database) -> None:
+    """The same rules at the storage level, on SQLite and PostgreSQL."""
+    clock = ManualClock(datetime.now(UTC))
+    async with database.transaction() as session:
+        await seed_provinces(session)
+        users = [User(display_name=f"u{n}", locale="vi") for n in range(5)]
+        session.add_all(users)
+        await session.flush()
+        province = await session.scalar(select(Area.id).where(Area.level == "province"))
+        producer = await create_producer(
+            session,
+            users[0].id,
+            {"org_type": "cooperative", "name": "HTX", "tax_code": "0100109106",
+             "rep_name": "Lan", "rep_position": "Giám đốc", "rep_gender": "female",
+             "rep_ethnicity": "Kinh", "phone": "+84912345678", "province_id": province},
+        )  # fmt: skip
+        first = await create_join_code(session, producer.id, users[0].id, DAY, clock=clock)
+        code = await create_join_code(session, producer.id, users[0].id, DAY, clock=clock)
+        ids = [u.id for u in users]
+    async with database.transaction() as session:
+        assert await redeem_join_code(session, first, ids[1], clock=clock) == JoinRefused.REVOKED
+        for n in range(5):
+            guess = wrong(code, n, same_selector=True)
+            assert await redeem_join_code(session, guess, ids[1], clock=clock) == (
+                JoinRefused.UNKNOWN
+            )
+        assert await redeem_join_code(session, code, ids[1], clock=clock) == JoinRefused.TOO_MANY
+        for n in range(5):
+            await redeem_join_code(
+                session, wrong(code, n, same_selector=True), ids[2], clock=clock
+            )
+        assert await redeem_join_code(session, code, ids[3], clock=clock) == JoinRefused.REVOKED
+        fresh = await create_join_code(session, producer.id, ids[0], DAY, clock=clock)
+        clock.advance(hours=1, seconds=1)
+        joined = await redeem_join_code(session, fresh, ids[1], clock=clock)
+        assert not isinstance(joined, JoinRefused) and joined.id == producer.id
+        assert await redeem_join_code(session, fresh, ids[4], clock=clock) == JoinRefused.USED
