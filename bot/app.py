@@ -20,7 +20,7 @@ from bot.channels.base import ChannelAdapter
 from bot.dispatch import dispatch
 from bot.engine import Engine
 from bot.files import FileFetcher
-from bot.flows import build_flows
+from bot.flows import build_flows, invite_links
 from bot.health import health_report
 from bot.i18n import set_default_locale
 from bot.sender import Sender
@@ -68,7 +68,7 @@ def build_app(
     )
     engine = Engine(
         db,
-        build_flows(),
+        build_flows(invite_links(settings)),
         dispatch,
         concurrency=settings.worker_concurrency,
         poll_interval=settings.poll_interval,

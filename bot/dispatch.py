@@ -4,7 +4,8 @@ The order matters and reads like the rules a person would follow:
 
 1. blocked / unblocked notices change the chat's reachability and say nothing;
 2. a user with no language yet is asked for one;
-3. commands (/start, /help, /menu, /cancel, /language) and menu shortcuts work anywhere;
+3. commands (/start, /help, /menu, /cancel, /language) and menu shortcuts work anywhere
+   (``/start <code>``, from an invitation link, joins at once: no language question first);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again;
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from bot.flow import GLOBAL_SIGNATURE, StepContext
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, step_signature
 from storage.clock import utcnow
@@ -56,10 +57,11 @@ async def dispatch(ctx: StepContext) -> None:
         return
     if event.kind == EventKind.JOIN and ctx.conversation.flow:
         return
-    if ctx.user.locale is None and ctx.conversation.flow != "language":
+    command = _command(ctx)
+    joins = command is not None and command.startswith("start ")
+    if ctx.user.locale is None and ctx.conversation.flow != "language" and not joins:
         await ctx.goto("language")
         return
-    command = _command(ctx)
     if command is not None:
         name, _, argument = command.partition(" ")
         await run_command(ctx, name, argument.strip())
@@ -101,7 +103,9 @@ def _command(ctx: StepContext) -> str | None:
 async def run_command(ctx: StepContext, command: str, argument: str = "") -> None:
     """The commands that work at any step (``/product 12`` opens a product's dossier)."""
     flow = ctx.flows.get(ctx.conversation.flow)
-    if command == "start":
+    if command == "start" and argument:
+        await _join_by_link(ctx, argument)
+    elif command == "start":
         if flow is None or ctx.conversation.flow == "menu":
             await ctx.goto("menu")
         else:
@@ -131,6 +135,17 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
             await flow.reprompt(ctx)
         else:
             await ctx.goto("menu")
+
+
+async def _join_by_link(ctx: StepContext, code: str) -> None:
+    """An invitation link (``t.me/<bot>?start=<code>``) arrives as ``/start <code>``."""
+    if ctx.user.locale is None:  # the link is for joining at once: the platform's language
+        ctx.user.locale = translator(ctx.event.locale_hint).locale
+    redeem = getattr(ctx.flows.get("join"), "redeem", None)
+    if redeem is None:
+        await ctx.goto("menu")
+    else:
+        await redeem(ctx, code)
 
 
 def _help_text(ctx: StepContext) -> str:

@@ -395,6 +395,9 @@ class Engine:
             ctx.file_blob = _received_file(row.file_result)
         ctx.more_waiting = more_waiting
         await self.dispatch(ctx)
+        if ctx.conceal_input:  # a secret (a join code): stored and transcribed masked
+            ctx.event = event.masked()
+            row.payload = ctx.event.to_json()
         replies = ctx.replies
         if more_waiting and await self._is_flooding(session, key):
             replies = self._flood_replies(ctx)
@@ -447,6 +450,7 @@ class Engine:
             conversation=state,
             flows=self.flows,
             is_new_user=is_new,
+            clock=self.clock,
         )
         return ctx, conversation
 

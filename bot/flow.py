@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator, translator
 from bot.vocabulary import Button, Event, Reply, button_payload
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.models import ChannelIdentity, User
 
 __all__ = [
@@ -46,6 +47,7 @@ def sign_reply(reply: Reply, signature: str | None) -> Reply:
         buttons=[[sign(b) for b in row] for row in reply.buttons],
         contact_button=reply.contact_button,
         remove_keyboard=reply.remove_keyboard,
+        secrets=reply.secrets,
     )
 
 
@@ -95,6 +97,8 @@ class StepContext:
     replies: list[Reply] = field(default_factory=list)
     is_new_user: bool = False
     more_waiting: bool = False  # more events of this chat are queued behind this one
+    clock: Clock = SYSTEM_CLOCK  # the engine's: expiry and attempt windows (tests move it)
+    conceal_input: bool = False  # the step saw a secret: the stored event and transcript mask it
 
     # -- language ---------------------------------------------------------------------------
     @property
@@ -145,8 +149,12 @@ class StepContext:
         buttons: list[list[Button]] | None = None,
         contact_button: str = "",
         remove_keyboard: bool = False,
+        secrets: list[str] | None = None,
     ) -> None:
-        """Queue a reply. Button payloads are plain values; the engine signs them."""
+        """Queue a reply. Button payloads are plain values; the engine signs them.
+
+        ``secrets`` (parts of ``text``) are masked in the transcript and forgotten by the
+        outbox once the message went out."""
         self.replies.append(
             Reply(
                 text=text,
@@ -154,6 +162,7 @@ class StepContext:
                 buttons=buttons or [],
                 contact_button=contact_button,
                 remove_keyboard=remove_keyboard,
+                secrets=secrets or [],
             )
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import FlowRegistry
+from bot.settings import Settings
 from handlers.documents import DocumentsFlow
 from handlers.language import LanguageFlow
 from handlers.members import InviteFlow, JoinFlow
@@ -11,11 +12,17 @@ from handlers.products import ProductFormFlow, ProductsFlow
 from handlers.profile import ProfileFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
 
-__all__ = ["build_flows"]
+__all__ = ["build_flows", "invite_links"]
 
 
-def build_flows() -> FlowRegistry:
-    """Every flow, by name."""
+def invite_links(settings: Settings) -> dict[str, str]:
+    """Per channel, the link that opens the bot with a join code (``{code}``), when known."""
+    username = (settings.telegram_bot_username or "").lstrip("@")
+    return {"telegram": f"https://t.me/{username}?start={{code}}"} if username else {}
+
+
+def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
+    """Every flow, by name; ``links`` as :func:`invite_links` gives them."""
     flows = FlowRegistry()
     for flow in (
         LanguageFlow(),
@@ -26,7 +33,7 @@ def build_flows() -> FlowRegistry:
         ProductsFlow(),
         ProductFormFlow(),
         DocumentsFlow(),
-        InviteFlow(),
+        InviteFlow(links),
         JoinFlow(),
     ):
         flows.add(flow)

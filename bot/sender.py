@@ -32,6 +32,7 @@ from bot.vocabulary import Reply
 from storage.clock import utcnow
 from storage.db import Database
 from storage.models import ChannelIdentity, OutboxMessage
+from storage.outbox import forget_secrets
 
 __all__ = ["Sender"]
 
@@ -300,6 +301,10 @@ class Sender:
                 if outcome.status == "pending":
                     values["next_attempt_at"] = now + timedelta(seconds=outcome.delay)
                 await session.execute(update(OUTBOX).where(OUTBOX.c.id == row.id).values(**values))
+            # A join code in a delivered (or abandoned) message is not kept in the outbox.
+            await forget_secrets(
+                session, [row.id for row, _ in results if row.payload.get("secrets")]
+            )
 
     @staticmethod
     async def _mark_unreachable(

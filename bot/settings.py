@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_bot_username: str | None = None  # for invitation links (t.me/<name>?start=<code>)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     default_locale: str = "vi"

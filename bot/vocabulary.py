@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
+
+from storage.outbox import MASK  # what stored copies show instead of a secret
 
 __all__ = [
     "GROUP",
@@ -100,6 +102,10 @@ class Event:
             _clean_fields(self.file)
         return self
 
+    def masked(self) -> Event:
+        """This event with its text hidden (a secret the user typed, e.g. a join code)."""
+        return replace(self, text=MASK if self.text else "")
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -127,6 +133,8 @@ class Reply:
     ``text`` is plain text (adapters escape it); ``title`` is shown emphasised above it where
     the channel can. ``buttons`` are rows of inline choices; ``contact_button`` asks for the
     user's phone number with the platform's own button, labelled with that text.
+    ``secrets`` are parts of the text (a join code) that the transcript never keeps and the
+    outbox forgets once the message is delivered (see storage.outbox).
     """
 
     text: str
@@ -134,15 +142,19 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     contact_button: str = ""
     remove_keyboard: bool = False
+    secrets: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "title": self.title,
             "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
             "contact_button": self.contact_button,
             "remove_keyboard": self.remove_keyboard,
         }
+        if self.secrets:
+            data["secrets"] = list(self.secrets)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
@@ -154,6 +166,7 @@ class Reply:
             ],
             contact_button=data.get("contact_button", ""),
             remove_keyboard=data.get("remove_keyboard", False),
+            secrets=list(data.get("secrets", [])),
         )
 
     def plain_text(self) -> str:

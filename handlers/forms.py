@@ -6,8 +6,14 @@ answers are saved after every step, so a producer who leaves comes back to the s
 Adding a field to a form is one :class:`Field` in its list.
 
 State kept in the conversation data: ``values`` (answers so far), ``editing`` (True once the
-summary was reached: a changed answer returns to the summary) and ``suggest`` (choices offered
-after a near miss, e.g. communes close to what was typed).
+summary was reached: a changed answer returns to the summary), ``suggest`` (choices offered
+after a near miss, e.g. communes close to what was typed) and ``verified`` (per contact field,
+the one value the platform vouched for: a contact the user shared for their own account).
+
+Typed navigation words ("quay lai", "huy", "xac nhan"…) are taken as navigation only where the
+question is a choice (the summary, the change menu, "stop now?", and fields answered by
+choosing); a free-text answer always reaches its field, so a representative named "Huy" is
+not asked whether to stop. /cancel and the buttons work at every question.
 """
 
 from __future__ import annotations
@@ -34,13 +40,15 @@ __all__ = [
     "nav_row",
     "pick",
     "suggest",
+    "verified",
 ]
 
 BACK, CANCEL, SKIP, CONFIRM, CHANGE = "back", "cancel", "skip", "confirm", "change"
 KEEP, STOP = "keep", "stop"
 SUMMARY, CHANGE_MENU, CANCEL_ASK = "_summary", "_change", "_cancel"
 
-# Words a producer may type instead of tapping a button (folded: no diacritics, lower case).
+# Words a producer may type instead of tapping a button (folded: no diacritics, lower case),
+# at choice questions only (see the module docstring).
 TYPED_COMMANDS = {
     "back": BACK,
     "quay lai": BACK,
@@ -102,6 +110,12 @@ class Field:
     def applies(self, values: dict[str, Any]) -> bool:
         """Whether this question is asked, given the answers so far."""
         return self.when is None or self.when(values)
+
+
+def verified(ctx: StepContext, name: str, value: Any) -> bool:
+    """Whether ``value`` of contact field ``name`` is the one the platform vouched for (the
+    user shared it as their own contact); a typed value never is."""
+    return value is not None and ctx.data.get("verified", {}).get(name) == value
 
 
 def suggest(ctx: StepContext, choices: Sequence[Choice]) -> Invalid:
@@ -270,8 +284,10 @@ class FormFlow:
     async def _parse(self, ctx: StepContext, fld: Field, answer: str | None) -> Any:
         event = ctx.event
         if event.kind == EventKind.CONTACT and fld.contact and fld.parse:
-            ctx.data["phone_is_own"] = event.phone_is_own
-            return await fld.parse(ctx, event.phone)
+            value = await fld.parse(ctx, event.phone)
+            if event.phone_is_own:
+                ctx.data.setdefault("verified", {})[fld.name] = value
+            return value
         if event.kind == EventKind.BUTTON:
             if answer in {c.value for c in self._suggested(ctx)}:
                 return await fld.tapped(ctx, answer) if fld.tapped else answer
@@ -413,14 +429,21 @@ class FormFlow:
 
     # -- helpers ----------------------------------------------------------------------------
     def _answer(self, ctx: StepContext) -> str | None:
-        """The button value, or a typed navigation word, or the typed text."""
+        """The button value, or a typed navigation word at a choice question, or the text."""
         event = ctx.event
         if event.kind == EventKind.BUTTON:
             return event.payload
         if event.kind == EventKind.TEXT:
-            folded = fold(event.text)
-            return TYPED_COMMANDS.get(folded, event.text.strip())
+            typed = event.text.strip()
+            return TYPED_COMMANDS.get(fold(typed), typed) if self._is_choice(ctx) else typed
         return None
+
+    def _is_choice(self, ctx: StepContext) -> bool:
+        """Whether the current question is answered by choosing (not by typing free text)."""
+        if ctx.step in (SUMMARY, CHANGE_MENU, CANCEL_ASK):
+            return True
+        fld = self._field(ctx.step)
+        return fld.choices is not None and not fld.free_text
 
     def _asked(self, values: dict[str, Any]) -> list[Field]:
         return [f for f in self.fields if f.applies(values)]

@@ -1,4 +1,8 @@
-"""Choosing the language: asked at the first contact and from the menu (see language.mmd)."""
+"""Choosing the language: asked at the first contact and from the menu (see language.mmd).
+
+The first screen also offers "I have a join code", so a colleague of a registered producer is
+not pushed into registering (they join in the language their platform reports).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from storage.text import fold
 __all__ = ["LanguageFlow"]
 
 NAMES = {"vi": "🇻🇳 Tiếng Việt", "en": "🇬🇧 English"}
+JOIN = "join"
 TYPED = {"tieng viet": "vi", "viet": "vi", "vi": "vi", "english": "en", "en": "en", "anh": "en"}
 QUESTION = N_("Which language would you like?")
+JOIN_LABEL = N_("I have a join code")
 
 
 class LanguageFlow:
@@ -23,7 +29,11 @@ class LanguageFlow:
         """Asks in both languages (we may not know the user's yet)."""
         ctx.set_step("choose", flow=self.name)
         question = " / ".join(translator(loc).gettext(QUESTION) for loc in LOCALES)
-        ctx.say(question, buttons=[[Button(NAMES[loc], loc) for loc in LOCALES]])
+        rows = [[Button(NAMES[loc], loc) for loc in LOCALES]]
+        if ctx.user.locale is None:  # the very first screen
+            join = " / ".join(translator(loc).gettext(JOIN_LABEL) for loc in LOCALES)
+            rows.append([Button(f"🔑 {join}", JOIN)])
+        ctx.say(question, buttons=rows)
 
     async def reprompt(self, ctx: StepContext) -> None:
         await self.start(ctx)
@@ -34,6 +44,11 @@ class LanguageFlow:
     async def handle(self, ctx: StepContext) -> None:
         """Stores the choice; a new user goes on to registration."""
         event = ctx.event
+        if event.kind == EventKind.BUTTON and event.payload == JOIN:
+            if ctx.user.locale is None:
+                ctx.user.locale = translator(event.locale_hint).locale
+            await ctx.goto("join")
+            return
         chosen = event.payload if event.kind == EventKind.BUTTON else TYPED.get(fold(event.text))
         if chosen not in LOCALES:
             await self.start(ctx)

@@ -1,18 +1,29 @@
 """Several people for one producer: an invitation code from the bot, and joining with it.
 
-See members.mmd. A registered member asks for a code and passes it on; the colleague opens the
-bot, taps "I have a join code" and types it. A code works once, within its validity.
+See members.mmd. A registered member asks for a code and passes it on (or the link that carries
+it, where the channel has one: ``t.me/<bot>?start=<code>`` arrives as ``/start <code>``); the
+colleague taps "I have a join code" (offered from the very first screen) and types it, or just
+opens the link. A code works once, within its validity; the limits on wrong tries are in
+``storage/members.py``. The code is a secret: the transcript never shows it, in or out.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.flow import StepContext
 from bot.i18n import N_
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
-from storage.members import JoinRefused, create_join_code, redeem_join_code
+from storage.members import (
+    JoinRefused,
+    create_join_code,
+    format_code,
+    redeem_join_code,
+    retry_in,
+)
 
 __all__ = ["CODE_VALIDITY", "InviteFlow", "JoinFlow"]
 
@@ -20,37 +31,55 @@ CODE_VALIDITY = timedelta(hours=48)
 BACK = "back"
 
 REFUSALS = {
+    JoinRefused.MALFORMED: N_(
+        "That is not a join code: a code has 12 letters and digits, like ABCD-EFGH-JKMN."
+    ),
     JoinRefused.UNKNOWN: N_("That code is not right. Please check it with your colleague."),
     JoinRefused.USED: N_("That code was already used. Please ask your colleague for a new one."),
     JoinRefused.EXPIRED: N_("That code has expired. Please ask your colleague for a new one."),
+    JoinRefused.REVOKED: N_(
+        "That code no longer works (a newer one replaced it, or it was tried wrongly too "
+        "often). Please ask your colleague for a new one."
+    ),
     JoinRefused.ALREADY_MEMBER: N_("You already speak for an organisation."),
 }
 
 
 class InviteFlow:
-    """Gives a registered member a one-time code for a colleague."""
+    """Gives a registered member a one-time code for a colleague (and a link to it)."""
 
     name = "invite"
 
+    def __init__(self, links: Mapping[str, str] | None = None) -> None:
+        # Per channel, a link that opens the bot with the code ("…?start={code}").
+        self.links = dict(links or {})
+
     async def start(self, ctx: StepContext) -> None:
-        """Creates a code and explains how to use it."""
+        """Creates a code (revoking the previous one) and explains how to use it."""
         producer = await producer_or_redirect(ctx)
         if producer is None:
             return
-        code = await create_join_code(ctx.session, producer.id, ctx.user.id, CODE_VALIDITY)
+        code = await create_join_code(
+            ctx.session, producer.id, ctx.user.id, CODE_VALIDITY, clock=ctx.clock
+        )
         ctx.set_step("shown", flow=self.name)
+        shown = format_code(code)
+        text = ctx._(
+            "Give this code to your colleague: {code}\n\nThey open this bot, choose "
+            "“I have a join code” and type it. Then they see and manage the products of "
+            "{name} with you. The code works once, within {hours} hours; a new code "
+            "replaces this one."
+        ).format(code=shown, name=producer.name, hours=int(CODE_VALIDITY.total_seconds() // 3600))
+        template = self.links.get(ctx.event.channel)
+        if template:
+            text += "\n\n" + ctx._(
+                "Or send them this link: it opens the bot and enters the code for them.\n{link}"
+            ).format(link=template.format(code=code))
         ctx.say(
-            ctx._(
-                "Give this code to your colleague: {code}\n\nThey open this bot, choose "
-                "“I have a join code” and type it. Then they see and manage the products of "
-                "{name} with you. The code works once, within {hours} hours."
-            ).format(
-                code=f"{code[:4]}-{code[4:]}",
-                name=producer.name,
-                hours=int(CODE_VALIDITY.total_seconds() // 3600),
-            ),
+            text,
             title=ctx._("Invite a colleague"),
             buttons=[[Button(ctx._("🏠 Menu"), "/menu")]],
+            secrets=[shown, code],
         )
 
     async def reprompt(self, ctx: StepContext) -> None:
@@ -72,7 +101,10 @@ class JoinFlow:
         """Asks for the code."""
         ctx.set_step("code", flow=self.name)
         ctx.say(
-            ctx._("Type the join code your colleague got from the bot (8 letters and digits)."),
+            ctx._(
+                "Type the join code your colleague got from the bot "
+                "(12 letters and digits, like ABCD-EFGH-JKMN)."
+            ),
             buttons=[[Button(ctx._("⬅️ Back"), BACK)]],
         )
 
@@ -94,7 +126,22 @@ class JoinFlow:
         if event.kind != EventKind.TEXT or not event.text.strip():
             await self.start(ctx)
             return
-        result = await redeem_join_code(ctx.session, event.text, ctx.user.id)
+        await self.redeem(ctx, event.text)
+
+    async def redeem(self, ctx: StepContext, typed: str) -> None:
+        """Joins with ``typed`` (typed here, or from a link: ``/start <code>``)."""
+        ctx.conceal_input = True  # whatever was typed may be a code: never stored plain
+        result = await redeem_join_code(ctx.session, typed, ctx.user.id, clock=ctx.clock)
+        if result == JoinRefused.TOO_MANY:
+            wait = await retry_in(ctx.session, ctx.user.id, clock=ctx.clock)
+            ctx.say(
+                ctx._(
+                    "Too many wrong codes. Please check the code with your colleague and try "
+                    "again in {minutes} minutes."
+                ).format(minutes=max(1, math.ceil(wait.total_seconds() / 60)))
+            )
+            await ctx.goto("menu")
+            return
         if isinstance(result, JoinRefused):
             ctx.say(ctx._(REFUSALS[result]))
             if result == JoinRefused.ALREADY_MEMBER:

@@ -31,7 +31,7 @@ from bot.validators import (
     clean_tax_code,
 )
 from handlers.access import producer_or_redirect
-from handlers.forms import Choice, Field, FormFlow, pick, suggest
+from handlers.forms import Choice, Field, FormFlow, pick, suggest, verified
 from storage.areas import communes_of, find_commune, find_province, get_area, list_provinces
 from storage.models import Area
 from storage.producers import create_producer, producer_of_user, update_producer
@@ -86,6 +86,8 @@ async def parse_reg_no(_ctx: StepContext, typed: str) -> str:
     value = " ".join(typed.split())
     if not 3 <= len(value) <= 60:
         raise Invalid(N_("A registration number has between 3 and 60 characters."))
+    if not any(ch.isdigit() for ch in value):
+        raise Invalid(N_("A registration number has digits. Tap Skip if there is none."))
     return value
 
 
@@ -284,7 +286,7 @@ def producer_columns(ctx: StepContext, values: dict[str, Any]) -> dict[str, Any]
         "rep_gender": values["rep_gender"],
         "rep_ethnicity": values["rep_ethnicity"],
         "phone": values["phone"],
-        "phone_verified": bool(ctx.data.get("phone_is_own")),
+        "phone_verified": verified(ctx, "phone", values["phone"]),
         "province_id": int(values["province"]),
         "commune_id": None if free else int(commune),
         "commune_name": commune[len(FREE_COMMUNE) :] if free else "",
@@ -343,7 +345,8 @@ class ProfileEditFlow(FormFlow):
             if producer.commune_id
             else FREE_COMMUNE + producer.commune_name
         )
-        ctx.data["phone_is_own"] = producer.phone_verified
+        if producer.phone_verified:
+            ctx.data["verified"] = {"phone": producer.phone}
         return {
             "org_type": producer.org_type,
             "name": producer.name,

@@ -37,6 +37,7 @@ __all__ = [
     "Dossier",
     "DossierDocument",
     "InboxEvent",
+    "JoinAttempt",
     "JoinCode",
     "OutboxMessage",
     "Producer",
@@ -323,3 +324,21 @@ class JoinCode(Base):
     expires_at: Mapped[datetime]
     used_by: Mapped[int | None] = mapped_column(BigInteger)
     used_at: Mapped[datetime | None]
+    # The code's first characters, kept plain to find it (the rest is checked against the
+    # hash); unique among live codes. Wrong tries with a live code's selector are counted on
+    # it, and the code is revoked after too many (storage/members.py).
+    selector: Mapped[str | None] = mapped_column(String(8), index=True)
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    revoked_at: Mapped[datetime | None]
+
+
+class JoinAttempt(Base):
+    """One try at a join code; the wrong ones of the last hour limit a user's further tries."""
+
+    __tablename__ = "join_attempts"
+    __table_args__ = (Index("ix_join_attempts_user_id_at", "user_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    join_code_id: Mapped[int | None] = mapped_column(ForeignKey("join_codes.id"))
+    succeeded: Mapped[bool]
+    at: Mapped[datetime]

@@ -1,6 +1,9 @@
 """Queueing messages: each outbox row goes with its transcript line, always together.
 
 Rows are written with two bulk inserts (outbox, transcript), in the caller's transaction.
+A payload's ``secrets`` (e.g. a join code in an invitation) are masked in the transcript line;
+the outbox row carries them only until its message is delivered or given up
+(:func:`forget_secrets`, called by the sender), so no plain secret stays at rest after that.
 """
 
 from __future__ import annotations
@@ -8,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utcnow
 from storage.models import OutboxMessage, TranscriptEntry
 
-__all__ = ["Outgoing", "queue_messages"]
+__all__ = ["MASK", "Outgoing", "forget_secrets", "mask_secrets", "queue_messages"]
+
+MASK = "••••"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,41 @@ class Outgoing:
     kind: str = "reply"
     priority: int = 0
     inbox_id: int | None = None
+
+
+def mask_secrets(payload: dict[str, Any], text: str | None = None) -> dict[str, Any]:
+    """``payload`` (a reply) without its secrets: each one in its text and title masked."""
+    secrets = payload.get("secrets") or []
+    masked = {k: v for k, v in payload.items() if k != "secrets"}
+    for key in ("text", "title"):
+        if isinstance(masked.get(key), str):
+            masked[key] = _mask(masked[key], secrets)
+    return masked
+
+
+def _mask(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+async def forget_secrets(session: AsyncSession, row_ids: list[int]) -> None:
+    """Masks the secrets of these outbox rows once they no longer wait to be sent."""
+    if not row_ids:
+        return
+    rows = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.payload).where(
+            OutboxMessage.id.in_(row_ids), OutboxMessage.status.not_in(("pending", "sending"))
+        )
+    )
+    for row_id, payload in rows:
+        if payload.get("secrets"):
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(payload=mask_secrets(payload))
+            )
 
 
 async def queue_messages(
@@ -48,8 +88,8 @@ async def queue_messages(
             "user_id": m.user_id,
             "direction": "out",
             "kind": m.kind,
-            "text": m.text,
-            "payload": m.payload,
+            "text": _mask(m.text, m.payload.get("secrets") or []),
+            "payload": mask_secrets(m.payload),
             "created_at": now,
         }
         for m in messages

@@ -1,6 +1,7 @@
 """A terminal channel: chat with the bot in a shell, with the same engine and flows.
 
-Buttons are shown numbered; type the number (or the button's text) to tap one. The phone
+Buttons are shown numbered; type the number (or the button's text, with its diacritics: "Huy"
+is a name, "Hủy" the Cancel button) to tap one. The phone
 button becomes "type your number". Used by ``ocop-bot chat`` to try the bot without any
 platform account.
 """
@@ -12,7 +13,6 @@ import uuid
 from typing import TextIO
 
 from bot.vocabulary import Event, EventKind, FileRef, Reply, split_button_payload
-from storage.text import fold
 
 __all__ = ["TerminalChannel"]
 
@@ -94,6 +94,12 @@ class TerminalChannel:
         if text.isdigit() and 1 <= int(text) <= len(self._buttons):
             return self._buttons[int(text) - 1][1]
         for label, payload in self._buttons:
-            if fold(label) == fold(text):
+            if _words(label) == _words(text):
                 return payload
         return None
+
+
+def _words(text: str) -> str:
+    """Letters and digits as typed (lower case, diacritics kept: not :func:`fold`)."""
+    kept = "".join(ch for ch in text.casefold() if ch.isalnum() or ch.isspace())
+    return " ".join(kept.split())

@@ -212,7 +212,7 @@ async def test_second_member_joins_and_others_cannot_touch(bot: RunningBot) -> N
     await colleague.tap("English")
     await colleague.say("/menu")
     await colleague.tap("join code")
-    replies = await colleague.say("WRONG-CODE")
+    replies = await colleague.say("ABCD-EFGH-JKMN")
     assert "not right" in replies[0].plain
     replies = await colleague.say(code.lower())
     assert "You now speak for Hop tac xa Nong nghiep Luc Ngan" in replies[0].plain
