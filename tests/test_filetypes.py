@@ -13,6 +13,7 @@ import zlib
 import pytest
 
 from bot.filetypes import Detection, FileKind, Refusal, detect
+from tests.files import make_ole2
 
 # -- builders ------------------------------------------------------------------------------
 
@@ -88,10 +89,12 @@ def make_webp_header() -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
 
 
-def make_ftyp(major: bytes, *compatible: bytes) -> bytes:
-    """The leading ``ftyp`` box of an ISO media file (HEIC, MP4, AVIF…)."""
+def make_ftyp(major: bytes, *compatible: bytes, meta: bool = True) -> bytes:
+    """The leading ``ftyp`` box of an ISO media file (HEIC, MP4, AVIF…), then an empty ``meta``
+    box (version and flags only) where an image's item table would be."""
     body = b"ftyp" + major + b"\x00\x00\x00\x00" + b"".join(compatible)
-    return struct.pack(">I", 4 + len(body)) + body + b"\x00\x00\x00\x08free"
+    boxes = struct.pack(">I", 4 + len(body)) + body + b"\x00\x00\x00\x08free"
+    return boxes + (b"\x00\x00\x00\x0cmeta\x00\x00\x00\x00" if meta else b"")
 
 
 def office_zip(parts: dict[str, str]) -> bytes:
@@ -129,44 +132,6 @@ def make_xlsx() -> bytes:
             "xl/worksheets/sheet1.xml": '<?xml version="1.0"?><worksheet/>',
         }
     )
-
-
-FREE, END, FAT_SECTOR, NO_STREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
-
-
-def ole2_entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
-    encoded = name.encode("utf-16-le") + b"\x00\x00" if name else b""
-    return (
-        encoded.ljust(64, b"\x00")
-        + struct.pack("<HBB", len(encoded), kind, 1)
-        + struct.pack("<III", NO_STREAM, NO_STREAM, child)
-        + b"\x00" * 16  # class id
-        + struct.pack("<I", 0)  # state bits
-        + b"\x00" * 16  # created, modified
-        + struct.pack("<IQ", start, size)
-    )
-
-
-def make_ole2(stream: str) -> bytes:
-    """A version-3 compound file with one 4 KiB stream (sector 0 FAT, 1 directory, 2–9 data)."""
-    header = (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        + b"\x00" * 16
-        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-        + b"\x00" * 6
-        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, END, 0, END, 0)
-        + struct.pack("<I", 0)
-        + struct.pack("<I", FREE) * 108
-    )
-    chain = [FAT_SECTOR, END, *range(3, 10), END]
-    fat = struct.pack("<128I", *chain, *[FREE] * (128 - len(chain)))
-    directory = (
-        ole2_entry("Root Entry", 5, 1, END, 0)
-        + ole2_entry(stream, 2, NO_STREAM, 2, 4096)
-        + ole2_entry("", 0, NO_STREAM, 0, 0) * 2
-    )
-    assert len(header) == 512 and len(fat) == 512 and len(directory) == 512
-    return header + fat + directory + b"\x00" * 4096
 
 
 def make_pe() -> bytes:
