@@ -7,6 +7,8 @@ import io
 import random
 import struct
 import tarfile
+import time
+import tracemalloc
 import zipfile
 import zlib
 
@@ -277,3 +279,75 @@ def test_per_kind_size_limit() -> None:
     assert (too_big.kind, too_big.refusal) == (FileKind.PDF, Refusal.TOO_LARGE)
     assert detect(pdf, max_sizes={FileKind.PDF: len(pdf)}).accepted
     assert detect(pdf, max_sizes={FileKind.PNG: 1}).accepted
+
+
+# -- limits and hostile structures ---------------------------------------------------------
+
+
+def test_heif_without_an_image_box_is_refused() -> None:
+    assert detect(make_ftyp(b"mif1", b"mif1", meta=False)).refusal is Refusal.UNKNOWN
+
+
+def test_ftyp_box_larger_than_the_file_is_refused() -> None:
+    data = bytearray(make_ftyp(b"heic", b"mif1", b"heic"))
+    data[:4] = struct.pack(">I", len(data) + 1)
+    assert detect(bytes(data)).refusal is Refusal.UNKNOWN
+
+
+def content_types_with(body: str, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        archive.writestr("[Content_Types].xml", body)
+        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
+    return buffer.getvalue()
+
+
+def test_content_types_with_a_dtd_are_refused() -> None:
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE Types [<!ENTITY a "macroEnabled">]>'
+        '<Types><Default Extension="xml" ContentType="&a;"/></Types>'
+    )
+    assert detect(content_types_with(laughs)).refusal is Refusal.UNKNOWN
+
+
+def test_content_types_not_deflated_are_refused() -> None:
+    data = content_types_with(CONTENT_TYPES, zipfile.ZIP_BZIP2)
+    assert detect(data).refusal is Refusal.UNKNOWN
+
+
+def test_huge_content_types_are_not_decompressed() -> None:
+    bomb = content_types_with(CONTENT_TYPES[:-8] + " " * 20_000_000 + "</Types>")
+
+    started = time.process_time()
+    tracemalloc.start()
+    try:
+        result = detect(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert result.refusal is Refusal.UNKNOWN
+    assert time.process_time() - started < 1.0
+    assert peak < 16 * 1024 * 1024
+
+
+def test_part_names_equal_but_for_case_are_refused() -> None:
+    data = office_zip(
+        {
+            "[Content_Types].xml": CONTENT_TYPES,
+            "word/document.xml": '<?xml version="1.0"?><w:document/>',
+            "WORD/DOCUMENT.XML": '<?xml version="1.0"?><w:document/>',
+        }
+    )
+    assert detect(data).refusal is Refusal.UNKNOWN
+
+
+def test_ole2_declaring_more_fat_than_the_file_holds_is_refused() -> None:
+    data = bytearray(make_ole2("WordDocument"))
+    data[44:48] = struct.pack("<I", 10_000_000)
+    assert detect(bytes(data)).refusal is Refusal.UNKNOWN
+
+
+def test_short_ole2_is_refused_without_touching_the_file_system() -> None:
+    # olefile takes short bytes for a file name: they must never reach it as bytes.
+    assert detect(make_ole2("WordDocument")[:600]).refusal is Refusal.UNKNOWN
