@@ -32,7 +32,7 @@ class ReceivedFile:
 
     ``problem`` is one of ``too_large``, ``download_failed``, the refusals of
     :func:`bot.filetypes.detect` (``empty``, ``executable``, ``archive``, ``macros``,
-    ``unknown``) and ``unreadable`` (the check did not finish in time).
+    ``unknown``) and ``unreadable`` (the check failed or did not finish in time).
     """
 
     size: int

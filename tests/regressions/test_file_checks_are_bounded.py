@@ -19,7 +19,9 @@ import pytest
 from bot.channels.base import ChannelAdapter
 from bot.files import FileFetcher, ReceivedFile
 from bot.filetypes import Detection, FileKind, Refusal, detect
+from bot.i18n import translator
 from bot.vocabulary import Event, EventKind, FileRef, Reply
+from handlers.documents import PROBLEMS
 from storage.blobs import MemoryBlobStore
 from tests.files import (
     make_heif_bomb,
@@ -156,3 +158,10 @@ async def test_a_check_that_takes_too_long_refuses_the_file() -> None:
     assert time.monotonic() - started < 0.4
     assert received.problem == "unreadable"
     assert received.sha256 is None
+
+
+def test_every_refusal_has_its_own_answer_in_both_languages() -> None:
+    for refusal in Refusal:
+        message = PROBLEMS[str(refusal)]
+        assert translator("vi").gettext(message) != message
+    assert "could not check" in PROBLEMS["unreadable"]
