@@ -4,17 +4,22 @@ The engine runs :class:`FileFetcher` beside its rounds, outside any transaction 
 be slow), and records the :class:`ReceivedFile` on the event's inbox row (as JSON: keep its
 fields plain). What the step sees is that record: either the stored blob, or the reason the file
 was refused. Nothing of the platform (URLs, paths) is kept.
+
+The check of the bytes (:func:`bot.filetypes.detect`) runs in a worker thread, so the event loop
+keeps serving other chats meanwhile, and within a time limit: a file whose check does not finish
+in time (or fails) is refused as ``unreadable``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.channels.base import ChannelAdapter, DownloadError, FileTooLarge
-from bot.filetypes import detect
-from bot.vocabulary import Event
+from bot.filetypes import Detection, Refusal, detect
+from bot.vocabulary import ChatKey, Event
 from storage.blobs import BlobStore
 
 __all__ = ["FileFetcher", "ReceivedFile"]
@@ -26,9 +31,9 @@ log = logging.getLogger(__name__)
 class ReceivedFile:
     """A file as the step sees it: stored (``sha256`` set) or refused (``problem`` set).
 
-    ``problem`` is one of ``too_large``, ``download_failed``, and the refusals of
+    ``problem`` is one of ``too_large``, ``download_failed``, the refusals of
     :func:`bot.filetypes.detect` (``empty``, ``executable``, ``archive``, ``macros``,
-    ``unknown``).
+    ``unknown``) and ``unreadable`` (the check failed or did not finish in time).
     """
 
     size: int
@@ -40,14 +45,26 @@ class ReceivedFile:
 
 
 class FileFetcher:
-    """Downloads, checks and stores the file of a file event."""
+    """Downloads, checks and stores the file of a file event.
+
+    ``check_timeout`` bounds the seconds the check of one file may take; ``detector`` is
+    :func:`~bot.filetypes.detect` unless a test needs another.
+    """
 
     def __init__(
-        self, channels: Mapping[str, ChannelAdapter], blobs: BlobStore, max_bytes: int
+        self,
+        channels: Mapping[str, ChannelAdapter],
+        blobs: BlobStore,
+        max_bytes: int,
+        *,
+        check_timeout: float = 10.0,
+        detector: Callable[[bytes], Detection] = detect,
     ) -> None:
         self.channels = channels
         self.blobs = blobs
         self.max_bytes = max_bytes
+        self.check_timeout = check_timeout
+        self.detector = detector
 
     async def __call__(self, event: Event) -> ReceivedFile:
         assert event.file is not None
@@ -67,7 +84,7 @@ class FileFetcher:
             return ReceivedFile(declared, self.max_bytes, problem="download_failed")
         if len(data) > self.max_bytes:
             return ReceivedFile(len(data), self.max_bytes, problem="too_large")
-        detection = detect(data)
+        detection = await self._check(data, event.key)
         if not detection.accepted:
             problem = str(detection.refusal)
             return ReceivedFile(len(data), self.max_bytes, problem=problem)
@@ -79,3 +96,15 @@ class FileFetcher:
             kind=str(detection.kind),
             mime_type=detection.mime_type,
         )
+
+    async def _check(self, data: bytes, key: ChatKey) -> Detection:
+        """What the bytes are, told off the event loop and within the time limit."""
+        try:
+            async with asyncio.timeout(self.check_timeout):
+                return await asyncio.to_thread(self.detector, data)
+        except TimeoutError:
+            # The worker thread cannot be stopped; the parsers are bounded, so it ends soon.
+            log.warning("checking a file from %s took over %s s: refused", key, self.check_timeout)
+        except Exception as exc:  # a defect in a parser must refuse the file, not the step
+            log.error("checking a file from %s failed: %s", key, type(exc).__name__)
+        return Detection(None, Refusal.UNREADABLE)

@@ -63,6 +63,10 @@ PROBLEMS = {
         "That office file contains macros, which I cannot accept. Please save it "
         "without macros, or as PDF."
     ),
+    "unreadable": N_(
+        "I could not check that file, so I cannot accept it. Please send it again, or send "
+        "it as PDF or photos."
+    ),
     "unknown": N_(
         "I cannot open that kind of file. Please send a PDF, a Word (.doc, .docx) or "
         "Excel (.xlsx) file, or photos (JPEG, PNG, WebP, HEIC)."

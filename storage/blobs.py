@@ -2,7 +2,8 @@
 
 A blob is named by the SHA-256 of its bytes, so the same file uploaded twice is stored once and a
 name chosen by a user never reaches a file-system path. Reads verify the hash: a blob whose bytes
-changed on disk raises :class:`BlobCorrupted` instead of handing back wrong evidence.
+changed on disk raises :class:`BlobCorrupted` instead of handing back wrong evidence. Putting the
+same bytes again repairs such a blob: a stored copy is trusted only if its size and hash match.
 
 :class:`BlobStore` is the seam: :class:`LocalBlobStore` keeps files on local disk,
 :class:`MemoryBlobStore` is for tests, and an S3-compatible store (object key ``ab/cd/<sha256>``,
@@ -99,7 +100,8 @@ class LocalBlobStore:
     Writes go to a temporary file in the target directory, are fsynced, then renamed into place
     with ``os.replace``, so a reader never sees a half-written blob and a crash leaves at most a
     stray ``.tmp-*`` file. Concurrent puts of the same content are safe: both renames install the
-    same bytes. File I/O runs in a worker thread (``asyncio.to_thread``).
+    same bytes. A put of bytes already stored checks the stored copy (size, then hash) and
+    replaces a damaged one. File I/O runs in a worker thread (``asyncio.to_thread``).
     """
 
     def __init__(self, root: Path) -> None:
@@ -122,8 +124,7 @@ class LocalBlobStore:
     def _put(self, data: bytes) -> BlobRef:
         ref = BlobRef.of(data)
         path = self.path_for(ref.sha256)
-        # A file of the wrong size is a torn or damaged copy: write it again.
-        if path.is_file() and path.stat().st_size == ref.size:
+        if _holds(path, ref):
             return ref
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, data)
@@ -136,6 +137,17 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(sha256) from None
         return verified(sha256, data)
+
+
+def _holds(path: Path, ref: BlobRef) -> bool:
+    """Whether ``path`` holds exactly the blob ``ref``: the size first (cheap), then the hash."""
+    try:
+        with path.open("rb") as stored:
+            if os.fstat(stored.fileno()).st_size != ref.size:
+                return False
+            return hashlib.file_digest(stored, "sha256").hexdigest() == ref.sha256
+    except (FileNotFoundError, IsADirectoryError):
+        return False
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -174,7 +186,8 @@ class MemoryBlobStore:
 
     async def put(self, data: bytes) -> BlobRef:
         ref = BlobRef.of(data)
-        self.blobs.setdefault(ref.sha256, bytes(data))
+        if self.blobs.get(ref.sha256) != data:  # absent, or changed since: (re)store it
+            self.blobs[ref.sha256] = bytes(data)
         return ref
 
     async def get(self, sha256: str) -> bytes:

@@ -7,12 +7,15 @@ import io
 import random
 import struct
 import tarfile
+import time
+import tracemalloc
 import zipfile
 import zlib
 
 import pytest
 
 from bot.filetypes import Detection, FileKind, Refusal, detect
+from tests.files import make_ole2
 
 # -- builders ------------------------------------------------------------------------------
 
@@ -88,10 +91,12 @@ def make_webp_header() -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
 
 
-def make_ftyp(major: bytes, *compatible: bytes) -> bytes:
-    """The leading ``ftyp`` box of an ISO media file (HEIC, MP4, AVIF…)."""
+def make_ftyp(major: bytes, *compatible: bytes, meta: bool = True) -> bytes:
+    """The leading ``ftyp`` box of an ISO media file (HEIC, MP4, AVIF…), then an empty ``meta``
+    box (version and flags only) where an image's item table would be."""
     body = b"ftyp" + major + b"\x00\x00\x00\x00" + b"".join(compatible)
-    return struct.pack(">I", 4 + len(body)) + body + b"\x00\x00\x00\x08free"
+    boxes = struct.pack(">I", 4 + len(body)) + body + b"\x00\x00\x00\x08free"
+    return boxes + (b"\x00\x00\x00\x0cmeta\x00\x00\x00\x00" if meta else b"")
 
 
 def office_zip(parts: dict[str, str]) -> bytes:
@@ -129,44 +134,6 @@ def make_xlsx() -> bytes:
             "xl/worksheets/sheet1.xml": '<?xml version="1.0"?><worksheet/>',
         }
     )
-
-
-FREE, END, FAT_SECTOR, NO_STREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
-
-
-def ole2_entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
-    encoded = name.encode("utf-16-le") + b"\x00\x00" if name else b""
-    return (
-        encoded.ljust(64, b"\x00")
-        + struct.pack("<HBB", len(encoded), kind, 1)
-        + struct.pack("<III", NO_STREAM, NO_STREAM, child)
-        + b"\x00" * 16  # class id
-        + struct.pack("<I", 0)  # state bits
-        + b"\x00" * 16  # created, modified
-        + struct.pack("<IQ", start, size)
-    )
-
-
-def make_ole2(stream: str) -> bytes:
-    """A version-3 compound file with one 4 KiB stream (sector 0 FAT, 1 directory, 2–9 data)."""
-    header = (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        + b"\x00" * 16
-        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-        + b"\x00" * 6
-        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, END, 0, END, 0)
-        + struct.pack("<I", 0)
-        + struct.pack("<I", FREE) * 108
-    )
-    chain = [FAT_SECTOR, END, *range(3, 10), END]
-    fat = struct.pack("<128I", *chain, *[FREE] * (128 - len(chain)))
-    directory = (
-        ole2_entry("Root Entry", 5, 1, END, 0)
-        + ole2_entry(stream, 2, NO_STREAM, 2, 4096)
-        + ole2_entry("", 0, NO_STREAM, 0, 0) * 2
-    )
-    assert len(header) == 512 and len(fat) == 512 and len(directory) == 512
-    return header + fat + directory + b"\x00" * 4096
 
 
 def make_pe() -> bytes:
@@ -312,3 +279,75 @@ def test_per_kind_size_limit() -> None:
     assert (too_big.kind, too_big.refusal) == (FileKind.PDF, Refusal.TOO_LARGE)
     assert detect(pdf, max_sizes={FileKind.PDF: len(pdf)}).accepted
     assert detect(pdf, max_sizes={FileKind.PNG: 1}).accepted
+
+
+# -- limits and hostile structures ---------------------------------------------------------
+
+
+def test_heif_without_an_image_box_is_refused() -> None:
+    assert detect(make_ftyp(b"mif1", b"mif1", meta=False)).refusal is Refusal.UNKNOWN
+
+
+def test_ftyp_box_larger_than_the_file_is_refused() -> None:
+    data = bytearray(make_ftyp(b"heic", b"mif1", b"heic"))
+    data[:4] = struct.pack(">I", len(data) + 1)
+    assert detect(bytes(data)).refusal is Refusal.UNKNOWN
+
+
+def content_types_with(body: str, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        archive.writestr("[Content_Types].xml", body)
+        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
+    return buffer.getvalue()
+
+
+def test_content_types_with_a_dtd_are_refused() -> None:
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE Types [<!ENTITY a "macroEnabled">]>'
+        '<Types><Default Extension="xml" ContentType="&a;"/></Types>'
+    )
+    assert detect(content_types_with(laughs)).refusal is Refusal.UNKNOWN
+
+
+def test_content_types_not_deflated_are_refused() -> None:
+    data = content_types_with(CONTENT_TYPES, zipfile.ZIP_BZIP2)
+    assert detect(data).refusal is Refusal.UNKNOWN
+
+
+def test_huge_content_types_are_not_decompressed() -> None:
+    bomb = content_types_with(CONTENT_TYPES[:-8] + " " * 20_000_000 + "</Types>")
+
+    started = time.process_time()
+    tracemalloc.start()
+    try:
+        result = detect(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert result.refusal is Refusal.UNKNOWN
+    assert time.process_time() - started < 1.0
+    assert peak < 16 * 1024 * 1024
+
+
+def test_part_names_equal_but_for_case_are_refused() -> None:
+    data = office_zip(
+        {
+            "[Content_Types].xml": CONTENT_TYPES,
+            "word/document.xml": '<?xml version="1.0"?><w:document/>',
+            "WORD/DOCUMENT.XML": '<?xml version="1.0"?><w:document/>',
+        }
+    )
+    assert detect(data).refusal is Refusal.UNKNOWN
+
+
+def test_ole2_declaring_more_fat_than_the_file_holds_is_refused() -> None:
+    data = bytearray(make_ole2("WordDocument"))
+    data[44:48] = struct.pack("<I", 10_000_000)
+    assert detect(bytes(data)).refusal is Refusal.UNKNOWN
+
+
+def test_short_ole2_is_refused_without_touching_the_file_system() -> None:
+    # olefile takes short bytes for a file name: they must never reach it as bytes.
+    assert detect(make_ole2("WordDocument")[:600]).refusal is Refusal.UNKNOWN
