@@ -25,6 +25,7 @@ from bot.i18n import set_default_locale
 from bot.sender import Sender
 from bot.settings import Settings
 from storage.blobs import LocalBlobStore
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
 
 __all__ = ["App", "build_app", "http_app", "serve"]
@@ -49,6 +50,7 @@ def build_app(
     *,
     db: Database | None = None,
     per_chat_rate: float | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> App:
     """Engine and sender on ``settings``'s database for ``channels``."""
     set_default_locale(settings.default_locale)
@@ -62,6 +64,9 @@ def build_app(
         per_chat_burst=settings.send_burst_per_chat,
         max_attempts=settings.send_max_attempts,
         poll_interval=settings.poll_interval,
+        send_timeout=settings.send_timeout,
+        owner=settings.worker_id(),
+        clock=clock,
     )
     engine = Engine(
         db,
