@@ -352,7 +352,7 @@ class Sender:
             log.error("message %d to %s:%s refused: %s", row.id, row.channel, row.chat_id, exc)
             return Outcome("failed", reason=str(exc))
         except (TransientError, OSError, TimeoutError) as exc:
-            reason = str(exc) or f"no answer within {timeout:.0f} s"
+            reason = str(exc) or "no answer in time"
             if row.attempts + 1 >= self.max_attempts:
                 return Outcome("failed", reason=f"gave up: {reason}")
             delay = min(300.0, 2.0 ** (row.attempts + 1))
