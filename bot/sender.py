@@ -279,9 +279,8 @@ class Sender:
         A row is taken only when it is claimable and every earlier waiting row of its chat is
         taken with it. On PostgreSQL the rows are locked first, skipping those another sender
         is claiming at this moment (they still look waiting, so they hold back the rows behind
-        them); the choice, a new statement, sees every claim committed before it, and is made
-        by a read before the update (an update that checked earlier rows of its own table
-        would see its own changes on SQLite). SQLite has one writer at a time.
+        them). The choice is a read, a new statement that sees every claim committed before
+        it; the update then takes exactly the chosen rows. SQLite has one writer at a time.
         """
         if not rows:
             return []
