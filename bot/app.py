@@ -65,6 +65,9 @@ def build_app(
         per_chat_burst=settings.send_burst_per_chat,
         max_attempts=settings.send_max_attempts,
         poll_interval=settings.poll_interval,
+        send_timeout=settings.send_timeout,
+        owner=settings.worker_id(),
+        clock=clock,
     )
     engine = Engine(
         db,

@@ -3,9 +3,15 @@
 * A pass takes, per chat, the earliest waiting message and the due ones right behind it, and
   sends them one after another: one chat never has two messages in flight, and nothing goes
   past a message that cannot go now (guarantee 5).
-* A message is claimed with a lease before it is sent; if the process dies mid-send the lease
-  runs out and the message goes again (a duplicate is possible only for a send that succeeded
-  just before the crash).
+* Only the head of a chat's waiting messages is ever claimed, with the ones right behind it:
+  the claim takes a row only when every earlier waiting row of its chat is taken with it (on
+  PostgreSQL after locking the rows, skipping those another sender is claiming right now), so
+  two senders never split a chat's messages between them.
+* A message is claimed with a lease (a little longer than the send timeout, which bounds a
+  pass's sending) and the name of this process (``owner``). If the process dies mid-send, the
+  same process restarted puts its old claims back at once; another process takes them when the
+  lease runs out. A duplicate is possible only for a send that succeeded just before the crash
+  (or ran past the timeout).
 * Replies to live conversations are limited per chat only; bulk kinds (notifications,
   reminders, broadcasts) share an overall limit too, and go after replies (priority).
 * 429 → wait ``retry_after`` (the whole channel pauses); 403 → the user is marked blocked and
@@ -17,10 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
+import os
+import socket
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,16 +38,16 @@ from sqlalchemy.orm import aliased
 from bot.channels.base import ChannelAdapter, Rejected, RetryLater, TransientError, Unreachable
 from bot.ratelimit import PerKeyBuckets, TokenBucket
 from bot.vocabulary import Reply
-from storage.clock import utcnow
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
 from storage.models import ChannelIdentity, OutboxMessage
 from storage.outbox import forget_secrets
 
-__all__ = ["Sender"]
+__all__ = ["LEASE_MARGIN", "Sender"]
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE_MARGIN = timedelta(seconds=5)  # the lease beyond the send timeout: claim and record
 MAX_RUN = 5  # messages of one chat sent in one pass, one after the other
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]  # plain table updates
 
@@ -58,11 +67,13 @@ class Outcome:
 WAITING = ("pending", "sending")
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Waiting to go, or claimed by a sender whose lease ran out (it died mid-send)."""
+def _claimable(now: datetime, row: Any = OutboxMessage) -> ColumnElement[bool]:
+    """Waiting to go, or claimed by a sender whose lease ran out (it died mid-send).
+
+    ``row`` is the outbox entity or an alias of it."""
     return or_(
-        OutboxMessage.status == "pending",
-        and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+        row.status == "pending",
+        and_(row.status == "sending", row.lease_until < now),
     )
 
 
@@ -80,16 +91,28 @@ class Sender:
         max_attempts: int = 8,
         poll_interval: float = 0.5,
         batch: int = 200,
+        send_timeout: float = 20.0,
+        owner: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        """``send_timeout``: the most one pass spends sending (a send still running then is
+        given up as a network error); the lease is that and :data:`LEASE_MARGIN`.
+        ``owner``: this process's name, the same after a restart and different from every
+        other live sender's; without one the sender recovers nothing at start."""
         self.db = db
         self.channels = channels
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
         self.batch = batch
-        self._bulk = TokenBucket(global_rate, max(1.0, global_rate))
-        self._per_chat = PerKeyBuckets(per_chat_rate, per_chat_burst)
+        self.send_timeout = send_timeout
+        self.lease = timedelta(seconds=send_timeout) + LEASE_MARGIN
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.clock = clock
+        self._bulk = TokenBucket(global_rate, max(1.0, global_rate), clock)
+        self._per_chat = PerKeyBuckets(per_chat_rate, per_chat_burst, clock=clock)
         self._paused_until: dict[str, float] = {}
         self._wake = asyncio.Event()
+        self._recovered = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -113,26 +136,63 @@ class Sender:
         """One pass: send what is due and allowed now; returns how many sends were tried.
 
         The pass claims its messages in one transaction, sends each chat's messages in order
-        (chats side by side), then records every outcome in one transaction.
+        (chats side by side), then records every outcome in one transaction. The first pass
+        puts back what an earlier run of this process left claimed.
         """
+        if not self._recovered:
+            await self.recover()
         runs = self._within_limits(await self._eligible())
         claimed = await self._claim([row for run in runs for row in run])
         if not claimed:
             return 0
+        deadline = self.clock.monotonic() + self.send_timeout
         taken = {row.id for row in claimed}
+        # Rows not taken were sent meanwhile or are held by another sender, then with all
+        # the rows behind them: what is left of each run is what the claim says may go.
         runs = [[row for row in run if row.id in taken] for run in runs]
-        results = await asyncio.gather(*(self._deliver_run(run) for run in runs if run))
+        results = await asyncio.gather(*(self._deliver_run(run, deadline) for run in runs if run))
         outcomes = [pair for result in results for pair in result]
         await self._record(outcomes)
         if any(outcome.status == "pending" for _row, outcome in outcomes):
             self.wake()
         return sum(outcome.attempted for _row, outcome in outcomes)
 
-    async def _deliver_run(self, run: list[OutboxMessage]) -> list[tuple[OutboxMessage, Outcome]]:
-        """One chat's messages in order; after one that did not go, the rest wait their turn."""
+    async def recover(self) -> int:
+        """Puts back the messages an earlier run of this process (same ``owner``) claimed and
+        never finished, so they go now instead of when their lease runs out. Returns how many.
+
+        Called before this run claims anything, so every such claim is an earlier run's."""
+        self._recovered = True
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by == self.owner)
+                .values(
+                    status="pending",
+                    lease_until=None,
+                    attempts=OutboxMessage.attempts + 1,
+                    failure_reason="interrupted: the sender stopped while sending",
+                )
+                .returning(OutboxMessage.id)
+            )
+            count = len(result.scalars().all())
+        if count:
+            log.warning("%d messages were being sent when this sender stopped; resending", count)
+        return count
+
+    async def _deliver_run(
+        self, run: list[OutboxMessage], deadline: float
+    ) -> list[tuple[OutboxMessage, Outcome]]:
+        """One chat's messages in order, while the pass has time left; after one that did not
+        go, the rest wait their turn."""
         results: list[tuple[OutboxMessage, Outcome]] = []
         for i, row in enumerate(run):
-            outcome = await self._deliver(row)
+            remaining = deadline - self.clock.monotonic()
+            outcome = (
+                await self._deliver(row, remaining)
+                if remaining > 0
+                else Outcome("pending", counts=False, attempted=False)
+            )
             results.append((row, outcome))
             if outcome.status != "sent":
                 waits = Outcome("pending", counts=False, attempted=False)
@@ -143,7 +203,7 @@ class Sender:
     def _within_limits(self, runs: list[list[OutboxMessage]]) -> list[list[OutboxMessage]]:
         """Each chat's run cut to what the rate limits allow now (their tokens are taken)."""
         allowed = []
-        now = time.monotonic()
+        now = self.clock.monotonic()
         for run in runs:
             if self._paused_until.get(run[0].channel, 0) > now:
                 continue
@@ -167,7 +227,7 @@ class Sender:
         Chats are taken by the priority of their first message (live replies before
         notifications and broadcasts); within a chat the order is always the queue's.
         """
-        now = utcnow()
+        now = self.clock.now()
         earlier = aliased(OutboxMessage)
         blocked_by_earlier = exists().where(
             earlier.channel == OutboxMessage.channel,
@@ -213,31 +273,69 @@ class Sender:
         return runs
 
     async def _claim(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Leases ``rows`` for this process; returns those no other sender took first."""
+        """Leases ``rows`` for this process; returns those it got: of each chat, the rows from
+        its head up to the first one it could not take (another sender holds it, or holds
+        one before it).
+
+        A row is taken only when it is claimable and every earlier waiting row of its chat is
+        taken with it. On PostgreSQL the rows are locked first, skipping those another sender
+        is claiming at this moment (they still look waiting, so they hold back the rows behind
+        them). The choice is a read, a new statement that sees every claim committed before
+        it; the update then takes exactly the chosen rows. SQLite has one writer at a time.
+        """
         if not rows:
             return []
-        now = utcnow()
+        now = self.clock.now()
         async with self.db.transaction() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]), _claimable(now))
-                .values(status="sending", lease_until=now + LEASE)
-                .returning(OutboxMessage.id)
+            locked = (
+                await session.scalars(
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.id.in_([row.id for row in rows]))
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not locked:
+                return []
+            earlier = aliased(OutboxMessage)
+            held_back = exists().where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.chat_id == OutboxMessage.chat_id,
+                earlier.id < OutboxMessage.id,
+                earlier.status.in_(WAITING),
+                ~and_(earlier.id.in_(locked), _claimable(now, earlier)),
             )
-            taken = set(result.scalars().all())
+            taken = set(
+                (
+                    await session.scalars(
+                        select(OutboxMessage.id).where(
+                            OutboxMessage.id.in_(locked), _claimable(now), ~held_back
+                        )
+                    )
+                ).all()
+            )
+            if not taken:
+                return []
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(taken))
+                .values(status="sending", lease_until=now + self.lease, claimed_by=self.owner)
+            )
         return [row for row in rows if row.id in taken]
 
-    async def _deliver(self, row: OutboxMessage) -> Outcome:
-        """Sends one message and says what became of it (nothing is written here)."""
+    async def _deliver(self, row: OutboxMessage, timeout: float) -> Outcome:
+        """Sends one message (given up after ``timeout`` seconds) and says what became of it
+        (nothing is written here)."""
         channel = self.channels.get(row.channel)
         if channel is None:
             return Outcome("failed", reason=f"no channel {row.channel!r} configured")
-        if row.expires_at is not None and row.expires_at < utcnow():
+        if row.expires_at is not None and row.expires_at < self.clock.now():
             return Outcome("expired", reason="expired before it could be sent")
         try:
-            message_id = await channel.send(row.chat_id, Reply.from_json(row.payload))
+            message_id = await asyncio.wait_for(
+                channel.send(row.chat_id, Reply.from_json(row.payload)), timeout
+            )
         except RetryLater as exc:
-            self._paused_until[row.channel] = time.monotonic() + exc.retry_after
+            self._paused_until[row.channel] = self.clock.monotonic() + exc.retry_after
             log.warning(
                 "%s asked us to wait %.0f s (message %d); pausing that channel",
                 row.channel,
@@ -254,16 +352,17 @@ class Sender:
             log.error("message %d to %s:%s refused: %s", row.id, row.channel, row.chat_id, exc)
             return Outcome("failed", reason=str(exc))
         except (TransientError, OSError, TimeoutError) as exc:
+            reason = str(exc) or "no answer in time"
             if row.attempts + 1 >= self.max_attempts:
-                return Outcome("failed", reason=f"gave up: {exc}")
+                return Outcome("failed", reason=f"gave up: {reason}")
             delay = min(300.0, 2.0 ** (row.attempts + 1))
-            log.warning("send %d failed (%s); retrying in %.0f s", row.id, exc, delay)
-            return Outcome("pending", reason=str(exc), delay=delay)
+            log.warning("send %d failed (%s); retrying in %.0f s", row.id, reason, delay)
+            return Outcome("pending", reason=reason, delay=delay)
         return Outcome("sent", message_id=message_id)
 
     async def _record(self, results: list[tuple[OutboxMessage, Outcome]]) -> None:
         """Writes the outcomes of a pass in one transaction (sent ones in one statement)."""
-        now = utcnow()
+        now = self.clock.now()
         sent = [
             {"row_id": row.id, "message_id": outcome.message_id or None}
             for row, outcome in results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     send_rate_per_chat: float = 1.0
     send_burst_per_chat: int = 3
     send_max_attempts: int = 8
+    send_timeout: float = 20.0  # the most a sender pass spends sending; its lease is 5 s more
+    # This process among those sharing the database; the same after a restart (it then
+    # resends at once what it was sending when it stopped). Default: host name and HTTP port.
+    worker_name: str = ""
     worker_concurrency: int = 4  # batches of steps running at once (PostgreSQL)
     download_concurrency: int = 4  # files downloaded at once, beside the steps
     poll_interval: float = 0.5
@@ -51,6 +56,10 @@ class Settings(BaseSettings):
             if password:
                 values.append(str(password))
         return values
+
+    def worker_id(self) -> str:
+        """:attr:`worker_name`, or ``<host name>:<HTTP port>`` (unique among live processes)."""
+        return self.worker_name or f"{socket.gethostname()}:{self.http_port}"
 
 
 @lru_cache(maxsize=1)
