@@ -22,7 +22,7 @@ import copy
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -418,7 +418,7 @@ class Engine:
         self._tidy_keyboard(ctx, replies)
         outgoing = []
         for reply in replies:
-            signed = sign_reply(reply, signature)
+            signed = replace(sign_reply(reply, signature), locale=ctx.t.locale)
             outgoing.append(
                 Outgoing(
                     channel=e.channel,

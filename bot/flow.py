@@ -6,7 +6,7 @@ transaction), and answers with :meth:`StepContext.say`. It never talks to a plat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,13 +40,7 @@ def sign_reply(reply: Reply, signature: str | None) -> Reply:
             raise ValueError(f"button {button.payload!r} needs a conversation step")
         return Button(button.label, button_payload(signature, button.payload))
 
-    return Reply(
-        text=reply.text,
-        title=reply.title,
-        buttons=[[sign(b) for b in row] for row in reply.buttons],
-        contact_button=reply.contact_button,
-        remove_keyboard=reply.remove_keyboard,
-    )
+    return replace(reply, buttons=[[sign(b) for b in row] for row in reply.buttons])
 
 
 class Flow(Protocol):

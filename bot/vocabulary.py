@@ -115,7 +115,9 @@ class Reply:
 
     ``text`` is plain text (adapters escape it); ``title`` is shown emphasised above it where
     the channel can. ``buttons`` are rows of inline choices; ``contact_button`` asks for the
-    user's phone number with the platform's own button, labelled with that text.
+    user's phone number with the platform's own button, labelled with that text. ``locale``
+    is the recipient's language (set when the reply is queued): an adapter that has to add
+    words of its own (a numbered list's instruction, a split message) translates them with it.
     """
 
     text: str
@@ -123,6 +125,7 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     contact_button: str = ""
     remove_keyboard: bool = False
+    locale: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +134,7 @@ class Reply:
             "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
             "contact_button": self.contact_button,
             "remove_keyboard": self.remove_keyboard,
+            "locale": self.locale,
         }
 
     @classmethod
@@ -143,6 +147,7 @@ class Reply:
             ],
             contact_button=data.get("contact_button", ""),
             remove_keyboard=data.get("remove_keyboard", False),
+            locale=data.get("locale"),
         )
 
     def plain_text(self) -> str:

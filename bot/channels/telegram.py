@@ -6,9 +6,9 @@ the ``getUpdates`` offset only after the batch is stored, the webhook answers 20
 
 A message carries one ``reply_markup``. When a reply needs a reply-keyboard change (contact
 button or removal) *and* inline buttons, the keyboard change rides on its first message and the
-buttons on its last; a one-message reply is sent with the keyboard change and gets its buttons
-with ``editMessageReplyMarkup``. A long reply split into several messages is re-sent whole if a
-later part fails (at-least-once).
+buttons on its last; a reply that fits one message is cut in two for it (Telegram refuses to
+add inline buttons to a message sent with a reply keyboard). A long reply split into several
+messages is re-sent whole if a later part fails (at-least-once).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import logging
 import os
 import warnings
 from collections.abc import Awaitable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -42,6 +43,7 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
+from bot.i18n import translator
 from bot.vocabulary import GROUP, Event, EventKind, FileRef, Reply, split_button_payload
 
 __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", "split_text"]
@@ -339,7 +341,6 @@ class TelegramChannel:
     async def send(self, chat_id: str, reply: Reply) -> str:
         """Send a reply (several messages if long); returns the last message's id."""
         await self.initialize()
-        parts = self.render(reply)
         inline: tg.InlineKeyboardMarkup | None = None
         keyboard: tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None = None
         if reply.buttons:
@@ -351,6 +352,10 @@ class TelegramChannel:
                                               resize_keyboard=True)  # fmt: skip
         elif reply.remove_keyboard:
             keyboard = tg.ReplyKeyboardRemove()
+        parts = self.render(reply)
+        if inline is not None and keyboard is not None and len(parts) == 1:
+            head, tail = self._two_messages(reply)
+            parts = self.render(head) + self.render(tail)
         message_id = 0
         for i, text in enumerate(parts):
             markup: Markup = keyboard if i == 0 else None
@@ -359,13 +364,23 @@ class TelegramChannel:
                 self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
             )
             message_id = sent.message_id
-        if inline is not None and keyboard is not None and len(parts) == 1:
-            try:
-                await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=inline)
-            except TelegramError as exc:  # the text went out: do not send it again
-                log.error("could not attach buttons to telegram message %s: %s", message_id,
-                          self._scrub(exc))  # fmt: skip
         return str(message_id)
+
+    @staticmethod
+    def _two_messages(reply: Reply) -> tuple[Reply, Reply]:
+        """A reply cut in two: the keyboard change rides on the first, the buttons on the second.
+
+        Telegram edits only messages without a reply keyboard, so the buttons cannot be added
+        afterwards. The cut is at the title, else after the first line; a one-line reply gets a
+        short second message of its own.
+        """
+        if reply.title and reply.text:
+            return Reply("", title=reply.title), replace(reply, title="")
+        head, _sep, tail = reply.text.partition("\n")
+        if head.strip() and tail.strip():
+            return replace(reply, text=head), replace(reply, title="", text=tail)
+        choose = translator(reply.locale).gettext("Or tap a button:")
+        return reply, replace(reply, title="", text=choose)
 
     async def _call(self, call: Awaitable[T]) -> T:
         try:
