@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import func, select
 
 from bot.channels.base import ChannelAdapter
 from bot.dispatch import dispatch
-from bot.engine import Engine
+from bot.engine import PARKED, Engine
 from bot.files import FileFetcher
 from bot.flows import build_flows
 from bot.i18n import set_default_locale
@@ -26,6 +27,7 @@ from bot.sender import Sender
 from bot.settings import Settings
 from storage.blobs import LocalBlobStore
 from storage.db import Database
+from storage.models import InboxEvent
 
 __all__ = ["App", "build_app", "http_app", "serve"]
 
@@ -81,11 +83,20 @@ def http_app(app: App) -> web.Application:
 
     async def healthz(_request: web.Request) -> web.Response:
         if await app.db.ping():
-            return web.json_response({"status": "ok"})
+            return web.json_response({"status": "ok", "parked_updates": await _parked(app)})
         return web.json_response({"status": "database unreachable"}, status=503)
 
     web_app.router.add_get("/healthz", healthz)
     return web_app
+
+
+async def _parked(app: App) -> int:
+    """How many inbound updates a channel could not read (kept for an operator)."""
+    async with app.db.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(InboxEvent).where(InboxEvent.status == PARKED)
+        )
+    return int(count or 0)
 
 
 async def serve(app: App, web_app: web.Application, extra: list[Any] | None = None) -> None:

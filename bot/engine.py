@@ -45,11 +45,12 @@ from storage.models import (
 )
 from storage.outbox import Outgoing, queue_messages
 
-__all__ = ["MAX_STEP_ATTEMPTS", "Dispatcher", "Engine", "FilePrefetcher"]
+__all__ = ["MAX_STEP_ATTEMPTS", "PARKED", "Dispatcher", "Engine", "FilePrefetcher"]
 
 log = logging.getLogger(__name__)
 
 MAX_STEP_ATTEMPTS = 3
+PARKED = "parked"  # inbox status of an update the channel could not read (kept, not run)
 STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch, then others
 # A chat with this many replies still waiting to go out is flooding: replies to all but its
 # latest message are held back (the messages themselves are stored and transcribed).
@@ -168,6 +169,33 @@ class Engine:
             new = (await session.scalars(stmt.returning(InboxEvent.id), rows)).all()
         if new:
             self.wake()
+        return len(new)
+
+    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
+        """Keep updates a channel could not read, as ``parked`` inbox rows; never processed.
+
+        Each is ``(event_id, reason, raw update)``; ``reason`` must not quote the update. An
+        operator sees them (``/healthz`` counts them); the platform is told they were received.
+        """
+        if not updates:
+            return 0
+        rows = [
+            {
+                "channel": channel,
+                "event_id": event_id,
+                "chat_id": "",
+                "payload": raw,
+                "status": PARKED,
+                "attempts": 0,
+                "error": reason[:2000],
+                "received_at": utcnow(),
+            }
+            for event_id, reason, raw in updates
+        ]
+        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        stmt = insert(InboxEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])
+        async with self.db.transaction() as session:
+            new = (await session.scalars(stmt.returning(InboxEvent.id), rows)).all()
         return len(new)
 
     def wake(self) -> None:

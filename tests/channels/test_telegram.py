@@ -60,6 +60,9 @@ class Recording:
             raise RuntimeError("crashed after the insert")
         return new
 
+    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
+        return await self.engine.park(channel, updates)
+
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeTelegramAPI]:
@@ -297,7 +300,8 @@ async def test_keyboard_removal_with_buttons(
     message_id = await channel.send(str(CHAT), reply)
     [first, second] = api.sent_to(CHAT)  # one reply_markup per message
     assert str(second.message_id) == message_id
-    assert first.plain == "Cảm ơn. Nhóm sản phẩm?" and first.reply_markup == {"remove_keyboard": True}
+    assert first.plain == "Cảm ơn. Nhóm sản phẩm?"
+    assert first.reply_markup == {"remove_keyboard": True}
     assert second.inline_keyboard == [[{"text": "Thực phẩm", "callback_data": "ab|food"}]]
 
 
