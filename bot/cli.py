@@ -105,34 +105,26 @@ async def _serve(settings: Settings) -> int:
         return 1
     app = build_app(settings)
     web_app = http_app(app)
-    extra = []
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
-        telegram = TelegramChannel(settings.telegram_token, settings.telegram_api_url, app.engine)
-        await telegram.initialize()
-        app.channels[telegram.name] = telegram
+        webhook = None
         if settings.telegram_webhook_url:
             if not settings.telegram_webhook_secret:
                 print("OCOP_TELEGRAM_WEBHOOK_SECRET must be set with a webhook.", file=sys.stderr)
                 return 1
-            telegram.webhook_routes(web_app, settings.telegram_webhook_secret)
-            await telegram.set_webhook(
-                settings.telegram_webhook_url, settings.telegram_webhook_secret
-            )
+            webhook = (settings.telegram_webhook_url, settings.telegram_webhook_secret)
+        telegram = TelegramChannel(settings.telegram_token, settings.telegram_api_url, app.engine,
+                                   webhook=webhook)  # fmt: skip
+        await telegram.initialize()
+        app.channels.add(telegram)  # serve adds its webhook route or runs its poller
+        if webhook:
             log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
         else:
-            extra.append(telegram.run_polling)
             log.info("Telegram: polling %s", settings.telegram_api_url)
     else:
         log.warning("OCOP_TELEGRAM_TOKEN is not set: no chat channel is running.")
-    try:
-        await serve(app, web_app, extra)
-    finally:
-        for channel in app.channels.values():
-            shutdown = getattr(channel, "shutdown", None)
-            if shutdown is not None:
-                await shutdown()
+    await serve(app, web_app)
     return 0
 
 

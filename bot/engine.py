@@ -21,7 +21,7 @@ import contextlib
 import copy
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import NUMBERED_CHOICES, ChannelAdapter, capabilities_of, numbered_choices
 from bot.flow import ConversationState, FlowRegistry, StepContext, sign_reply
 from bot.i18n import translator
 from bot.vocabulary import ChatKey, Event, EventKind, Reply, step_signature
@@ -130,6 +131,7 @@ class Engine:
         prefetch: FilePrefetcher | None = None,
         on_replies: Callable[[], None] | None = None,
         flood_threshold: int = FLOOD_PENDING_REPLIES,
+        channels: Mapping[str, ChannelAdapter] | None = None,
     ) -> None:
         self.db = db
         self.flows = flows
@@ -138,6 +140,7 @@ class Engine:
         self.poll_interval = poll_interval
         self.on_replies = on_replies
         self.flood_threshold = flood_threshold
+        self.channels = channels if channels is not None else {}  # for their capabilities
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
@@ -444,9 +447,13 @@ class Engine:
         c = ctx.conversation
         signature = step_signature(c.flow, c.step, c.version or 0)
         self._tidy_keyboard(ctx, replies)
+        caps = capabilities_of(self.channels, e.channel)
+        ctx.data.pop(NUMBERED_CHOICES, None)
         outgoing = []
         for reply in replies:
             signed = replace(sign_reply(reply, signature), locale=ctx.t.locale)
+            if signed.buttons and caps is not None:  # a typed number answers a numbered list
+                ctx.data[NUMBERED_CHOICES] = numbered_choices(signed, caps)
             outgoing.append(
                 Outgoing(
                     channel=e.channel,
@@ -457,6 +464,8 @@ class Engine:
                     inbox_id=inbox_id,
                 )
             )
+        if ctx.data.get(NUMBERED_CHOICES) is None:
+            ctx.data.pop(NUMBERED_CHOICES, None)
         await queue_messages(session, outgoing, inbound=inbound)
 
     @staticmethod

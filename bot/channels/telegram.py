@@ -36,11 +36,14 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import (
+    BaseChannel,
+    Capabilities,
     DownloadError,
     FileTooLarge,
     Rejected,
     RetryLater,
     SendError,
+    TextUnits,
     TransientError,
     Unreachable,
 )
@@ -130,16 +133,30 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class TelegramChannel:
-    """The Telegram adapter: one shared :class:`telegram.Bot`, initialised once."""
+class TelegramChannel(BaseChannel):
+    """The Telegram adapter: one shared :class:`telegram.Bot`, initialised once.
+
+    With a ``webhook`` (URL, secret) it adds the webhook route and sets the webhook in ``run``
+    (once the HTTP server listens); without, ``run`` polls.
+    """
 
     name = "telegram"
-    max_text_length = MAX_TEXT
+    capabilities = Capabilities(
+        buttons_per_message=100,
+        buttons_per_row=8,
+        button_label_length=64,
+        reply_keyboard=True,
+        contact_request=True,
+        file_kinds=frozenset({"document", "photo"}),
+        text_limit=MAX_TEXT,
+        text_units=TextUnits.UTF16,
+    )
 
     def __init__(self, token: str, api_url: str, engine: EventStore, *, poll_timeout: int = 25,
-                 connection_pool_size: int = 64,
-                 backoff: tuple[float, float] = (1.0, 30.0)) -> None:  # fmt: skip
+                 connection_pool_size: int = 64, backoff: tuple[float, float] = (1.0, 30.0),
+                 webhook: tuple[str, str] | None = None) -> None:  # fmt: skip
         """``api_url`` is the server root, e.g. ``https://api.telegram.org``."""
+        self.webhook = webhook
         root = api_url.rstrip("/")
         self.bot = Bot(
             token,
@@ -354,6 +371,31 @@ class TelegramChannel:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await future
 
+    # -- life in ``serve`` --------------------------------------------------------------------
+    def routes(self, app: web.Application) -> None:
+        """The webhook route, in webhook mode."""
+        if self.webhook is not None:
+            self.webhook_routes(app, self.webhook[1])
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Polls until ``stop``; in webhook mode sets the webhook (the server listens by now),
+        retrying until Telegram accepts it."""
+        if self.webhook is None:
+            await self.run_polling(stop)
+            return
+        url, secret = self.webhook
+        delay = self.backoff[0]
+        while not stop.is_set():
+            try:
+                await self.set_webhook(url, secret)
+                log.info("Telegram: webhook set")
+                return
+            except SendError as exc:
+                log.error("telegram setWebhook failed (%s); retrying in %.0f s", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, self.backoff[1])
+
     # -- webhook ----------------------------------------------------------------------------
     def webhook_routes(self, app: web.Application, secret: str,
                        path: str = "/telegram/webhook") -> None:  # fmt: skip
@@ -408,7 +450,7 @@ class TelegramChannel:
             parts[0] = f"<b>{title}</b>\n{parts[0]}"
         return parts
 
-    async def send(self, chat_id: str, reply: Reply) -> str:
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
         """Send a reply (several messages if long); returns the last message's id."""
         await self.initialize()
         inline: tg.InlineKeyboardMarkup | None = None

@@ -380,6 +380,7 @@ class FakeTelegramAPI:
         self.chats: set[int] = set()  # chats that exist: they sent an update (or were added)
         self.files: dict[str, FakeFile] = {}
         self.webhook: dict[str, Any] | None = None
+        self.webhook_failures = 0  # deliveries refused or not answered 2xx (Telegram retries)
         self.allowed_updates: list[str] | None = None
         self._poller = 0
         self._message_ids = itertools.count(1)
@@ -720,9 +721,11 @@ class FakeTelegramAPI:
         headers = {SECRET_HEADER: hook["secret_token"]} if hook.get("secret_token") else {}
         try:
             async with self._session.post(hook["url"], json=update, headers=headers) as resp:
-                return 200 <= resp.status < 300
+                ok = 200 <= resp.status < 300
         except Exception:
-            return False
+            ok = False
+        self.webhook_failures += not ok
+        return ok
 
     # -- control API (for a benchmark driving a separate process) -----------------------------
     async def _control(self, request: web.Request) -> web.StreamResponse:
