@@ -58,7 +58,7 @@ STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch,
 FLOOD_PENDING_REPLIES = 8
 # last_inbound_at (the Zalo reply window) is kept to this precision, saving a write per step.
 INBOUND_RESOLUTION = timedelta(minutes=1)
-KEYBOARD_SHOWN = "_keyboard"
+CONTACT_REQUEST_OPEN = "_keyboard"
 # No fetch was tried yet for an event (a failed fetch leaves None, and the step says so).
 NOT_FETCHED = object()  # conversation data: a reply keyboard is on the user's screen
 
@@ -446,7 +446,7 @@ class Engine:
         }
         c = ctx.conversation
         signature = step_signature(c.flow, c.step, c.version or 0)
-        self._tidy_keyboard(ctx, replies)
+        self._track_contact_request(ctx, replies)
         caps = capabilities_of(self.channels, e.channel)
         ctx.data.pop(NUMBERED_CHOICES, None)
         outgoing = []
@@ -469,22 +469,23 @@ class Engine:
         await queue_messages(session, outgoing, inbound=inbound)
 
     @staticmethod
-    def _tidy_keyboard(ctx: StepContext, replies: list[Reply]) -> None:
-        """Removes the phone-number keyboard with the first reply after the one that showed it.
+    def _track_contact_request(ctx: StepContext, replies: list[Reply]) -> None:
+        """Marks the first reply after a contact request as ending it (how a channel shows
+        that, e.g. removing Telegram's keyboard, is the channel's business).
 
-        Flows never have to remember it; the flag lives in the conversation (key "_keyboard").
+        Flows never have to remember it; the fact lives in the conversation (key "_keyboard").
         """
-        shown = bool(ctx.data.get(KEYBOARD_SHOWN))
+        is_open = bool(ctx.data.get(CONTACT_REQUEST_OPEN))
         for reply in replies:
             if reply.contact_button:
-                shown = True
-            elif shown:
-                reply.remove_keyboard = True
-                shown = False
-        if shown:
-            ctx.data[KEYBOARD_SHOWN] = True
+                is_open = True
+            elif is_open:
+                reply.contact_request_over = True
+                is_open = False
+        if is_open:
+            ctx.data[CONTACT_REQUEST_OPEN] = True
         else:
-            ctx.data.pop(KEYBOARD_SHOWN, None)
+            ctx.data.pop(CONTACT_REQUEST_OPEN, None)
 
     async def _record_failure(
         self, session: AsyncSession, key: ChatKey, exc: Exception

@@ -138,7 +138,7 @@ class StepContext:
         title: str = "",
         buttons: list[list[Button]] | None = None,
         contact_button: str = "",
-        remove_keyboard: bool = False,
+        contact_request_over: bool = False,
     ) -> None:
         """Queue a reply. Button payloads are plain values; the engine signs them."""
         self.replies.append(
@@ -147,7 +147,7 @@ class StepContext:
                 title=title,
                 buttons=buttons or [],
                 contact_button=contact_button,
-                remove_keyboard=remove_keyboard,
+                contact_request_over=contact_request_over,
             )
         )
 

@@ -115,7 +115,9 @@ class Reply:
 
     ``text`` is plain text (adapters escape it); ``title`` is shown emphasised above it where
     the channel can. ``buttons`` are rows of inline choices; ``contact_button`` asks for the
-    user's phone number with the platform's own button, labelled with that text. ``locale``
+    user's phone number with the platform's own button, labelled with that text;
+    ``contact_request_over`` says that a contact request an earlier reply made is over (a
+    channel that shows it as a keyboard takes it away; the engine sets it). ``locale``
     is the recipient's language (set when the reply is queued): an adapter that has to add
     words of its own (a numbered list's instruction, a split message) translates them with it.
     """
@@ -124,7 +126,7 @@ class Reply:
     title: str = ""
     buttons: list[list[Button]] = field(default_factory=list)
     contact_button: str = ""
-    remove_keyboard: bool = False
+    contact_request_over: bool = False
     locale: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -133,7 +135,7 @@ class Reply:
             "title": self.title,
             "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
             "contact_button": self.contact_button,
-            "remove_keyboard": self.remove_keyboard,
+            "contact_request_over": self.contact_request_over,
             "locale": self.locale,
         }
 
@@ -146,7 +148,9 @@ class Reply:
                 [Button(label, payload) for label, payload in row] for row in data["buttons"]
             ],
             contact_button=data.get("contact_button", ""),
-            remove_keyboard=data.get("remove_keyboard", False),
+            contact_request_over=data.get(
+                "contact_request_over", data.get("remove_keyboard", False)  # older rows
+            ),
             locale=data.get("locale"),
         )
 

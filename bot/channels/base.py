@@ -115,12 +115,12 @@ def _needs_list(reply: Reply, caps: Capabilities) -> bool:
 def fit_reply(reply: Reply, caps: Capabilities) -> Reply:
     """``reply`` as ``caps`` can show it: buttons beyond the limit (all of them then) become a
     numbered list in the text, long rows are cut, long labels shortened, and a contact button
-    or keyboard removal dropped where the channel has no reply keyboard."""
+    or its end dropped where the channel has no reply keyboard."""
     fitted = reply
     if not caps.contact_request and reply.contact_button:
         fitted = replace(fitted, contact_button="")
-    if not caps.reply_keyboard and reply.remove_keyboard:
-        fitted = replace(fitted, remove_keyboard=False)
+    if not caps.reply_keyboard and reply.contact_request_over:
+        fitted = replace(fitted, contact_request_over=False)
     buttons = _buttons(fitted)
     if not buttons:
         return fitted

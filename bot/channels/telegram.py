@@ -342,8 +342,9 @@ class TelegramChannel(BaseChannel):
                 except (TelegramError, SendError) as exc:
                     log.warning("telegram polling failed (%s); retrying in %.1f s",
                                 self._scrub(exc), delay)  # fmt: skip
-                except Exception:
-                    log.exception("storing telegram updates failed; retrying in %.1f s", delay)
+                except Exception as exc:  # a database error quotes the updates: only its type
+                    log.error("storing telegram updates failed (%s); retrying in %.1f s",
+                              type(exc).__name__, delay)  # fmt: skip
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(stopping), delay)
                 delay = min(delay * 2, self.backoff[1])
@@ -462,7 +463,7 @@ class TelegramChannel(BaseChannel):
             button = tg.KeyboardButton(reply.contact_button, request_contact=True)
             keyboard = tg.ReplyKeyboardMarkup([[button]], one_time_keyboard=True,
                                               resize_keyboard=True)  # fmt: skip
-        elif reply.remove_keyboard:
+        elif reply.contact_request_over:  # Telegram keeps a reply keyboard until removed
             keyboard = tg.ReplyKeyboardRemove()
         parts = self.render(reply)
         if inline is not None and keyboard is not None and len(parts) == 1:

@@ -27,9 +27,10 @@ class PlainChannel(BaseChannel):
 
 def test_buttons_beyond_the_limit_become_a_numbered_list() -> None:
     rows = [[Button("A", "s|a"), Button("B", "s|b")], [Button("C", "s|c")]]
-    reply = Reply("Nhóm?", buttons=rows, contact_button="📱", remove_keyboard=True, locale="en")
+    reply = Reply("Nhóm?", buttons=rows, contact_button="📱", contact_request_over=True,
+                  locale="en")  # fmt: skip
     fitted = fit_reply(reply, Capabilities(buttons_per_message=2))
-    assert fitted.buttons == [] and fitted.contact_button == "" and not fitted.remove_keyboard
+    assert fitted.buttons == [] and fitted.contact_button == "" and not fitted.contact_request_over
     assert fitted.text == "Nhóm?\n\n1. A\n2. B\n3. C\nReply with the number of your choice."
     assert numbered_choices(reply, Capabilities(buttons_per_message=2)) == ["s|a", "s|b", "s|c"]
     vietnamese = fit_reply(Reply("?", buttons=reply.buttons, locale="vi"), Capabilities())

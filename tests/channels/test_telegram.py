@@ -296,7 +296,7 @@ async def test_keyboard_removal_with_buttons(
     channel: TelegramChannel, api: FakeTelegramAPI
 ) -> None:
     reply = Reply("Cảm ơn. Nhóm sản phẩm?", buttons=[[Button("Thực phẩm", "ab|food")]],
-                  remove_keyboard=True)  # fmt: skip
+                  contact_request_over=True)  # fmt: skip
     message_id = await channel.send(str(CHAT), reply)
     [first, second] = api.sent_to(CHAT)  # one reply_markup per message
     assert str(second.message_id) == message_id

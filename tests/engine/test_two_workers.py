@@ -115,6 +115,8 @@ async def two_workers_one_database(url: str) -> None:
                 ]
                 for n in range(CHATS)
             }
+            for chat in updates:  # posted to the workers directly: the fake must know them
+                api.add_chat(chat)
 
             async def post(update: dict[str, object], port: int) -> None:
                 async with http.post(

@@ -52,7 +52,7 @@ async def test_one_line_reply_gets_its_buttons_on_a_translated_second_message() 
                 return 0
 
         async with TelegramChannel(api.token, api.url, NoStore()) as channel:
-            reply = Reply("Cảm ơn.", buttons=[[Button("OK", "ab|ok")]], remove_keyboard=True,
+            reply = Reply("Cảm ơn.", buttons=[[Button("OK", "ab|ok")]], contact_request_over=True,
                           locale="vi")  # fmt: skip
             await channel.send("42", reply)
         first, second = api.sent_to(42)
