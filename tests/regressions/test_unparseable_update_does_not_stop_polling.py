@@ -19,7 +19,11 @@ from sqlalchemy import select
 
 from bot.app import http_app
 from bot.channels.telegram import SECRET_HEADER
+from bot.engine import Engine
+from bot.flow import FlowRegistry, StepContext
+from storage.db import Database
 from storage.models import InboxEvent
+from tests.engine.conftest import database  # noqa: F401
 from tests.fakes.telegram_api import UpdateBuilder
 from tests.handlers.conftest import bot, prepared_database  # noqa: F401
 from tests.harness import RunningBot
@@ -73,3 +77,18 @@ async def test_unparseable_webhook_update_is_parked_and_answered_200(
         assert response.status == 200
         health = await (await client.get("/healthz")).json()
     assert health["parked_updates"] == 1
+
+
+async def test_parked_updates_are_kept_once_and_never_run(database: Database) -> None:  # noqa: F811
+    engine = Engine(database, FlowRegistry(), nothing)
+    raw = broken_poll(UpdateBuilder(500), 1)
+    assert await engine.park("telegram", [("500", "message: cannot be read", raw)]) == 1
+    assert await engine.park("telegram", [("500", "message: cannot be read", raw)]) == 0
+    await engine.process_pending()
+    async with database.sessions() as session:
+        [row] = (await session.scalars(select(InboxEvent))).all()
+    assert (row.status, row.payload) == ("parked", raw)
+
+
+async def nothing(_ctx: StepContext) -> None:
+    raise AssertionError("a parked update must not reach a step")
