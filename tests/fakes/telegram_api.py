@@ -14,7 +14,10 @@ As its own process (a benchmark drives it over HTTP)::
 It serves ``/bot<token>/<method>`` (getMe, deleteWebhook, setWebhook, getWebhookInfo,
 getUpdates, sendMessage, answerCallbackQuery, editMessageReplyMarkup, getFile) and
 ``GET /file/bot<token>/<path>``, with JSON, form-encoded or multipart bodies, validating what it
-is sent as Telegram does (text length after entity parsing, HTML tags, ``callback_data`` bytes).
+is sent as Telegram does (text length in UTF-16 units after entity parsing, HTML tags,
+``callback_data`` bytes, no edit of a message sent with a reply keyboard, keyboard removal or
+force-reply, ``getFile`` over 20 MB, ``getUpdates`` while a webhook is set, unknown chats: a chat
+exists once it has sent an update, or after ``add_chat``).
 When a webhook is set, queued updates are POSTed to it (per chat in order, retried on non-2xx).
 
 Control API (JSON): ``POST /_control/updates`` (an update or a list), ``POST
