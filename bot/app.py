@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.base import ChannelAdapter
+from bot.channels.base import ChannelAdapter, ChannelRegistry
 from bot.dispatch import dispatch
 from bot.engine import Engine
 from bot.files import FileFetcher
@@ -42,7 +42,7 @@ class App:
     db: Database
     engine: Engine
     sender: Sender
-    channels: dict[str, ChannelAdapter] = field(default_factory=dict)
+    channels: ChannelRegistry = field(default_factory=ChannelRegistry)
 
 
 def build_app(
@@ -56,7 +56,7 @@ def build_app(
     """Engine and sender on ``settings``'s database for ``channels``."""
     set_default_locale(settings.default_locale)
     db = db or Database(settings.database_url)
-    chans: dict[str, ChannelAdapter] = dict(channels or {})
+    chans = ChannelRegistry(channels or {})
     sender = Sender(
         db,
         chans,
@@ -79,6 +79,7 @@ def build_app(
         on_replies=sender.wake,
         download_concurrency=settings.download_concurrency,
         clock=clock,
+        channels=chans,
     )
     return App(settings=settings, db=db, engine=engine, sender=sender, channels=chans)
 
@@ -96,12 +97,18 @@ def http_app(app: App) -> web.Application:
 
 
 async def serve(app: App, web_app: web.Application, extra: list[Any] | None = None) -> None:
-    """Run the HTTP server, engine, sender and ``extra`` coroutines until SIGINT/SIGTERM."""
+    """Run the HTTP server, engine, sender, channels and ``extra`` until SIGINT/SIGTERM.
+
+    Each channel adds its routes first; its ``run`` starts only once the server listens (a
+    webhook is set then, so no update Telegram sends meanwhile bounces).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    for channel in app.channels.values():
+        channel.routes(web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
@@ -110,6 +117,7 @@ async def serve(app: App, web_app: web.Application, extra: list[Any] | None = No
     tasks = [
         asyncio.create_task(app.engine.run(stop)),
         asyncio.create_task(app.sender.run(stop)),
+        *[asyncio.create_task(channel.run(stop)) for channel in app.channels.values()],
         *[asyncio.create_task(coro(stop)) for coro in (extra or [])],
     ]
     try:
@@ -118,4 +126,6 @@ async def serve(app: App, web_app: web.Application, extra: list[Any] | None = No
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await runner.cleanup()
+        for channel in app.channels.values():
+            await channel.shutdown()
         await app.db.dispose()

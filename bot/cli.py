@@ -141,34 +141,27 @@ async def _serve(settings: Settings) -> int:
     for warning in (await data_warnings(app.db))[1]:
         log.warning(warning)
     web_app = http_app(app)
-    extra = []
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
-        token = settings.telegram_token.get_secret_value()
-        telegram = TelegramChannel(token, settings.telegram_api_url, app.engine)
-        await telegram.initialize()
-        app.channels[telegram.name] = telegram
+        webhook = None
         if settings.telegram_webhook_url:
             if not settings.telegram_webhook_secret:
                 print("OCOP_TELEGRAM_WEBHOOK_SECRET must be set with a webhook.", file=sys.stderr)
                 return 1
             secret = settings.telegram_webhook_secret.get_secret_value()
-            telegram.webhook_routes(web_app, secret)
-            await telegram.set_webhook(settings.telegram_webhook_url, secret)
+            webhook = (settings.telegram_webhook_url, secret)
+        token = settings.telegram_token.get_secret_value()
+        telegram = TelegramChannel(token, settings.telegram_api_url, app.engine, webhook=webhook)
+        await telegram.initialize()
+        app.channels.add(telegram)  # serve adds its webhook route or runs its poller
+        if webhook:
             log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
         else:
-            extra.append(telegram.run_polling)
             log.info("Telegram: polling %s", settings.telegram_api_url)
     else:
         log.warning("OCOP_TELEGRAM_TOKEN is not set: no chat channel is running.")
-    try:
-        await serve(app, web_app, extra)
-    finally:
-        for channel in app.channels.values():
-            shutdown = getattr(channel, "shutdown", None)
-            if shutdown is not None:
-                await shutdown()
+    await serve(app, web_app)
     return 0
 
 

@@ -8,18 +8,20 @@ The order matters and reads like the rules a person would follow:
    (``/start <code>``, from an invitation link, joins at once: no language question first);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
-   asked again;
+   asked again (a number typed to answer buttons shown as a numbered list is that button);
 6. everything else is the current step's answer.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from bot.channels.base import NUMBERED_CHOICES
 from bot.flow import GLOBAL_SIGNATURE, StepContext
 from bot.i18n import N_, translator
 from bot.validators import parse_id
-from bot.vocabulary import GROUP, EventKind, step_signature
+from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
 from storage.clock import utcnow
 
 __all__ = ["dispatch"]
@@ -57,6 +59,7 @@ async def dispatch(ctx: StepContext) -> None:
         return
     if event.kind == EventKind.JOIN and ctx.conversation.flow:
         return
+    _answer_numbered_list(ctx)
     command = _command(ctx)
     joins = command is not None and command.startswith("start ")
     if ctx.user.locale is None and ctx.conversation.flow != "language" and not joins:
@@ -84,6 +87,17 @@ async def dispatch(ctx: StepContext) -> None:
         await flow.reprompt(ctx)
         return
     await flow.handle(ctx)
+
+
+def _answer_numbered_list(ctx: StepContext) -> None:
+    """A typed number answering buttons shown as a numbered list becomes that button."""
+    choices = ctx.data.get(NUMBERED_CHOICES)
+    typed = ctx.event.text.strip()
+    if ctx.event.kind != EventKind.TEXT or not choices or not typed.isascii():
+        return
+    if typed.isdigit() and len(typed) <= 3 and 1 <= int(typed) <= len(choices):
+        signature, value = split_button_payload(choices[int(typed) - 1])
+        ctx.event = replace(ctx.event, kind=EventKind.BUTTON, signature=signature, payload=value)
 
 
 def _current_signature(ctx: StepContext) -> str:

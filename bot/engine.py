@@ -25,8 +25,8 @@ import copy
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import NUMBERED_CHOICES, ChannelAdapter, capabilities_of, numbered_choices
 from bot.errors import describe_error, log_failure
 from bot.files import ReceivedFile
 from bot.flow import ConversationState, FlowRegistry, StepContext, sign_reply
@@ -51,18 +52,19 @@ from storage.models import (
 )
 from storage.outbox import Outgoing, queue_messages
 
-__all__ = ["MAX_STEP_ATTEMPTS", "Dispatcher", "Engine", "FilePrefetcher"]
+__all__ = ["MAX_STEP_ATTEMPTS", "PARKED", "Dispatcher", "Engine", "FilePrefetcher"]
 
 log = logging.getLogger(__name__)
 
 MAX_STEP_ATTEMPTS = 3
+PARKED = "parked"  # inbox status of an update the channel could not read (kept, not run)
 STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch, then others
 # A chat with this many replies still waiting to go out is flooding: replies to all but its
 # latest message are held back (the messages themselves are stored and transcribed).
 FLOOD_PENDING_REPLIES = 8
 # last_inbound_at (the Zalo reply window) is kept to this precision, saving a write per step.
 INBOUND_RESOLUTION = timedelta(minutes=1)
-KEYBOARD_SHOWN = "_keyboard"  # conversation data: a reply keyboard is on the user's screen
+CONTACT_REQUEST_OPEN = "_keyboard"  # conversation data: a contact request is open
 MAX_SEQ = 2**63 - 1
 # How long a process may take to download a file before another one tries again.
 DOWNLOAD_LEASE = timedelta(minutes=5)
@@ -140,6 +142,7 @@ class Engine:
         download_concurrency: int = 4,
         download_lease: timedelta = DOWNLOAD_LEASE,
         clock: Clock = SYSTEM_CLOCK,
+        channels: Mapping[str, ChannelAdapter] | None = None,
     ) -> None:
         self.db = db
         self.flows = flows
@@ -148,6 +151,7 @@ class Engine:
         self.poll_interval = poll_interval
         self.on_replies = on_replies
         self.flood_threshold = flood_threshold
+        self.channels = channels if channels is not None else {}  # for their capabilities
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
@@ -178,12 +182,40 @@ class Engine:
             }
             for e in (event.cleaned() for event in events)
         ]
+        new = await self._insert_inbox(rows)
+        if new:
+            self.wake()
+        return new
+
+    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
+        """Keep updates a channel could not read, as ``parked`` inbox rows; never processed.
+
+        Each is ``(event_id, reason, raw update)``; ``reason`` must not quote the update. An
+        operator sees them (``/healthz`` counts them); the platform is told they were received.
+        """
+        if not updates:
+            return 0
+        rows = [
+            {
+                "channel": channel,
+                "event_id": event_id,
+                "chat_id": "",
+                "payload": raw,
+                "status": PARKED,
+                "attempts": 0,
+                "error": reason[:2000],
+                "received_at": self.clock.now(),
+            }
+            for event_id, reason, raw in updates
+        ]
+        return await self._insert_inbox(rows)
+
+    async def _insert_inbox(self, rows: list[dict[str, Any]]) -> int:
+        """Inserts inbox rows in one transaction, skipping known (channel, event id) pairs."""
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         stmt = insert(InboxEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])
         async with self.db.transaction() as session:
             new = (await session.scalars(stmt.returning(InboxEvent.id), rows)).all()
-        if new:
-            self.wake()
         return len(new)
 
     def wake(self) -> None:
@@ -496,10 +528,14 @@ class Engine:
         }
         c = ctx.conversation
         signature = step_signature(c.flow, c.step, c.version or 0)
-        self._tidy_keyboard(ctx, replies)
+        self._track_contact_request(ctx, replies)
+        caps = capabilities_of(self.channels, e.channel)
+        ctx.data.pop(NUMBERED_CHOICES, None)
         outgoing = []
         for reply in replies:
-            signed = sign_reply(reply, signature)
+            signed = replace(sign_reply(reply, signature), locale=ctx.t.locale)
+            if signed.buttons and caps is not None:  # a typed number answers a numbered list
+                ctx.data[NUMBERED_CHOICES] = numbered_choices(signed, caps)
             outgoing.append(
                 Outgoing(
                     channel=e.channel,
@@ -510,25 +546,28 @@ class Engine:
                     inbox_id=inbox_id,
                 )
             )
+        if ctx.data.get(NUMBERED_CHOICES) is None:
+            ctx.data.pop(NUMBERED_CHOICES, None)
         await queue_messages(session, outgoing, inbound=inbound)
 
     @staticmethod
-    def _tidy_keyboard(ctx: StepContext, replies: list[Reply]) -> None:
-        """Removes the phone-number keyboard with the first reply after the one that showed it.
+    def _track_contact_request(ctx: StepContext, replies: list[Reply]) -> None:
+        """Marks the first reply after a contact request as ending it (how a channel shows
+        that, e.g. removing Telegram's keyboard, is the channel's business).
 
-        Flows never have to remember it; the flag lives in the conversation (key "_keyboard").
+        Flows never have to remember it; the fact lives in the conversation (key "_keyboard").
         """
-        shown = bool(ctx.data.get(KEYBOARD_SHOWN))
+        is_open = bool(ctx.data.get(CONTACT_REQUEST_OPEN))
         for reply in replies:
             if reply.contact_button:
-                shown = True
-            elif shown:
-                reply.remove_keyboard = True
-                shown = False
-        if shown:
-            ctx.data[KEYBOARD_SHOWN] = True
+                is_open = True
+            elif is_open:
+                reply.contact_request_over = True
+                is_open = False
+        if is_open:
+            ctx.data[CONTACT_REQUEST_OPEN] = True
         else:
-            ctx.data.pop(KEYBOARD_SHOWN, None)
+            ctx.data.pop(CONTACT_REQUEST_OPEN, None)
 
     async def _record_failure(
         self, session: AsyncSession, key: ChatKey, exc: Exception

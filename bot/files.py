@@ -72,9 +72,7 @@ class FileFetcher:
         channel = self.channels.get(event.channel)
         if channel is None:
             return ReceivedFile(declared, self.max_bytes, problem="download_failed")
-        working = getattr(channel, "working", None)  # optional: a progress sign in the chat
-        if working is not None:
-            await working(event.chat_id)
+        await channel.working(event.chat_id)  # a progress sign in the chat, if it has one
         try:
             data = await channel.download(event.file, self.max_bytes)
         except FileTooLarge as exc:

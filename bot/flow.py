@@ -6,7 +6,7 @@ transaction), and answers with :meth:`StepContext.say`. It never talks to a plat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,14 +41,7 @@ def sign_reply(reply: Reply, signature: str | None) -> Reply:
             raise ValueError(f"button {button.payload!r} needs a conversation step")
         return Button(button.label, button_payload(signature, button.payload))
 
-    return Reply(
-        text=reply.text,
-        title=reply.title,
-        buttons=[[sign(b) for b in row] for row in reply.buttons],
-        contact_button=reply.contact_button,
-        remove_keyboard=reply.remove_keyboard,
-        secrets=reply.secrets,
-    )
+    return replace(reply, buttons=[[sign(b) for b in row] for row in reply.buttons])
 
 
 class Flow(Protocol):
@@ -148,7 +141,7 @@ class StepContext:
         title: str = "",
         buttons: list[list[Button]] | None = None,
         contact_button: str = "",
-        remove_keyboard: bool = False,
+        contact_request_over: bool = False,
         secrets: list[str] | None = None,
     ) -> None:
         """Queue a reply. Button payloads are plain values; the engine signs them.
@@ -161,7 +154,7 @@ class StepContext:
                 title=title,
                 buttons=buttons or [],
                 contact_button=contact_button,
-                remove_keyboard=remove_keyboard,
+                contact_request_over=contact_request_over,
                 secrets=secrets or [],
             )
         )

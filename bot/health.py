@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.engine import PARKED
 from storage.areas import area_counts
 from storage.db import Database
+from storage.models import InboxEvent
 
-__all__ = ["NO_COMMUNES", "data_warnings", "health_report"]
+__all__ = ["NO_COMMUNES", "data_warnings", "health_report", "parked_updates"]
 
 NO_COMMUNES = (
     "no commune list loaded: communes typed by producers cannot be checked; "
@@ -28,13 +31,24 @@ async def data_warnings(db: Database) -> tuple[int, list[str]]:
     return counts.communes, [] if counts.communes else [NO_COMMUNES]
 
 
+async def parked_updates(db: Database) -> int:
+    """How many inbound updates a channel could not read (kept for an operator)."""
+    async with db.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(InboxEvent).where(InboxEvent.status == PARKED)
+        )
+    return int(count or 0)
+
+
 async def health_report(db: Database) -> tuple[int, dict[str, Any]]:
     """HTTP status and body of ``/healthz``: 200 while the database answers, with warnings."""
     if not await db.ping():
         return 503, {"status": "database unreachable"}
     try:
         communes, warnings = await data_warnings(db)
+        parked = await parked_updates(db)
     except SQLAlchemyError:
-        unreadable = "the areas cannot be read: run `ocop-bot migrate`"
+        unreadable = "the database cannot be read: run `ocop-bot migrate`"
         return 200, {"status": "ok", "warnings": [unreadable]}
-    return 200, {"status": "ok", "communes": communes, "warnings": warnings}
+    body = {"status": "ok", "communes": communes, "parked_updates": parked, "warnings": warnings}
+    return 200, body

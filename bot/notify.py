@@ -7,6 +7,7 @@ written in the caller's transaction, so a notification exists exactly when its c
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,8 @@ async def notify_producer(
     )
     messages = []
     for identity, user in rows:
-        reply = sign_reply(message(translator(user.locale)), None)
+        t = translator(user.locale)
+        reply = replace(sign_reply(message(t), None), locale=t.locale)
         messages.append(
             Outgoing(
                 channel=identity.channel,

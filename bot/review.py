@@ -47,8 +47,7 @@ async def decide_document(
             text = t.gettext("✅ An official approved “{doc}” of {product}.")
         elif status == "has_issues":
             text = t.gettext(
-                "⚠️ An official sent back “{doc}” of {product}: {reason}\n"
-                "Please upload it again."
+                "⚠️ An official sent back “{doc}” of {product}: {reason}\nPlease upload it again."
             )
         else:
             text = t.gettext("❌ An official rejected “{doc}” of {product}: {reason}")
@@ -79,9 +78,7 @@ async def decide_dossier(
         if status == "approved":
             text = t.gettext("✅ The dossier of {product} was approved by the OCOP office.")
         elif status == "has_issues":
-            text = t.gettext(
-                "⚠️ The OCOP office sent the dossier of {product} back: {reason}"
-            )
+            text = t.gettext("⚠️ The OCOP office sent the dossier of {product} back: {reason}")
         else:
             text = t.gettext("❌ The OCOP office rejected the dossier of {product}: {reason}")
         return Reply(

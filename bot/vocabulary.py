@@ -132,7 +132,11 @@ class Reply:
 
     ``text`` is plain text (adapters escape it); ``title`` is shown emphasised above it where
     the channel can. ``buttons`` are rows of inline choices; ``contact_button`` asks for the
-    user's phone number with the platform's own button, labelled with that text.
+    user's phone number with the platform's own button, labelled with that text;
+    ``contact_request_over`` says that a contact request an earlier reply made is over (a
+    channel that shows it as a keyboard takes it away; the engine sets it). ``locale``
+    is the recipient's language (set when the reply is queued): an adapter that has to add
+    words of its own (a numbered list's instruction, a split message) translates them with it.
     ``secrets`` are parts of the text (a join code) that the transcript never keeps and the
     outbox forgets once the message is delivered (see storage.outbox).
     """
@@ -141,7 +145,8 @@ class Reply:
     title: str = ""
     buttons: list[list[Button]] = field(default_factory=list)
     contact_button: str = ""
-    remove_keyboard: bool = False
+    contact_request_over: bool = False
+    locale: str | None = None
     secrets: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -150,7 +155,8 @@ class Reply:
             "title": self.title,
             "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
             "contact_button": self.contact_button,
-            "remove_keyboard": self.remove_keyboard,
+            "contact_request_over": self.contact_request_over,
+            "locale": self.locale,
         }
         if self.secrets:
             data["secrets"] = list(self.secrets)
@@ -165,7 +171,11 @@ class Reply:
                 [Button(label, payload) for label, payload in row] for row in data["buttons"]
             ],
             contact_button=data.get("contact_button", ""),
-            remove_keyboard=data.get("remove_keyboard", False),
+            contact_request_over=data.get(
+                "contact_request_over",
+                data.get("remove_keyboard", False),  # older rows
+            ),
+            locale=data.get("locale"),
             secrets=list(data.get("secrets", [])),
         )
 

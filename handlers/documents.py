@@ -256,8 +256,8 @@ class DocumentsFlow:
         else:
             ctx.say(
                 ctx._(
-                    "I am waiting for a file: tap 📎 (attach) and choose the document or a "
-                    "photo. Or tap ⬅️ Back."
+                    "I am waiting for a file: attach the document, or a photo of it, to a "
+                    "message. Or tap ⬅️ Back."
                 )
             )
             await self._upload_buttons(ctx)
@@ -420,8 +420,8 @@ class DocumentsFlow:
     def help(self, ctx: StepContext) -> str:
         if ctx.step == UPLOAD:
             return ctx._(
-                "Send the document as a file (PDF, Word, Excel) or as photos. On Telegram tap 📎, "
-                "then File or Gallery. Tap ⬅️ Back to choose another document."
+                "Send the document as a file (PDF, Word, Excel) or as photos, attached to a "
+                "message. Tap ⬅️ Back to choose another document."
             )
         return ctx._(
             "This is your product's dossier. ⬜ means missing, ✅ received, ⚠️ sent back by an "

@@ -1,26 +1,48 @@
 """What the engine and sender need from a channel adapter, and the errors a send may raise.
 
 A new channel works once it can turn its updates into :class:`~bot.vocabulary.Event` (and hand
-them to ``Engine.store``) and implement :meth:`ChannelAdapter.send`; everything else has a
-fallback.
+them to ``Engine.store``), declares its :class:`Capabilities` and implements
+:meth:`BaseChannel.deliver`; everything else has a default in :class:`BaseChannel`. What a
+channel cannot show is rendered once, here, for every channel (:func:`fit_reply`): buttons it
+cannot carry become a numbered list in the text ("Reply with the number"), which the engine
+records so that a typed number answers as the button would (``bot/dispatch.py``).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
 
-from bot.vocabulary import FileRef, Reply
+from bot.i18n import translator
+from bot.vocabulary import Button, FileRef, Reply
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = [
+    "NUMBERED_CHOICES",
+    "BaseChannel",
+    "Capabilities",
     "ChannelAdapter",
+    "ChannelRegistry",
     "DownloadError",
     "FileTooLarge",
     "Rejected",
     "RetryLater",
     "SendError",
+    "TextUnits",
     "TransientError",
     "Unreachable",
+    "capabilities_of",
+    "fit_reply",
+    "numbered_choices",
 ]
+
+# Conversation data key: the payloads of the buttons last shown as a numbered list.
+NUMBERED_CHOICES = "_numbered"
 
 
 class SendError(Exception):
@@ -60,11 +82,77 @@ class FileTooLarge(DownloadError):
         self.limit = limit
 
 
+class TextUnits(StrEnum):
+    """How a channel counts the length of a text."""
+
+    UTF16 = "utf-16"  # code units (Telegram)
+    CHARACTERS = "characters"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show and receive; what it cannot is done in text by :func:`fit_reply`."""
+
+    buttons_per_message: int = 0  # 0: no buttons at all
+    buttons_per_row: int = 1
+    button_label_length: int = 64
+    reply_keyboard: bool = False
+    contact_request: bool = False
+    file_kinds: frozenset[str] = frozenset()  # "document", "photo"
+    text_limit: int = 4096
+    text_units: TextUnits = TextUnits.CHARACTERS
+
+
+def _buttons(reply: Reply) -> list[Button]:
+    return [button for row in reply.buttons for button in row]
+
+
+def _needs_list(reply: Reply, caps: Capabilities) -> bool:
+    buttons = _buttons(reply)
+    return bool(buttons) and len(buttons) > caps.buttons_per_message
+
+
+def fit_reply(reply: Reply, caps: Capabilities) -> Reply:
+    """``reply`` as ``caps`` can show it: buttons beyond the limit (all of them then) become a
+    numbered list in the text, long rows are cut, long labels shortened, and a contact button
+    or its end dropped where the channel has no reply keyboard."""
+    fitted = reply
+    if not caps.contact_request and reply.contact_button:
+        fitted = replace(fitted, contact_button="")
+    if not caps.reply_keyboard and reply.contact_request_over:
+        fitted = replace(fitted, contact_request_over=False)
+    buttons = _buttons(fitted)
+    if not buttons:
+        return fitted
+    if _needs_list(fitted, caps):
+        t = translator(reply.locale)
+        lines = [f"{n}. {b.label}" for n, b in enumerate(buttons, 1)]
+        lines.append(t.gettext("Reply with the number of your choice."))
+        text = "\n".join([fitted.text, "", *lines]) if fitted.text else "\n".join(lines)
+        return replace(fitted, text=text, buttons=[])
+    limit, width = caps.button_label_length, max(caps.buttons_per_row, 1)
+    rows = [
+        [Button(_shorten(b.label, limit), b.payload) for b in row[i : i + width]]
+        for row in fitted.buttons
+        for i in range(0, len(row), width)
+    ]
+    return replace(fitted, buttons=rows)
+
+
+def numbered_choices(reply: Reply, caps: Capabilities) -> list[str] | None:
+    """The button payloads, in order, when :func:`fit_reply` shows them as a numbered list."""
+    return [b.payload for b in _buttons(reply)] if _needs_list(reply, caps) else None
+
+
+def _shorten(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: max(limit - 1, 1)] + "…"
+
+
 class ChannelAdapter(Protocol):
     """A platform the bot speaks on."""
 
     name: str
-    max_text_length: int
+    capabilities: Capabilities
 
     async def send(self, chat_id: str, reply: Reply) -> str:
         """Deliver one reply; return the platform's message id. Raises :class:`SendError`."""
@@ -73,3 +161,62 @@ class ChannelAdapter(Protocol):
     async def download(self, file: FileRef, max_bytes: int) -> bytes:
         """Fetch a file the user sent, refusing more than ``max_bytes``."""
         ...
+
+    async def working(self, chat_id: str) -> None:
+        """Show the user that a long job (a download) runs; a courtesy that never fails."""
+        ...
+
+    def routes(self, app: web.Application) -> None:
+        """Add the channel's HTTP routes (a webhook) to the application."""
+        ...
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` (a poller), once the HTTP server listens; may return at once."""
+        ...
+
+    async def shutdown(self) -> None:
+        """Close connections."""
+        ...
+
+
+class BaseChannel:
+    """Defaults for every member of :class:`ChannelAdapter` but ``deliver``."""
+
+    name: str = "channel"
+    capabilities: Capabilities = Capabilities()
+
+    async def send(self, chat_id: str, reply: Reply) -> str:
+        """What the channel cannot show rendered in text, then delivered."""
+        return await self.deliver(chat_id, fit_reply(reply, self.capabilities))
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
+        """Deliver a reply that fits the channel's capabilities."""
+        raise NotImplementedError
+
+    async def download(self, file: FileRef, max_bytes: int) -> bytes:
+        raise DownloadError(f"channel {self.name} does not receive files")
+
+    async def working(self, chat_id: str) -> None:
+        return None
+
+    def routes(self, app: web.Application) -> None:
+        return None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class ChannelRegistry(dict[str, ChannelAdapter]):
+    """The channels of a process, by name; ``serve`` adds their routes and runs them."""
+
+    def add(self, channel: ChannelAdapter) -> None:
+        self[channel.name] = channel
+
+
+def capabilities_of(channels: Mapping[str, ChannelAdapter], name: str) -> Capabilities | None:
+    """The capabilities of channel ``name``, if it runs in this process."""
+    channel = channels.get(name)
+    return channel.capabilities if channel is not None else None

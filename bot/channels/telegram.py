@@ -6,9 +6,9 @@ the ``getUpdates`` offset only after the batch is stored, the webhook answers 20
 
 A message carries one ``reply_markup``. When a reply needs a reply-keyboard change (contact
 button or removal) *and* inline buttons, the keyboard change rides on its first message and the
-buttons on its last; a one-message reply is sent with the keyboard change and gets its buttons
-with ``editMessageReplyMarkup``. A long reply split into several messages is re-sent whole if a
-later part fails (at-least-once).
+buttons on its last; a reply that fits one message is cut in two for it (Telegram refuses to
+add inline buttons to a message sent with a reply keyboard). A long reply split into several
+messages is re-sent whole if a later part fails (at-least-once).
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import asyncio
 import contextlib
 import hmac
 import html
+import json
 import logging
 import os
 import warnings
 from collections.abc import Awaitable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -34,14 +36,24 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import (
+    BaseChannel,
+    Capabilities,
     DownloadError,
     FileTooLarge,
     Rejected,
     RetryLater,
     SendError,
+    TextUnits,
     TransientError,
     Unreachable,
 )
+from bot.channels.telegram_updates import (
+    MAX_WEBHOOK_BODY,
+    update_id_of,
+    update_kind,
+    update_problem,
+)
+from bot.i18n import translator
 from bot.vocabulary import GROUP, Event, EventKind, FileRef, Reply, split_button_payload
 
 __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", "split_text"]
@@ -49,9 +61,12 @@ __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", 
 log = logging.getLogger(__name__)
 # PTB 22 warns on every read of a time period as an int; opt in to timedelta values.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+# We call getUpdates through do_api_request on purpose (raw updates, see _get_updates).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+GET_UPDATES_READ_TIMEOUT = 10.0  # seconds beyond the long poll's own timeout
 MAX_TEXT = 4096
 OTHER_KINDS = ("sticker", "animation", "voice", "video", "video_note", "audio", "location",
                "venue", "poll", "dice", "game", "story")  # fmt: skip
@@ -63,6 +78,10 @@ class EventStore(Protocol):
     """What the adapter needs from the engine: the durable, deduplicating inbox."""
 
     async def store(self, events: Sequence[Event]) -> int: ...
+
+    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
+        """Keep updates that cannot be read (event id, reason, raw update)."""
+        ...
 
 
 def _units(text: str) -> int:
@@ -95,6 +114,18 @@ def split_text(text: str, limit: int = MAX_TEXT, first_limit: int | None = None)
     return [p for p in parts if p.strip()] or [text]
 
 
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The request body, or None when it is longer than ``limit`` bytes."""
+    if (request.content_length or 0) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def _retry_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -102,16 +133,30 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class TelegramChannel:
-    """The Telegram adapter: one shared :class:`telegram.Bot`, initialised once."""
+class TelegramChannel(BaseChannel):
+    """The Telegram adapter: one shared :class:`telegram.Bot`, initialised once.
+
+    With a ``webhook`` (URL, secret) it adds the webhook route and sets the webhook in ``run``
+    (once the HTTP server listens); without, ``run`` polls.
+    """
 
     name = "telegram"
-    max_text_length = MAX_TEXT
+    capabilities = Capabilities(
+        buttons_per_message=100,
+        buttons_per_row=8,
+        button_label_length=64,
+        reply_keyboard=True,
+        contact_request=True,
+        file_kinds=frozenset({"document", "photo"}),
+        text_limit=MAX_TEXT,
+        text_units=TextUnits.UTF16,
+    )
 
     def __init__(self, token: str, api_url: str, engine: EventStore, *, poll_timeout: int = 25,
-                 connection_pool_size: int = 64,
-                 backoff: tuple[float, float] = (1.0, 30.0)) -> None:  # fmt: skip
+                 connection_pool_size: int = 64, backoff: tuple[float, float] = (1.0, 30.0),
+                 webhook: tuple[str, str] | None = None) -> None:  # fmt: skip
         """``api_url`` is the server root, e.g. ``https://api.telegram.org``."""
+        self.webhook = webhook
         root = api_url.rstrip("/")
         self.bot = Bot(
             token,
@@ -220,18 +265,37 @@ class TelegramChannel:
             **fields,
         )
 
-    async def _store_and_answer(self, updates: Sequence[Update]) -> None:
+    async def _receive(self, raws: Sequence[Any]) -> None:
+        """Store the events of readable updates and park the rest, then answer buttons.
+
+        An update PTB cannot parse (or we cannot read) is kept as a ``parked`` inbox row
+        instead of stopping the channel; its id is still acknowledged.
+        """
         events: list[Event] = []
-        for update in updates:
-            try:
-                events.extend(self.to_events(update))
-            except Exception:
-                log.exception("telegram update %s could not be read; skipped", update.update_id)
+        queries: list[str] = []
+        parked: list[tuple[str, str, dict[str, Any]]] = []
+        for raw in raws:
+            problem = update_problem(raw)
+            if problem is None:
+                try:
+                    update = Update.de_json(raw, self.bot)
+                    events.extend(self.to_events(update))
+                    if update.callback_query is not None:
+                        queries.append(update.callback_query.id)
+                    continue
+                except Exception as exc:  # PTB's errors may quote the update: only the type
+                    problem = f"cannot be read: {type(exc).__name__}"
+            update_id = update_id_of(raw)
+            kind = update_kind(raw) if isinstance(raw, dict) else type(raw).__name__
+            log.warning("telegram update %s (%s) %s; parked", update_id, kind, problem)
+            if isinstance(raw, dict) and update_id is not None:
+                parked.append((str(update_id), f"{kind}: {problem}", raw))
         if events:
             await self.engine.store(events)
-        for update in updates:  # answered only once the event is stored
-            if update.callback_query is not None:
-                self._spawn(self._answer(update.callback_query.id))
+        if parked:
+            await self.engine.park(self.name, parked)
+        for query_id in queries:  # answered only once the event is stored
+            self._spawn(self._answer(query_id))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -250,22 +314,24 @@ class TelegramChannel:
         offset: int | None = None
         delay, webhook_deleted = self.backoff[0], False
         stopping = asyncio.ensure_future(stop.wait())
-        poll: asyncio.Future[tuple[Update, ...]] | None = None
+        poll: asyncio.Future[list[Any]] | None = None
         try:
             while not stop.is_set():
                 try:
                     if not webhook_deleted:
                         await self.initialize()
                         webhook_deleted = await self.bot.delete_webhook()
-                    poll = asyncio.ensure_future(self.bot.get_updates(offset, 100,
-                        self.poll_timeout, allowed_updates=ALLOWED_UPDATES))  # fmt: skip
+                    poll = asyncio.ensure_future(self._get_updates(offset, 100,
+                                                                   self.poll_timeout))  # fmt: skip
                     await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
                     if not poll.done():  # stopping: end the long poll, then confirm below
                         await self._cancel(poll)
                         break
                     if updates := poll.result():
-                        await self._store_and_answer(updates)
-                        offset = updates[-1].update_id + 1  # only now: the batch is stored
+                        await self._receive(updates)
+                        ids = [i for u in updates if (i := update_id_of(u)) is not None]
+                        if ids:  # only now: the batch is stored (or parked)
+                            offset = max(ids) + 1
                     delay = self.backoff[0]
                     continue
                 except Conflict as exc:
@@ -277,18 +343,29 @@ class TelegramChannel:
                 except (TelegramError, SendError) as exc:
                     log.warning("telegram polling failed (%s); retrying in %.1f s",
                                 self._scrub(exc), delay)  # fmt: skip
-                except Exception:
-                    log.exception("storing telegram updates failed; retrying in %.1f s", delay)
+                except Exception as exc:  # a database error quotes the updates: only its type
+                    log.error("storing telegram updates failed (%s); retrying in %.1f s",
+                              type(exc).__name__, delay)  # fmt: skip
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(stopping), delay)
                 delay = min(delay * 2, self.backoff[1])
             if offset is not None:  # confirm the last stored batch (best effort)
                 with contextlib.suppress(TelegramError):
-                    await self.bot.get_updates(offset, 1, 0, allowed_updates=ALLOWED_UPDATES)
+                    await self._get_updates(offset, 1, 0)
         finally:
             stopping.cancel()
             if poll is not None:
                 await self._cancel(poll)
+
+    async def _get_updates(self, offset: int | None, limit: int, timeout: int) -> list[Any]:
+        """``getUpdates`` as raw dicts: one update PTB cannot parse must not fail the batch
+        (``Bot.get_updates`` would raise for all of them, and log them all at CRITICAL)."""
+        params = {"offset": offset, "limit": limit, "timeout": timeout,
+                  "allowed_updates": ALLOWED_UPDATES}  # fmt: skip
+        result = await self.bot.do_api_request(
+            "getUpdates", params, read_timeout=timeout + GET_UPDATES_READ_TIMEOUT
+        )
+        return list(result) if isinstance(result, list) else []
 
     @staticmethod
     async def _cancel(future: asyncio.Future[Any]) -> None:
@@ -296,24 +373,62 @@ class TelegramChannel:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await future
 
+    # -- life in ``serve`` --------------------------------------------------------------------
+    def routes(self, app: web.Application) -> None:
+        """The webhook route, in webhook mode."""
+        if self.webhook is not None:
+            self.webhook_routes(app, self.webhook[1])
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Polls until ``stop``; in webhook mode sets the webhook (the server listens by now),
+        retrying until Telegram accepts it."""
+        if self.webhook is None:
+            await self.run_polling(stop)
+            return
+        url, secret = self.webhook
+        delay = self.backoff[0]
+        while not stop.is_set():
+            try:
+                await self.set_webhook(url, secret)
+                log.info("Telegram: webhook set")
+                return
+            except SendError as exc:
+                log.error("telegram setWebhook failed (%s); retrying in %.0f s", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, self.backoff[1])
+
     # -- webhook ----------------------------------------------------------------------------
     def webhook_routes(self, app: web.Application, secret: str,
                        path: str = "/telegram/webhook") -> None:  # fmt: skip
-        """Add ``POST path``: secret checked in constant time, update stored, then 200."""
+        """Add ``POST path``: secret checked in constant time, update stored, then 200.
+
+        Bodies over ``MAX_WEBHOOK_BODY`` get 413, what Telegram would never send 400 (see
+        :mod:`bot.channels.telegram_updates`); a well-formed update PTB cannot parse is parked
+        and answered 200 (Telegram would only send it again).
+        """
         expected = secret.encode()
 
         async def handle(request: web.Request) -> web.Response:
             given = request.headers.get(SECRET_HEADER, "").encode()
             if not expected or not hmac.compare_digest(given, expected):
                 return web.Response(status=401)
+            body = await _read_at_most(request, MAX_WEBHOOK_BODY)
+            if body is None:
+                log.warning("refused a telegram webhook body over %d bytes", MAX_WEBHOOK_BODY)
+                return web.Response(status=413)
             try:
-                update = Update.de_json(await request.json(), self.bot)
-            except Exception:
+                raw = json.loads(body)
+            except ValueError:
+                return web.Response(status=400)
+            if (problem := update_problem(raw)) is not None:
+                log.warning("refused a telegram webhook update: %s", problem)
                 return web.Response(status=400)
             try:
-                await self._store_and_answer([update])
-            except Exception:
-                log.exception("storing telegram update %s failed", update.update_id)
+                await self._receive([raw])
+            except Exception as exc:  # the error may quote the update: only its type
+                log.error("storing telegram update %s failed (%s)", raw["update_id"],
+                          type(exc).__name__)  # fmt: skip
                 return web.Response(status=500)  # Telegram delivers it again
             return web.Response(status=200)
 
@@ -337,10 +452,9 @@ class TelegramChannel:
             parts[0] = f"<b>{title}</b>\n{parts[0]}"
         return parts
 
-    async def send(self, chat_id: str, reply: Reply) -> str:
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
         """Send a reply (several messages if long); returns the last message's id."""
         await self.initialize()
-        parts = self.render(reply)
         inline: tg.InlineKeyboardMarkup | None = None
         keyboard: tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None = None
         if reply.buttons:
@@ -350,8 +464,12 @@ class TelegramChannel:
             button = tg.KeyboardButton(reply.contact_button, request_contact=True)
             keyboard = tg.ReplyKeyboardMarkup([[button]], one_time_keyboard=True,
                                               resize_keyboard=True)  # fmt: skip
-        elif reply.remove_keyboard:
+        elif reply.contact_request_over:  # Telegram keeps a reply keyboard until removed
             keyboard = tg.ReplyKeyboardRemove()
+        parts = self.render(reply)
+        if inline is not None and keyboard is not None and len(parts) == 1:
+            head, tail = self._two_messages(reply)
+            parts = self.render(head) + self.render(tail)
         message_id = 0
         for i, text in enumerate(parts):
             markup: Markup = keyboard if i == 0 else None
@@ -360,13 +478,23 @@ class TelegramChannel:
                 self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
             )
             message_id = sent.message_id
-        if inline is not None and keyboard is not None and len(parts) == 1:
-            try:
-                await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=inline)
-            except TelegramError as exc:  # the text went out: do not send it again
-                log.error("could not attach buttons to telegram message %s: %s", message_id,
-                          self._scrub(exc))  # fmt: skip
         return str(message_id)
+
+    @staticmethod
+    def _two_messages(reply: Reply) -> tuple[Reply, Reply]:
+        """A reply cut in two: the keyboard change rides on the first, the buttons on the second.
+
+        Telegram edits only messages without a reply keyboard, so the buttons cannot be added
+        afterwards. The cut is at the title, else after the first line; a one-line reply gets a
+        short second message of its own.
+        """
+        if reply.title and reply.text:
+            return Reply("", title=reply.title), replace(reply, title="")
+        head, _sep, tail = reply.text.partition("\n")
+        if head.strip() and tail.strip():
+            return replace(reply, text=head), replace(reply, title="", text=tail)
+        choose = translator(reply.locale).gettext("Or tap a button:")
+        return reply, replace(reply, title="", text=choose)
 
     async def _call(self, call: Awaitable[T]) -> T:
         try:

@@ -1,9 +1,8 @@
 """A terminal channel: chat with the bot in a shell, with the same engine and flows.
 
 Buttons are shown numbered; type the number (or the button's text, with its diacritics: "Huy"
-is a name, "Hủy" the Cancel button) to tap one. The phone
-button becomes "type your number". Used by ``ocop-bot chat`` to try the bot without any
-platform account.
+is a name, "Hủy" the Cancel button) to tap one. The phone button is dropped (the question says
+the number can be typed). Used by ``ocop-bot chat`` to try the bot without any platform account.
 """
 
 from __future__ import annotations
@@ -12,16 +11,23 @@ import sys
 import uuid
 from typing import TextIO
 
+from bot.channels.base import BaseChannel, Capabilities
 from bot.vocabulary import Event, EventKind, FileRef, Reply, split_button_payload
 
 __all__ = ["TerminalChannel"]
 
 
-class TerminalChannel:
+class TerminalChannel(BaseChannel):
     """Prints replies and turns typed lines into events."""
 
     name = "terminal"
-    max_text_length = 100_000
+    capabilities = Capabilities(
+        buttons_per_message=100,  # shown numbered by ``deliver`` itself
+        buttons_per_row=100,
+        button_label_length=200,
+        file_kinds=frozenset({"document"}),
+        text_limit=100_000,
+    )
 
     def __init__(self, out: TextIO = sys.stdout, chat_id: str = "local") -> None:
         self.out = out
@@ -29,7 +35,7 @@ class TerminalChannel:
         self._buttons: list[tuple[str, str]] = []
         self._sent = 0
 
-    async def send(self, chat_id: str, reply: Reply) -> str:
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
         """Prints a reply; its buttons become the numbered choices."""
         if reply.title:
             print(f"\n== {reply.title} ==", file=self.out)
@@ -39,8 +45,6 @@ class TerminalChannel:
             self._buttons = [(b.label, b.payload) for b in buttons]
             for i, b in enumerate(buttons, 1):
                 print(f"  [{i}] {b.label}", file=self.out)
-        if reply.contact_button:
-            print(f"  ({reply.contact_button}: type the number)", file=self.out)
         self.out.flush()
         self._sent += 1
         return str(self._sent)

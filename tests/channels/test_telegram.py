@@ -60,10 +60,14 @@ class Recording:
             raise RuntimeError("crashed after the insert")
         return new
 
+    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
+        return await self.engine.park(channel, updates)
+
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeTelegramAPI]:
     async with FakeTelegramAPI() as server:
+        server.add_chat(CHAT)
         yield server
 
 
@@ -292,12 +296,13 @@ async def test_keyboard_removal_with_buttons(
     channel: TelegramChannel, api: FakeTelegramAPI
 ) -> None:
     reply = Reply("Cảm ơn. Nhóm sản phẩm?", buttons=[[Button("Thực phẩm", "ab|food")]],
-                  remove_keyboard=True)  # fmt: skip
+                  contact_request_over=True)  # fmt: skip
     message_id = await channel.send(str(CHAT), reply)
-    [message] = api.sent_to(CHAT)
-    assert str(message.message_id) == message_id
-    assert message.reply_markup == {"remove_keyboard": True}
-    assert message.inline_keyboard == [[{"text": "Thực phẩm", "callback_data": "ab|food"}]]
+    [first, second] = api.sent_to(CHAT)  # one reply_markup per message
+    assert str(second.message_id) == message_id
+    assert first.plain == "Cảm ơn. Nhóm sản phẩm?"
+    assert first.reply_markup == {"remove_keyboard": True}
+    assert second.inline_keyboard == [[{"text": "Thực phẩm", "callback_data": "ab|food"}]]
 
 
 async def test_long_text_is_split(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.base import BaseChannel
 from bot.vocabulary import FileRef, Reply
 from storage.db import Database
 from tests.conftest import create_schema
@@ -36,11 +37,10 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     await db.dispose()
 
 
-class RecordingChannel:
+class RecordingChannel(BaseChannel):
     """A channel that keeps what it sends, optionally slowly for some chats."""
 
     name = "test"
-    max_text_length = 4096
 
     def __init__(self, delays: dict[str, float] | None = None) -> None:
         self.sent: dict[str, list[Reply]] = defaultdict(list)

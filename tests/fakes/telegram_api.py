@@ -14,7 +14,10 @@ As its own process (a benchmark drives it over HTTP)::
 It serves ``/bot<token>/<method>`` (getMe, deleteWebhook, setWebhook, getWebhookInfo,
 getUpdates, sendMessage, answerCallbackQuery, editMessageReplyMarkup, getFile) and
 ``GET /file/bot<token>/<path>``, with JSON, form-encoded or multipart bodies, validating what it
-is sent as Telegram does (text length after entity parsing, HTML tags, ``callback_data`` bytes).
+is sent as Telegram does (text length in UTF-16 units after entity parsing, HTML tags,
+``callback_data`` bytes, no edit of a message sent with a reply keyboard, keyboard removal or
+force-reply, ``getFile`` over 20 MB, ``getUpdates`` while a webhook is set, unknown chats: a chat
+exists once it has sent an update, or after ``add_chat``).
 When a webhook is set, queued updates are POSTed to it (per chat in order, retried on non-2xx).
 
 Control API (JSON): ``POST /_control/updates`` (an update or a list), ``POST
@@ -379,8 +382,10 @@ class FakeTelegramAPI:
         self.calls: Counter[str] = Counter()
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
+        self.chats: set[int] = set()  # chats that exist: they sent an update (or were added)
         self.files: dict[str, FakeFile] = {}
         self.webhook: dict[str, Any] | None = None
+        self.webhook_failures = 0  # deliveries refused or not answered 2xx (Telegram retries)
         self.allowed_updates: list[str] | None = None
         self._poller = 0
         self._message_ids = itertools.count(1)
@@ -440,6 +445,8 @@ class FakeTelegramAPI:
         for update in updates:
             if "update_id" not in update:
                 update = self.make.update(**update)
+            if isinstance(chat := _chat_of(update), int):
+                self.chats.add(chat)  # a chat exists once it has sent an update
             self.updates.append(update)
             ids.append(update["update_id"])
         self.updates.sort(key=lambda u: u["update_id"])
@@ -463,6 +470,10 @@ class FakeTelegramAPI:
     def fail_sends(self, status: int, **kw: Any) -> None:
         """Shorthand: 429 (``retry_after``) or 403 (blocked) for the next sendMessage calls."""
         self.fail("sendMessage", status, **kw)
+
+    def add_chat(self, chat_id: int) -> None:
+        """Make a chat exist without an update (sending to unknown chats is a 400)."""
+        self.chats.add(chat_id)
 
     def block(self, chat_id: int) -> None:
         """The user blocked the bot: every send to the chat is answered 403 from now on."""
@@ -589,7 +600,7 @@ class FakeTelegramAPI:
 
     async def _send_message(self, p: dict[str, Any]) -> Any:
         chat_id, text = p.get("chat_id"), p.get("text")
-        if not isinstance(chat_id, int):
+        if not isinstance(chat_id, int) or chat_id not in self.chats:
             raise _bad("chat not found")
         if not isinstance(text, str):
             raise _bad("message text is empty")
@@ -625,6 +636,8 @@ class FakeTelegramAPI:
         return True
 
     async def _send_chat_action(self, p: dict[str, Any]) -> Any:
+        if p.get("chat_id") not in self.chats:
+            raise _bad("chat not found")
         if p.get("action") not in CHAT_ACTIONS:
             raise _bad("wrong parameter action in request")
         self.actions.append(p)
@@ -635,6 +648,9 @@ class FakeTelegramAPI:
                  and m.message_id == p.get("message_id")]  # fmt: skip
         if not found:
             raise _bad("message to edit not found")
+        if found[0].reply_markup is not None and "inline_keyboard" not in found[0].reply_markup:
+            # Telegram edits only messages without reply_markup or with an inline keyboard.
+            raise _bad("message can't be edited")
         markup = _check_markup(p.get("reply_markup"))
         if markup is not None and "inline_keyboard" not in markup:
             raise _bad("inline keyboard expected")
@@ -714,9 +730,11 @@ class FakeTelegramAPI:
         headers = {SECRET_HEADER: hook["secret_token"]} if hook.get("secret_token") else {}
         try:
             async with self._session.post(hook["url"], json=update, headers=headers) as resp:
-                return 200 <= resp.status < 300
+                ok = 200 <= resp.status < 300
         except Exception:
-            return False
+            ok = False
+        self.webhook_failures += not ok
+        return ok
 
     # -- control API (for a benchmark driving a separate process) -----------------------------
     async def _control(self, request: web.Request) -> web.StreamResponse:

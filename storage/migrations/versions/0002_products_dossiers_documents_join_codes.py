@@ -157,7 +157,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_document_files_sha256"), ["sha256"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("document_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_document_files_sha256"))
