@@ -96,7 +96,7 @@ async def test_health_reports_a_missing_commune_list(tmp_path: Path) -> None:
             async with app.db.transaction() as session:
                 await import_areas(session, SAMPLE)
             body = await (await client.get("/healthz")).json()
-            assert body == {"status": "ok", "communes": 8, "warnings": []}
+            assert body == {"status": "ok", "communes": 8, "parked_updates": 0, "warnings": []}
     finally:
         await app.db.dispose()
 

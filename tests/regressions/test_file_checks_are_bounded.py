@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.channels.base import ChannelAdapter
+from bot.channels.base import BaseChannel, ChannelAdapter
 from bot.files import FileFetcher, ReceivedFile
 from bot.filetypes import Detection, FileKind, Refusal, detect
 from bot.i18n import translator
-from bot.vocabulary import Event, EventKind, FileRef, Reply
+from bot.vocabulary import Event, EventKind, FileRef
 from handlers.documents import PROBLEMS
 from storage.blobs import MemoryBlobStore
 from tests.files import (
@@ -107,17 +107,13 @@ async def test_the_bot_keeps_running_while_a_heif_bomb_is_checked(bot: RunningBo
     assert await stored_files(bot) == []
 
 
-class OneFileChannel:
+class OneFileChannel(BaseChannel):
     """A channel whose every download is ``data``."""
 
     name = "test"
-    max_text_length = 4096
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-
-    async def send(self, chat_id: str, reply: Reply) -> str:
-        raise NotImplementedError
 
     async def download(self, file: FileRef, max_bytes: int) -> bytes:
         return self.data
