@@ -44,15 +44,15 @@ class Step:
     tap: bool = False
 
 
-# A producer registering by typing (tests/handlers/test_registration_input.py); "Confirm" on the
-# summary is tapped, as people do (typed, it is accepted too).
+# A producer registering by typing (tests/handlers/test_registration_input.py); "Skip" and
+# "Confirm" are tapped, as people do (a word typed at a free-text question is its answer).
 REGISTRATION = (
     Step("/start"),
     Step("English"),
     Step("enterprise"),
     Step("Cong ty Mat ong Son Dong {n}"),
     Step("0100109106"),
-    Step("skip"),
+    Step("Skip", tap=True),
     Step("Tran Van Binh"),
     Step("Director"),
     Step("Male"),
@@ -60,7 +60,7 @@ REGISTRATION = (
     Step("0912345678"),
     Step("bac ninh"),
     Step("tan son"),
-    Step("skip"),
+    Step("Skip", tap=True),
     Step("Confirm", tap=True),
 )
 PADDING = Step("/help")
@@ -81,12 +81,12 @@ def inline_keyboard(message: Message) -> list[list[dict[str, Any]]] | None:
 def is_answer(message: Message, *, echo: bool) -> bool:
     """Whether ``message`` completes a reply.
 
-    Every question has buttons; informational messages (errors, acknowledgements) have no
-    markup. A question that also changes the reply keyboard (contact button, keyboard removal)
-    is sent with that keyboard and gets its inline buttons by ``editMessageReplyMarkup`` right
-    after, so any markup counts. For an echo bot, any message answers.
+    Every question has inline buttons; informational messages (errors, acknowledgements) have
+    none. A question that also changes the reply keyboard (contact button, keyboard removal)
+    comes as two messages, the keyboard change first and the question's buttons second: the
+    second answers. For an echo bot, any message answers.
     """
-    return echo or message.get("reply_markup") is not None or bool(inline_keyboard(message))
+    return echo or bool(inline_keyboard(message))
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -26,12 +26,23 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -74,6 +85,19 @@ def _claimable(now: datetime, row: Any = OutboxMessage) -> ColumnElement[bool]:
     return or_(
         row.status == "pending",
         and_(row.status == "sending", row.lease_until < now),
+    )
+
+
+def _earlier_waiting(*also: Callable[[Any], ColumnElement[bool]]) -> Exists:
+    """An earlier message of the same chat is still waiting (and each of ``also``, given that
+    earlier row, holds)."""
+    earlier = aliased(OutboxMessage)
+    return exists().where(
+        earlier.channel == OutboxMessage.channel,
+        earlier.chat_id == OutboxMessage.chat_id,
+        earlier.id < OutboxMessage.id,
+        earlier.status.in_(WAITING),
+        *[condition(earlier) for condition in also],
     )
 
 
@@ -228,13 +252,7 @@ class Sender:
         notifications and broadcasts); within a chat the order is always the queue's.
         """
         now = self.clock.now()
-        earlier = aliased(OutboxMessage)
-        blocked_by_earlier = exists().where(
-            earlier.channel == OutboxMessage.channel,
-            earlier.chat_id == OutboxMessage.chat_id,
-            earlier.id < OutboxMessage.id,
-            earlier.status.in_(WAITING),
-        )
+        blocked_by_earlier = _earlier_waiting()
         heads_query = (
             select(OutboxMessage)
             .where(_claimable(now), OutboxMessage.next_attempt_at <= now, ~blocked_by_earlier)
@@ -296,13 +314,8 @@ class Sender:
             ).all()
             if not locked:
                 return []
-            earlier = aliased(OutboxMessage)
-            held_back = exists().where(
-                earlier.channel == OutboxMessage.channel,
-                earlier.chat_id == OutboxMessage.chat_id,
-                earlier.id < OutboxMessage.id,
-                earlier.status.in_(WAITING),
-                ~and_(earlier.id.in_(locked), _claimable(now, earlier)),
+            held_back = _earlier_waiting(
+                lambda earlier: ~and_(earlier.id.in_(locked), _claimable(now, earlier))
             )
             taken = set(
                 (

@@ -20,11 +20,21 @@ from sqlalchemy import func, select
 from bot.app import App, build_app
 from bot.channels.telegram import TelegramChannel
 from bot.settings import Settings
+from storage.areas import import_areas, seed_provinces
+from storage.db import Database
 from storage.models import InboxEvent, OutboxMessage
 from storage.text import fold
+from tests.conftest import create_schema
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
 
-__all__ = ["Producer", "RunningBot", "copy_database", "register", "running_bot"]
+__all__ = [
+    "Producer",
+    "RunningBot",
+    "copy_database",
+    "prepare_database",
+    "register",
+    "running_bot",
+]
 
 
 class RunningBot:
@@ -250,3 +260,21 @@ def copy_database(template: Path, target: Path) -> str:
     """A fresh copy of a prepared SQLite file; returns its URL."""
     shutil.copyfile(template, target)
     return f"sqlite+aiosqlite:///{target}"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+NATIONAL_LIST = ROOT.parent / "shared" / "data" / "vn-admin-units-2025.json"
+SAMPLE_LIST = ROOT / "tests" / "data" / "communes-sample.csv"
+
+
+async def prepare_database(url: str) -> None:
+    """Migrates an empty database and loads the provinces and communes (the national list
+    from ../shared when it is there, else the small sample)."""
+    db = Database(url)
+    try:
+        await create_schema(db)
+        async with db.transaction() as session:
+            await seed_provinces(session)
+            await import_areas(session, NATIONAL_LIST if NATIONAL_LIST.exists() else SAMPLE_LIST)
+    finally:
+        await db.dispose()

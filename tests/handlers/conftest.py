@@ -8,32 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from storage.areas import import_areas, seed_provinces
-from storage.db import Database
-from tests.conftest import create_schema
-from tests.harness import RunningBot, copy_database, running_bot
-
-ROOT = Path(__file__).resolve().parents[2]
-NATIONAL_LIST = ROOT.parent / "shared" / "data" / "vn-admin-units-2025.json"
-SAMPLE_LIST = ROOT / "tests" / "data" / "communes-sample.csv"
-
-
-async def _prepare(path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{path}")
-    try:
-        await create_schema(db)
-        async with db.transaction() as session:
-            await seed_provinces(session)
-            await import_areas(session, NATIONAL_LIST if NATIONAL_LIST.exists() else SAMPLE_LIST)
-    finally:
-        await db.dispose()
+from tests.harness import RunningBot, copy_database, prepare_database, running_bot
 
 
 @pytest.fixture(scope="session")
 def prepared_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file with the provinces and communes, made once per run."""
     path = tmp_path_factory.mktemp("template") / "ocop.sqlite3"
-    asyncio.run(_prepare(path))
+    asyncio.run(prepare_database(f"sqlite+aiosqlite:///{path}"))
     return path
 
 

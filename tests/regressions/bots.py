@@ -9,36 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from storage.areas import import_areas, seed_provinces
-from storage.db import Database
-from tests.conftest import create_schema
-from tests.harness import RunningBot, copy_database, running_bot
+from tests.harness import RunningBot, copy_database, prepare_database, running_bot
 from tests.postgres import POSTGRES_URL, temporary_database
 
 __all__ = ["any_bot", "prepared_template"]
 
-ROOT = Path(__file__).resolve().parents[2]
-NATIONAL_LIST = ROOT.parent / "shared" / "data" / "vn-admin-units-2025.json"
-SAMPLE_LIST = ROOT / "tests" / "data" / "communes-sample.csv"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-async def _prepare(url: str) -> None:
-    db = Database(url)
-    try:
-        await create_schema(db)
-        async with db.transaction() as session:
-            await seed_provinces(session)
-            await import_areas(session, NATIONAL_LIST if NATIONAL_LIST.exists() else SAMPLE_LIST)
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture(scope="session")
 def prepared_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file with provinces and communes, made once per run."""
     path = tmp_path_factory.mktemp("regressions") / "ocop.sqlite3"
-    asyncio.run(_prepare(f"sqlite+aiosqlite:///{path}"))
+    asyncio.run(prepare_database(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -51,7 +34,7 @@ async def any_bot(
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
         async with temporary_database(POSTGRES_URL, "ocop_test_regression") as url:
-            await _prepare(url)
+            await prepare_database(url)
             async with running_bot(url, tmp_path / "blobs") as running:
                 yield running
         return

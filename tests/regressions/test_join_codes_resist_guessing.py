@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from storage.areas import seed_provinces
@@ -34,10 +31,9 @@ from storage.models import (
     User,
 )
 from storage.producers import create_producer
-from tests.conftest import create_schema
+from tests.engine.conftest import database as database
 from tests.harness import Producer as Phone
 from tests.harness import RunningBot, register
-from tests.postgres import POSTGRES_URL, temporary_database
 
 INVITER = 7_400_000_001
 COLLEAGUE = 7_400_000_101
@@ -200,23 +196,6 @@ async def test_no_stored_copy_holds_the_code(bot: RunningBot) -> None:
         for form in (plain, code, plain.lower(), code.lower(), wrong(code, 1)):
             assert form not in text, text
     assert any("••••" in text for text in stored)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'ocop.sqlite3'}")
-        await create_schema(db)
-        yield db
-        await db.dispose()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("set OCOP_TEST_POSTGRES_URL to test PostgreSQL")
-    async with temporary_database(POSTGRES_URL, "join_codes") as url:
-        db = Database(url)
-        await create_schema(db)
-        yield db
-        await db.dispose()
 
 
 async def test_the_limits_hold_in_the_store(database: Database) -> None:
