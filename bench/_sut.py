@@ -68,6 +68,7 @@ async def prepare_database(url: str) -> str:
             for suffix in ("", "-wal", "-shm"):
                 Path(database + suffix).unlink(missing_ok=True)
         else:
+            await _create_database_if_missing(url)
             async with db.engine.begin() as conn:
                 await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
                 await conn.execute(text("CREATE SCHEMA public"))
@@ -283,6 +284,27 @@ def main(argv: list[str] | None = None) -> None:
         stats = asyncio.run(run_aiogram(args.api, args.token, _say))
     with contextlib.suppress(BrokenPipeError):
         _say("STATS " + json.dumps(stats, default=str))
+
+
+async def _create_database_if_missing(url: str) -> None:
+    """Creates the benchmark's PostgreSQL database (its name from ``url``) on a new server."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.host,
+        port=parsed.port or 5432,
+        database="postgres",
+    )
+    try:
+        query = "SELECT 1 FROM pg_database WHERE datname = $1"
+        if not await conn.fetchval(query, parsed.database):
+            await conn.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await conn.close()
 
 
 if __name__ == "__main__":
