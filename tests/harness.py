@@ -21,6 +21,7 @@ from bot.app import App, build_app
 from bot.channels.telegram import TelegramChannel
 from bot.settings import Settings
 from storage.models import InboxEvent, OutboxMessage
+from storage.states import OUTBOX_WAITING
 from storage.text import fold
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
 
@@ -54,7 +55,7 @@ class RunningBot:
                 unsent = await session.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
-                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                    .where(OutboxMessage.status.in_(OUTBOX_WAITING))
                 )
             if (stored or 0) >= self.pushed and not pending and not unsent:
                 return
