@@ -57,7 +57,7 @@ OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]  # plain tab
 class Outcome:
     """What became of one send: its new status and the details to record."""
 
-    status: OutboxStatus  # sent / pending (retry later) / failed / expired / unreachable
+    status: OutboxStatus  # pending: try again later
     reason: str | None = None
     message_id: str = ""
     delay: float = 0.0
