@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from bot.rules import Requirement, rules
 from storage.models import Dossier, DossierDocument
+from storage.states import SENT_BACK
 
 __all__ = ["DocumentLine", "Progress", "progress"]
-
-SENT_BACK = ("has_issues", "rejected")
 
 
 @dataclass(frozen=True)

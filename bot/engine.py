@@ -51,13 +51,13 @@ from storage.models import (
     User,
 )
 from storage.outbox import Outgoing, queue_messages
+from storage.states import OUTBOX_WAITING, InboxStatus
 
-__all__ = ["MAX_STEP_ATTEMPTS", "PARKED", "Dispatcher", "Engine", "FilePrefetcher"]
+__all__ = ["MAX_STEP_ATTEMPTS", "Dispatcher", "Engine", "FilePrefetcher"]
 
 log = logging.getLogger(__name__)
 
 MAX_STEP_ATTEMPTS = 3
-PARKED = "parked"  # inbox status of an update the channel could not read (kept, not run)
 STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch, then others
 # A chat with this many replies still waiting to go out is flooding: replies to all but its
 # latest message are held back (the messages themselves are stored and transcribed).
@@ -80,7 +80,7 @@ PENDING_OF_CHAT = (
     .where(
         InboxEvent.channel == bindparam("channel"),
         InboxEvent.chat_id == bindparam("chat_id"),
-        InboxEvent.status == "pending",
+        InboxEvent.status == InboxStatus.PENDING,
     )
     .order_by(InboxEvent.seq, InboxEvent.id)
     .limit(bindparam("limit"))
@@ -176,7 +176,7 @@ class Engine:
                 "chat_id": e.chat_id,
                 "seq": e.seq if 0 <= e.seq <= MAX_SEQ else 0,  # a BIGINT; 0 = arrival order
                 "payload": e.to_json(),
-                "status": "pending",
+                "status": InboxStatus.PENDING,
                 "attempts": 0,
                 "received_at": now,
             }
@@ -201,7 +201,7 @@ class Engine:
                 "event_id": event_id,
                 "chat_id": "",
                 "payload": raw,
-                "status": PARKED,
+                "status": InboxStatus.PARKED,
                 "attempts": 0,
                 "error": reason[:2000],
                 "received_at": self.clock.now(),
@@ -275,7 +275,7 @@ class Engine:
         async with self.db.sessions() as session:
             result = await session.execute(
                 select(InboxEvent.channel, InboxEvent.chat_id)
-                .where(InboxEvent.status == "pending")
+                .where(InboxEvent.status == InboxStatus.PENDING)
                 .group_by(InboxEvent.channel, InboxEvent.chat_id)
                 .order_by(func.min(InboxEvent.id))
                 .limit(1000)
@@ -346,7 +346,9 @@ class Engine:
             async with self.db.transaction() as session:
                 await session.execute(
                     update(InboxEvent)
-                    .where(InboxEvent.id == wanted.inbox_id, InboxEvent.status == "pending")
+                    .where(
+                        InboxEvent.id == wanted.inbox_id, InboxEvent.status == InboxStatus.PENDING
+                    )
                     .values(file_result=stored)
                 )
         except Exception as exc:  # the lease runs out and the download is tried again
@@ -437,7 +439,7 @@ class Engine:
             ctx.data.pop("_flood_noticed", None)
         await self._write_messages(session, ctx, replies, row.id)
         self._save_state(session, ctx, stored)
-        row.status = "done"
+        row.status = InboxStatus.DONE
         row.processed_at = self.clock.now()
         row.attempts += 1
         return StepOutcome(handled=1, replies=len(replies), more=more_waiting)
@@ -493,7 +495,7 @@ class Engine:
             .where(
                 OutboxMessage.channel == key.channel,
                 OutboxMessage.chat_id == key.chat_id,
-                OutboxMessage.status.in_(("pending", "sending")),
+                OutboxMessage.status.in_(OUTBOX_WAITING),
             )
         )
         return int(waiting or 0) >= self.flood_threshold
@@ -581,7 +583,7 @@ class Engine:
         row.error = describe_error(exc)[:2000]
         if row.attempts < MAX_STEP_ATTEMPTS:
             return StepOutcome(handled=0)
-        row.status = "failed"
+        row.status = InboxStatus.FAILED
         row.processed_at = self.clock.now()
         log.error("event %s of %s failed %d times; giving up", row.event_id, key, row.attempts)
         await session.execute(

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.engine import PARKED
 from storage.areas import area_counts
 from storage.db import Database
 from storage.models import InboxEvent
+from storage.states import InboxStatus
 
 __all__ = ["NO_COMMUNES", "data_warnings", "health_report", "parked_updates"]
 
@@ -35,7 +35,9 @@ async def parked_updates(db: Database) -> int:
     """How many inbound updates a channel could not read (kept for an operator)."""
     async with db.sessions() as session:
         count = await session.scalar(
-            select(func.count()).select_from(InboxEvent).where(InboxEvent.status == PARKED)
+            select(func.count())
+            .select_from(InboxEvent)
+            .where(InboxEvent.status == InboxStatus.PARKED)
         )
     return int(count or 0)
 

@@ -17,6 +17,7 @@ from bot.i18n import Translator, translator
 from bot.vocabulary import Reply
 from storage.models import ChannelIdentity, ProducerMember, User
 from storage.outbox import Outgoing, queue_messages
+from storage.states import OutboxKind
 
 __all__ = ["NOTIFICATION_PRIORITY", "notify_producer"]
 
@@ -44,7 +45,7 @@ async def notify_producer(
                 user_id=user.id,
                 payload=reply.to_json(),
                 text=reply.plain_text(),
-                kind="notification",
+                kind=OutboxKind.NOTIFICATION,
                 priority=NOTIFICATION_PRIORITY,
             )
         )

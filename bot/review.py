@@ -15,6 +15,7 @@ from bot.rules import rules
 from bot.vocabulary import Button, Reply
 from storage.dossiers import set_document_status, set_dossier_status
 from storage.models import Dossier, DossierDocument, Product
+from storage.states import DocumentStatus, DossierStatus
 
 __all__ = ["decide_document", "decide_dossier"]
 
@@ -43,9 +44,9 @@ async def decide_document(
 
     def message(t: Translator) -> Reply:
         name = doc_type.name(t.locale)
-        if status == "approved":
+        if status == DocumentStatus.APPROVED:
             text = t.gettext("✅ An official approved “{doc}” of {product}.")
-        elif status == "has_issues":
+        elif status == DocumentStatus.HAS_ISSUES:
             text = t.gettext(
                 "⚠️ An official sent back “{doc}” of {product}: {reason}\nPlease upload it again."
             )
@@ -75,9 +76,9 @@ async def decide_dossier(
     product = await session.get_one(Product, dossier.product_id)
 
     def message(t: Translator) -> Reply:
-        if status == "approved":
+        if status == DossierStatus.APPROVED:
             text = t.gettext("✅ The dossier of {product} was approved by the OCOP office.")
-        elif status == "has_issues":
+        elif status == DossierStatus.HAS_ISSUES:
             text = t.gettext("⚠️ The OCOP office sent the dossier of {product} back: {reason}")
         else:
             text = t.gettext("❌ The OCOP office rejected the dossier of {product}: {reason}")

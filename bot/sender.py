@@ -53,6 +53,7 @@ from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
 from storage.models import ChannelIdentity, OutboxMessage
 from storage.outbox import forget_secrets
+from storage.states import OUTBOX_WAITING, OutboxKind, OutboxStatus
 
 __all__ = ["LEASE_MARGIN", "Sender"]
 
@@ -67,7 +68,7 @@ OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]  # plain tab
 class Outcome:
     """What became of one send: its new status and the details to record."""
 
-    status: str  # sent / pending (retry later) / failed / expired / unreachable
+    status: OutboxStatus  # pending: try again later
     reason: str | None = None
     message_id: str = ""
     delay: float = 0.0
@@ -75,16 +76,13 @@ class Outcome:
     attempted: bool = True  # False: not tried in this pass (an earlier one of its chat failed)
 
 
-WAITING = ("pending", "sending")
-
-
 def _claimable(now: datetime, row: Any = OutboxMessage) -> ColumnElement[bool]:
     """Waiting to go, or claimed by a sender whose lease ran out (it died mid-send).
 
     ``row`` is the outbox entity or an alias of it."""
     return or_(
-        row.status == "pending",
-        and_(row.status == "sending", row.lease_until < now),
+        row.status == OutboxStatus.PENDING,
+        and_(row.status == OutboxStatus.SENDING, row.lease_until < now),
     )
 
 
@@ -96,7 +94,7 @@ def _earlier_waiting(*also: Callable[[Any], ColumnElement[bool]]) -> Exists:
         earlier.channel == OutboxMessage.channel,
         earlier.chat_id == OutboxMessage.chat_id,
         earlier.id < OutboxMessage.id,
-        earlier.status.in_(WAITING),
+        earlier.status.in_(OUTBOX_WAITING),
         *[condition(earlier) for condition in also],
     )
 
@@ -177,7 +175,7 @@ class Sender:
         results = await asyncio.gather(*(self._deliver_run(run, deadline) for run in runs if run))
         outcomes = [pair for result in results for pair in result]
         await self._record(outcomes)
-        if any(outcome.status == "pending" for _row, outcome in outcomes):
+        if any(outcome.status == OutboxStatus.PENDING for _row, outcome in outcomes):
             self.wake()
         return sum(outcome.attempted for _row, outcome in outcomes)
 
@@ -190,9 +188,12 @@ class Sender:
         async with self.db.transaction() as session:
             result = await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by == self.owner)
+                .where(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.claimed_by == self.owner,
+                )
                 .values(
-                    status="pending",
+                    status=OutboxStatus.PENDING,
                     lease_until=None,
                     attempts=OutboxMessage.attempts + 1,
                     failure_reason="interrupted: the sender stopped while sending",
@@ -215,11 +216,11 @@ class Sender:
             outcome = (
                 await self._deliver(row, remaining)
                 if remaining > 0
-                else Outcome("pending", counts=False, attempted=False)
+                else Outcome(OutboxStatus.PENDING, counts=False, attempted=False)
             )
             results.append((row, outcome))
-            if outcome.status != "sent":
-                waits = Outcome("pending", counts=False, attempted=False)
+            if outcome.status != OutboxStatus.SENT:
+                waits = Outcome(OutboxStatus.PENDING, counts=False, attempted=False)
                 results += [(later, waits) for later in run[i + 1 :]]
                 break
         return results
@@ -234,7 +235,7 @@ class Sender:
             bucket = self._per_chat.get(f"{run[0].channel}:{run[0].chat_id}")
             kept = []
             for row in run:
-                bulk = row.kind != "reply"
+                bulk = row.kind != OutboxKind.REPLY
                 if bucket.wait_time() > 0 or (bulk and self._bulk.wait_time() > 0):
                     break
                 bucket.take()
@@ -269,7 +270,7 @@ class Sender:
                     select(OutboxMessage)
                     .where(
                         tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(list(chats)),
-                        OutboxMessage.status.in_(WAITING),
+                        OutboxMessage.status.in_(OUTBOX_WAITING),
                         OutboxMessage.id > min(row.id for row in heads),
                     )
                     .order_by(OutboxMessage.id)
@@ -284,7 +285,11 @@ class Sender:
             for row in behind.get((head.channel, head.chat_id), []):
                 if row.id <= head.id:
                     continue
-                if len(run) >= MAX_RUN or row.status != "pending" or row.next_attempt_at > now:
+                if (
+                    len(run) >= MAX_RUN
+                    or row.status != OutboxStatus.PENDING
+                    or row.next_attempt_at > now
+                ):
                     break  # the queue's order: nothing goes past a message that cannot go now
                 run.append(row)
             runs.append(run)
@@ -331,7 +336,11 @@ class Sender:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(taken))
-                .values(status="sending", lease_until=now + self.lease, claimed_by=self.owner)
+                .values(
+                    status=OutboxStatus.SENDING,
+                    lease_until=now + self.lease,
+                    claimed_by=self.owner,
+                )
             )
         return [row for row in rows if row.id in taken]
 
@@ -340,9 +349,9 @@ class Sender:
         (nothing is written here)."""
         channel = self.channels.get(row.channel)
         if channel is None:
-            return Outcome("failed", reason=f"no channel {row.channel!r} configured")
+            return Outcome(OutboxStatus.FAILED, reason=f"no channel {row.channel!r} configured")
         if row.expires_at is not None and row.expires_at < self.clock.now():
-            return Outcome("expired", reason="expired before it could be sent")
+            return Outcome(OutboxStatus.EXPIRED, reason="expired before it could be sent")
         try:
             message_id = await asyncio.wait_for(
                 channel.send(row.chat_id, Reply.from_json(row.payload)), timeout
@@ -355,23 +364,25 @@ class Sender:
                 exc.retry_after,
                 row.id,
             )
-            return Outcome("pending", reason=str(exc), delay=exc.retry_after, counts=False)
+            return Outcome(
+                OutboxStatus.PENDING, reason=str(exc), delay=exc.retry_after, counts=False
+            )
         except Unreachable as exc:
             log.info(
                 "%s:%s cannot be reached (%s); not sending to it", row.channel, row.chat_id, exc
             )
-            return Outcome("unreachable", reason=str(exc))
+            return Outcome(OutboxStatus.UNREACHABLE, reason=str(exc))
         except Rejected as exc:
             log.error("message %d to %s:%s refused: %s", row.id, row.channel, row.chat_id, exc)
-            return Outcome("failed", reason=str(exc))
+            return Outcome(OutboxStatus.FAILED, reason=str(exc))
         except (TransientError, OSError, TimeoutError) as exc:
             reason = str(exc) or "no answer in time"
             if row.attempts + 1 >= self.max_attempts:
-                return Outcome("failed", reason=f"gave up: {reason}")
+                return Outcome(OutboxStatus.FAILED, reason=f"gave up: {reason}")
             delay = min(300.0, 2.0 ** (row.attempts + 1))
             log.warning("send %d failed (%s); retrying in %.0f s", row.id, reason, delay)
-            return Outcome("pending", reason=reason, delay=delay)
-        return Outcome("sent", message_id=message_id)
+            return Outcome(OutboxStatus.PENDING, reason=reason, delay=delay)
+        return Outcome(OutboxStatus.SENT, message_id=message_id)
 
     async def _record(self, results: list[tuple[OutboxMessage, Outcome]]) -> None:
         """Writes the outcomes of a pass in one transaction (sent ones in one statement)."""
@@ -379,7 +390,7 @@ class Sender:
         sent = [
             {"row_id": row.id, "message_id": outcome.message_id or None}
             for row, outcome in results
-            if outcome.status == "sent"
+            if outcome.status == OutboxStatus.SENT
         ]
         async with self.db.transaction() as session:
             if sent:
@@ -387,7 +398,7 @@ class Sender:
                     update(OUTBOX)
                     .where(OUTBOX.c.id == bindparam("row_id"))
                     .values(
-                        status="sent",
+                        status=OutboxStatus.SENT,
                         attempts=OUTBOX.c.attempts + 1,
                         failure_reason=None,
                         lease_until=None,
@@ -398,11 +409,14 @@ class Sender:
                 )
             gone = set()
             for row, outcome in results:
-                if outcome.status == "unreachable":
+                if outcome.status == OutboxStatus.UNREACHABLE:
                     await self._mark_unreachable(session, row, outcome.reason, now)
                     gone.add((row.channel, row.chat_id))
             for row, outcome in results:
-                if outcome.status in ("sent", "unreachable") or (row.channel, row.chat_id) in gone:
+                if (
+                    outcome.status in (OutboxStatus.SENT, OutboxStatus.UNREACHABLE)
+                    or (row.channel, row.chat_id) in gone
+                ):
                     continue
                 values: dict[str, object] = {
                     "status": outcome.status,
@@ -410,7 +424,7 @@ class Sender:
                     "failure_reason": outcome.reason,
                     "lease_until": None,
                 }
-                if outcome.status == "pending":
+                if outcome.status == OutboxStatus.PENDING:
                     values["next_attempt_at"] = now + timedelta(seconds=outcome.delay)
                 await session.execute(update(OUTBOX).where(OUTBOX.c.id == row.id).values(**values))
             # A join code in a delivered (or abandoned) message is not kept in the outbox.
@@ -433,10 +447,10 @@ class Sender:
             .where(
                 OutboxMessage.channel == row.channel,
                 OutboxMessage.chat_id == row.chat_id,
-                OutboxMessage.status.in_(WAITING),
+                OutboxMessage.status.in_(OUTBOX_WAITING),
             )
             .values(
-                status="failed",
+                status=OutboxStatus.FAILED,
                 failure_reason=f"unreachable: {reason}",
                 lease_until=None,
                 attempts=OutboxMessage.attempts + 1,

@@ -26,21 +26,21 @@ from storage.dossiers import (
 )
 from storage.models import Dossier, Product
 from storage.producers import producer_of_user
+from storage.states import EDITABLE_DOSSIER, SENT_BACK, DocumentStatus, DossierStatus
 
 __all__ = ["DocumentsFlow"]
 
 CHECKLIST, UPLOAD, SUBMIT = "checklist", "upload", "submit"
 DOC, DONE, BACK, SEND, NOT_YET, PRODUCTS = "d:", "done", "back", "send", "not_yet", "products"
 
-ICONS = {
+ICONS: dict[str | None, str] = {
     None: "⬜",
-    "received": "✅",
-    "edited": "✏️",
-    "approved": "☑️",
-    "has_issues": "⚠️",
-    "rejected": "❌",
+    DocumentStatus.RECEIVED: "✅",
+    DocumentStatus.EDITED: "✏️",
+    DocumentStatus.APPROVED: "☑️",
+    DocumentStatus.HAS_ISSUES: "⚠️",
+    DocumentStatus.REJECTED: "❌",
 }
-EDITABLE = ("draft", "has_issues", "edited")
 
 PROBLEMS = {
     "too_large": N_(
@@ -127,7 +127,7 @@ class DocumentsFlow:
         ]
         for line in state.lines:
             lines.append(self._line(ctx, line))
-        editable = dossier.status in EDITABLE
+        editable = dossier.status in EDITABLE_DOSSIER
         buttons = []
         if editable:
             # What needs the producer first: sent back, then missing required, then the rest.
@@ -135,7 +135,7 @@ class DocumentsFlow:
                 (
                     line
                     for line in state.lines
-                    if not line.document or line.document.status != "approved"
+                    if not line.document or line.document.status != DocumentStatus.APPROVED
                 ),
                 key=lambda line: (not line.sent_back, line.done, not line.requirement.required),
             )
@@ -176,9 +176,9 @@ class DocumentsFlow:
 
     @staticmethod
     def _status_text(ctx: StepContext, dossier: Dossier) -> str:
-        if dossier.status == "approved":
+        if dossier.status == DossierStatus.APPROVED:
             return ctx._("The officials approved this dossier.")
-        if dossier.status == "rejected":
+        if dossier.status == DossierStatus.REJECTED:
             reason = dossier.review_reason or "—"
             return ctx._("The officials rejected this dossier: {reason}").format(reason=reason)
         return ctx._(
@@ -194,7 +194,11 @@ class DocumentsFlow:
             req.document.code
             for req in rules(dossier.rules_version).checklist(product.product_set)
         }
-        if answer.startswith(DOC) and answer[len(DOC) :] in codes and dossier.status in EDITABLE:
+        if (
+            answer.startswith(DOC)
+            and answer[len(DOC) :] in codes
+            and dossier.status in EDITABLE_DOSSIER
+        ):
             await self.ask_upload(ctx, answer[len(DOC) :])
         elif answer == SEND:
             await self.ask_submit(ctx)
@@ -217,7 +221,7 @@ class DocumentsFlow:
         locale = ctx.user.locale
         lines = [doc_type.description(locale), ""]
         document = (await documents_of(ctx.session, dossier.id)).get(code)
-        if document and document.review_reason and document.status in ("has_issues", "rejected"):
+        if document and document.review_reason and document.status in SENT_BACK:
             lines.append(
                 ctx._("An official sent it back: {reason}").format(reason=document.review_reason)
             )
@@ -349,7 +353,7 @@ class DocumentsFlow:
             return
         product, dossier = loaded
         state = await self._progress(ctx, product, dossier)
-        if not state.complete or dossier.status not in EDITABLE:
+        if not state.complete or dossier.status not in EDITABLE_DOSSIER:
             await self._say_missing(ctx, state)
             await self.show_checklist(ctx)
             return

@@ -22,6 +22,7 @@ from handlers.forms import Choice, Field, FormFlow, suggest
 from storage.dossiers import create_product, current_dossier, documents_of, products_of
 from storage.models import Product
 from storage.producers import producer_of_user
+from storage.states import DossierStatus
 
 __all__ = ["ProductFormFlow", "ProductsFlow", "product_summary"]
 
@@ -259,18 +260,18 @@ async def product_summary(ctx: StepContext, product: Product) -> str:
         line += ", " + ctx.t.ngettext("{n} sent back", "{n} sent back", state.sent_back).format(
             n=state.sent_back
         )
-    if dossier.status != "draft":
+    if dossier.status != DossierStatus.DRAFT:
         line += f" · {ctx._(DOSSIER_STATUS[dossier.status])}"
     return f"{product.name} — {line}"
 
 
-DOSSIER_STATUS = {
-    "draft": N_("draft"),
-    "submitted": N_("submitted"),
-    "has_issues": N_("needs corrections"),
-    "edited": N_("corrected, waiting for review"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
+DOSSIER_STATUS: dict[str, str] = {
+    DossierStatus.DRAFT: N_("draft"),
+    DossierStatus.SUBMITTED: N_("submitted"),
+    DossierStatus.HAS_ISSUES: N_("needs corrections"),
+    DossierStatus.EDITED: N_("corrected, waiting for review"),
+    DossierStatus.APPROVED: N_("approved"),
+    DossierStatus.REJECTED: N_("rejected"),
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry
+from storage.states import ActorKind
 
 __all__ = ["audit"]
 
@@ -14,7 +15,7 @@ __all__ = ["audit"]
 def audit(
     session: AsyncSession,
     *,
-    actor_kind: str,
+    actor_kind: ActorKind,
     actor_id: int | None,
     action: str,
     entity: str,

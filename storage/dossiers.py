@@ -20,10 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import audit
 from storage.clock import utcnow
 from storage.models import DocumentFile, Dossier, DossierDocument, Product
+from storage.states import (
+    DECISIONS,
+    EDITABLE_DOSSIER,
+    SENDS_DOSSIER_BACK,
+    SENT_BACK,
+    ActorKind,
+    DocumentStatus,
+    DossierStatus,
+)
 
 __all__ = [
-    "DOCUMENT_STATES",
-    "DOSSIER_STATES",
     "AddedFile",
     "ReviewError",
     "add_file",
@@ -37,11 +44,6 @@ __all__ = [
     "set_dossier_status",
     "submit_dossier",
 ]
-
-DOCUMENT_STATES = ("received", "has_issues", "edited", "approved", "rejected")
-DOSSIER_STATES = ("draft", "submitted", "has_issues", "edited", "approved", "rejected")
-SENT_BACK = ("has_issues", "rejected")
-DECISIONS = ("has_issues", "approved", "rejected")  # what a reviewer may decide
 
 
 class ReviewError(ValueError):
@@ -91,13 +93,13 @@ async def create_product(
         kind=dossier_kind,
         certificate_ref=certificate_ref,
         rules_version=rules_version,
-        status="draft",
+        status=DossierStatus.DRAFT,
     )
     session.add(dossier)
     await session.flush()
     audit(
         session,
-        actor_kind="user",
+        actor_kind=ActorKind.USER,
         actor_id=user_id,
         action="product.registered",
         entity="product",
@@ -155,14 +157,16 @@ async def add_file(
     a producer re-uploads a document that was sent back; otherwise the file is appended (the
     next photo of a paper document).
     """
-    if dossier.status not in ("draft", "has_issues", "edited"):
+    if dossier.status not in EDITABLE_DOSSIER:
         raise ReviewError(f"dossier {dossier.id} is {dossier.status}; it takes no uploads")
     document = (await documents_of(session, dossier.id)).get(doc_type)
     if document is None:
-        document = DossierDocument(dossier_id=dossier.id, doc_type=doc_type, status="received")
+        document = DossierDocument(
+            dossier_id=dossier.id, doc_type=doc_type, status=DocumentStatus.RECEIVED
+        )
         session.add(document)
         await session.flush()
-    elif document.status == "approved":
+    elif document.status == DocumentStatus.APPROVED:
         raise ReviewError(f"document {document.id} is approved; it takes no uploads")
     files = await current_files(session, document.id)
     if not new_round and any(f.sha256 == sha256 for f in files):
@@ -175,9 +179,9 @@ async def add_file(
         )
         files = []
     if document.status in SENT_BACK:
-        document.status = "edited"
-        if dossier.status == "has_issues":
-            dossier.status = "edited"
+        document.status = DocumentStatus.EDITED
+        if dossier.status == DossierStatus.HAS_ISSUES:
+            dossier.status = DossierStatus.EDITED
     session.add(
         DocumentFile(
             document_id=document.id,
@@ -194,7 +198,7 @@ async def add_file(
     document.updated_at = dossier.updated_at = utcnow()
     audit(
         session,
-        actor_kind="user",
+        actor_kind=ActorKind.USER,
         actor_id=user_id,
         action="document.uploaded",
         entity="dossier_document",
@@ -213,7 +217,7 @@ async def submit_dossier(
     session: AsyncSession, dossier: Dossier, user_id: int, required: set[str]
 ) -> None:
     """The producer declares the dossier complete; every type in ``required`` must be in."""
-    if dossier.status not in ("draft", "has_issues", "edited"):
+    if dossier.status not in EDITABLE_DOSSIER:
         raise ReviewError(f"dossier {dossier.id} is {dossier.status}; it cannot be submitted")
     documents = await documents_of(session, dossier.id)
     missing = sorted(t for t in required if t not in documents)
@@ -221,11 +225,13 @@ async def submit_dossier(
     if missing or sent_back:
         raise ReviewError(f"missing {missing}, sent back {sent_back}")
     previous = dossier.status
-    dossier.status = "submitted" if previous == "draft" else "edited"
+    dossier.status = (
+        DossierStatus.SUBMITTED if previous == DossierStatus.DRAFT else DossierStatus.EDITED
+    )
     dossier.submitted_at = dossier.updated_at = utcnow()
     audit(
         session,
-        actor_kind="user",
+        actor_kind=ActorKind.USER,
         actor_id=user_id,
         action="dossier.submitted",
         entity="dossier",
@@ -265,12 +271,12 @@ async def set_document_status(
     document.review_reason = reason.strip() if reason else None
     document.reviewed_by = official_id
     document.reviewed_at = document.updated_at = utcnow()
-    if status in SENT_BACK and dossier.status in ("submitted", "edited", "draft"):
-        dossier.status = "has_issues"
+    if status in SENT_BACK and dossier.status in SENDS_DOSSIER_BACK:
+        dossier.status = DossierStatus.HAS_ISSUES
         dossier.updated_at = utcnow()
     audit(
         session,
-        actor_kind="official",
+        actor_kind=ActorKind.OFFICIAL,
         actor_id=official_id,
         action=f"document.{status}",
         entity="dossier_document",
@@ -295,7 +301,7 @@ async def set_dossier_status(
     dossier = await session.get(Dossier, dossier_id)
     if dossier is None:
         raise ReviewError(f"no dossier {dossier_id}")
-    if dossier.status == "draft":
+    if dossier.status == DossierStatus.DRAFT:
         raise ReviewError(f"dossier {dossier_id} has not been submitted")
     previous = dossier.status
     dossier.status = status
@@ -303,7 +309,7 @@ async def set_dossier_status(
     dossier.updated_at = utcnow()
     audit(
         session,
-        actor_kind="official",
+        actor_kind=ActorKind.OFFICIAL,
         actor_id=official_id,
         action=f"dossier.{status}",
         entity="dossier",

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import audit
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.models import JoinAttempt, JoinCode, Producer, ProducerMember
+from storage.states import ActorKind, MemberRole
 
 __all__ = [
     "CODE_ALPHABET",
@@ -135,7 +136,7 @@ async def create_join_code(
     )
     audit(
         session,
-        actor_kind="user",
+        actor_kind=ActorKind.USER,
         actor_id=user_id,
         action="join_code.created",
         entity="producer",
@@ -217,10 +218,12 @@ async def redeem_join_code(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         return JoinRefused.USED
     session.add(JoinAttempt(user_id=user_id, join_code_id=row.id, succeeded=True, at=now))
-    session.add(ProducerMember(producer_id=row.producer_id, user_id=user_id, role="member"))
+    session.add(
+        ProducerMember(producer_id=row.producer_id, user_id=user_id, role=MemberRole.MEMBER)
+    )
     audit(
         session,
-        actor_kind="user",
+        actor_kind=ActorKind.USER,
         actor_id=user_id,
         action="producer.member_joined",
         entity="producer",
@@ -246,7 +249,7 @@ async def _count_wrong_try(session: AsyncSession, code: JoinCode, clock: Clock) 
     )
     audit(
         session,
-        actor_kind="system",
+        actor_kind=ActorKind.SYSTEM,
         actor_id=None,
         action="join_code.revoked",
         entity="producer",

@@ -62,9 +62,48 @@ async def _run(target: str | AsyncEngine, work: Callable[[Connection], T]) -> T:
         return await conn.run_sync(work)
 
 
+async def _migrate(target: str | AsyncEngine, work: Callable[[Connection], T]) -> T:
+    """Run the migration ``work`` like :func:`_run`.
+
+    On SQLite, foreign keys are off meanwhile (checked before the commit): a migration in
+    batch mode recreates a table, and dropping the old one would otherwise fail, or delete
+    the rows that refer to it. SQLite only switches them outside a transaction.
+    """
+    async with _engine(target) as engine, engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            async with conn.begin():
+                return await conn.run_sync(work)
+        enforced = await conn.run_sync(_foreign_keys, None)
+        await conn.run_sync(_foreign_keys, False)
+        try:
+            async with conn.begin():
+                result = await conn.run_sync(work)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+            return result
+        finally:
+            await conn.run_sync(_foreign_keys, enforced)
+
+
+def _foreign_keys(conn: Connection, on: bool | None) -> bool:
+    """Switch SQLite's foreign keys on or off (None: leave them); returns whether they are on.
+
+    Goes to the driver's connection: through SQLAlchemy the pragma would open a transaction."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if on is not None:
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+        cursor.execute("PRAGMA foreign_keys")
+        row = cursor.fetchone()
+        return bool(row and row[0])
+    finally:
+        cursor.close()
+
+
 async def upgrade(url: str | AsyncEngine, revision: str = "head") -> None:
     """Apply every migration up to ``revision`` (default: the head), in one transaction."""
-    await _run(url, lambda conn: command.upgrade(_config(conn), revision))
+    await _migrate(url, lambda conn: command.upgrade(_config(conn), revision))
 
 
 def _current(conn: Connection) -> str | None:

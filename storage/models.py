@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -25,6 +26,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.clock import utcnow
+from storage.states import (
+    ActorKind,
+    DocumentStatus,
+    DossierStatus,
+    InboxStatus,
+    MemberRole,
+    OutboxKind,
+    OutboxStatus,
+    ProducerStatus,
+    TranscriptDirection,
+    in_values,
+)
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -115,13 +128,14 @@ class InboxEvent(Base):
     __table_args__ = (
         UniqueConstraint("channel", "event_id"),
         Index("ix_inbox_pending", "status", "channel", "chat_id", "id"),
+        CheckConstraint(in_values("status", InboxStatus), name="status"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(80))
     chat_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/done/failed
+    status: Mapped[str] = mapped_column(String(12), default=InboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -141,14 +155,16 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat", "channel", "chat_id", "id"),
+        CheckConstraint(in_values("status", OutboxStatus), name="status"),
+        CheckConstraint(in_values("kind", OutboxKind), name="kind"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(20), default="reply")
+    kind: Mapped[str] = mapped_column(String(20), default=OutboxKind.REPLY)
     priority: Mapped[int] = mapped_column(Integer, default=0)  # lower goes first
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
@@ -165,12 +181,15 @@ class TranscriptEntry(Base):
     """Every message in and out, for officials to read later."""
 
     __tablename__ = "transcript"
-    __table_args__ = (Index("ix_transcript_chat", "channel", "chat_id", "id"),)
+    __table_args__ = (
+        Index("ix_transcript_chat", "channel", "chat_id", "id"),
+        CheckConstraint(in_values("direction", TranscriptDirection), name="direction"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(BigInteger)
-    direction: Mapped[str] = mapped_column(String(3))  # in / out
+    direction: Mapped[str] = mapped_column(String(3))
     kind: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -196,6 +215,7 @@ class Producer(Base):
     """An OCOP producer (chủ thể OCOP): the organisation that owns products."""
 
     __tablename__ = "producers"
+    __table_args__ = (CheckConstraint(in_values("status", ProducerStatus), name="status"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_type: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(300))
@@ -211,7 +231,7 @@ class Producer(Base):
     province_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
     commune_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     commune_name: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(20), default="registered")
+    status: Mapped[str] = mapped_column(String(20), default=ProducerStatus.REGISTERED)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -220,11 +240,14 @@ class ProducerMember(Base):
     """A user who speaks for a producer (the one who registered it, or one who joined)."""
 
     __tablename__ = "producer_members"
-    __table_args__ = (UniqueConstraint("producer_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("producer_id", "user_id"),
+        CheckConstraint(in_values("role", MemberRole), name="role"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    role: Mapped[str] = mapped_column(String(20), default="owner")
+    role: Mapped[str] = mapped_column(String(20), default=MemberRole.OWNER)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -232,10 +255,13 @@ class AuditEntry(Base):
     """Who changed what, when and why; written in the same transaction as the change."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_entity", "entity", "entity_id"),
+        CheckConstraint(in_values("actor_kind", ActorKind), name="actor_kind"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor_kind: Mapped[str] = mapped_column(String(20))  # user / official / system
+    actor_kind: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
@@ -268,12 +294,13 @@ class Dossier(Base):
     """
 
     __tablename__ = "dossiers"
+    __table_args__ = (CheckConstraint(in_values("status", DossierStatus), name="status"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     certificate_ref: Mapped[str | None] = mapped_column(String(60))
     rules_version: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=DossierStatus.DRAFT)
     review_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -284,11 +311,14 @@ class DossierDocument(Base):
     """One document of a dossier's checklist, with its review state."""
 
     __tablename__ = "dossier_documents"
-    __table_args__ = (UniqueConstraint("dossier_id", "doc_type"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "doc_type"),
+        CheckConstraint(in_values("status", DocumentStatus), name="status"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
     doc_type: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="received")
+    status: Mapped[str] = mapped_column(String(20), default=DocumentStatus.RECEIVED)
     review_reason: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[int | None] = mapped_column(BigInteger)
     reviewed_at: Mapped[datetime | None]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utcnow
 from storage.models import OutboxMessage, TranscriptEntry
+from storage.states import OUTBOX_WAITING, OutboxKind, OutboxStatus, TranscriptDirection
 
 __all__ = ["MASK", "Outgoing", "forget_secrets", "mask_secrets", "queue_messages"]
 
@@ -31,7 +32,7 @@ class Outgoing:
     user_id: int | None
     payload: dict[str, Any]
     text: str
-    kind: str = "reply"
+    kind: str = OutboxKind.REPLY
     priority: int = 0
     inbox_id: int | None = None
 
@@ -59,7 +60,7 @@ async def forget_secrets(session: AsyncSession, row_ids: list[int]) -> None:
         return
     rows = await session.execute(
         select(OutboxMessage.id, OutboxMessage.payload).where(
-            OutboxMessage.id.in_(row_ids), OutboxMessage.status.not_in(("pending", "sending"))
+            OutboxMessage.id.in_(row_ids), OutboxMessage.status.not_in(OUTBOX_WAITING)
         )
     )
     for row_id, payload in rows:
@@ -76,17 +77,19 @@ async def queue_messages(
 ) -> None:
     """Add messages to send, and to their chats' transcripts, in the caller's transaction.
 
-    ``inbound`` is the transcript line of the message they answer (direction "in"), written
+    ``inbound`` is the transcript line of the message they answer (direction in), written
     in the same insert.
     """
     now = utcnow()
-    lines = [{**inbound, "direction": "in", "created_at": now}] if inbound else []
+    lines = (
+        [{**inbound, "direction": TranscriptDirection.IN, "created_at": now}] if inbound else []
+    )
     lines += [
         {
             "channel": m.channel,
             "chat_id": m.chat_id,
             "user_id": m.user_id,
-            "direction": "out",
+            "direction": TranscriptDirection.OUT,
             "kind": m.kind,
             "text": _mask(m.text, m.payload.get("secrets") or []),
             "payload": mask_secrets(m.payload),
@@ -108,7 +111,7 @@ async def queue_messages(
                 "priority": m.priority,
                 "payload": m.payload,
                 "inbox_id": m.inbox_id,
-                "status": "pending",
+                "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,

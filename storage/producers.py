@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import audit
 from storage.clock import utcnow
 from storage.models import Producer, ProducerMember
+from storage.states import ActorKind, MemberRole
 
 __all__ = ["PROFILE_FIELDS", "create_producer", "producer_of_user", "update_producer"]
 
@@ -46,10 +47,10 @@ async def create_producer(session: AsyncSession, user_id: int, values: dict[str,
     producer = Producer(**{k: values.get(k) for k in PROFILE_FIELDS if k in values})
     session.add(producer)
     await session.flush()
-    session.add(ProducerMember(producer_id=producer.id, user_id=user_id, role="owner"))
+    session.add(ProducerMember(producer_id=producer.id, user_id=user_id, role=MemberRole.OWNER))
     audit(
         session,
-        actor_kind="user",
+        actor_kind=ActorKind.USER,
         actor_id=user_id,
         action="producer.registered",
         entity="producer",
@@ -72,7 +73,7 @@ async def update_producer(
         producer.updated_at = utcnow()
         audit(
             session,
-            actor_kind="user",
+            actor_kind=ActorKind.USER,
             actor_id=user_id,
             action="producer.updated",
             entity="producer",

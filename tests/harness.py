@@ -23,6 +23,7 @@ from bot.settings import Settings
 from storage.areas import import_areas, seed_provinces
 from storage.db import Database
 from storage.models import InboxEvent, OutboxMessage
+from storage.states import OUTBOX_WAITING
 from storage.text import fold
 from tests.conftest import create_schema
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
@@ -64,7 +65,7 @@ class RunningBot:
                 unsent = await session.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
-                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                    .where(OutboxMessage.status.in_(OUTBOX_WAITING))
                 )
             if (stored or 0) >= self.pushed and not pending and not unsent:
                 return

@@ -1,10 +1,12 @@
 """Tests for the Alembic migrations (storage/migrations, storage/migrate.py): a fresh database
-upgraded to the head matches the models exactly, on SQLite and (with OCOP_TEST_POSTGRES_URL)
-on PostgreSQL, and comes with the 34 provinces."""
+upgraded to the head matches the models exactly (CHECK constraints included, which Alembic's
+comparison leaves out), on SQLite and (with OCOP_TEST_POSTGRES_URL) on PostgreSQL, and comes
+with the 34 provinces."""
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import CheckConstraint, Connection, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.migrate import current_revision, head_revision, is_up_to_date, upgrade
@@ -36,6 +38,32 @@ def schema_differences(conn: Connection) -> list[str]:
     return [describe(difference) for difference in compare_metadata(context, Base.metadata)]
 
 
+def _words(sql: str) -> frozenset[str]:
+    """The quoted words of a CHECK's SQL (PostgreSQL rewrites ``IN`` as ``= ANY (ARRAY…)``)."""
+    return frozenset(re.findall(r"'([^']*)'", sql))
+
+
+def check_differences(conn: Connection) -> list[str]:
+    """CHECK constraints (name and allowed words) of the models that the database lacks, or
+    the other way round."""
+    inspector = inspect(conn)
+    expected = {
+        (table.name, str(c.name), _words(str(c.sqltext)))
+        for table in Base.metadata.tables.values()
+        for c in table.constraints
+        if isinstance(c, CheckConstraint)
+    }
+    actual = {
+        (table, str(c["name"]), _words(c["sqltext"]))
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+        for c in inspector.get_check_constraints(table)
+    }
+    return [f"models only: {d}" for d in sorted(expected - actual, key=str)] + [
+        f"database only: {d}" for d in sorted(actual - expected, key=str)
+    ]
+
+
 async def check_migrations(engine: AsyncEngine) -> None:
     """Upgrade a fresh database through ``engine`` and check everything a migration promises."""
     assert await current_revision(engine) is None
@@ -47,6 +75,7 @@ async def check_migrations(engine: AsyncEngine) -> None:
     assert await is_up_to_date(engine)
     async with engine.connect() as conn:
         differences = await conn.run_sync(schema_differences)
+        differences += await conn.run_sync(check_differences)
         provinces = await conn.scalar(select(func.count()).select_from(Area))
     assert not differences, "models.py differs from the migrations:\n" + "\n".join(differences)
     assert provinces == 34

@@ -1,0 +1,137 @@
+"""The state words stored in the database, one ``StrEnum`` per family, and their groups.
+
+Every status, kind or role column that holds one of a fixed set of words takes it from here;
+``storage/models.py`` turns each enum into a CHECK constraint (:func:`in_values`), so the
+database refuses any other word. The stored values are the enum values: adding a member needs
+a migration that widens the constraint. Groups of states that the code asks about ("sent back",
+"editable"…) are defined once, below the enums.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "DECISIONS",
+    "EDITABLE_DOSSIER",
+    "OUTBOX_WAITING",
+    "SENDS_DOSSIER_BACK",
+    "SENT_BACK",
+    "ActorKind",
+    "DocumentStatus",
+    "DossierStatus",
+    "InboxStatus",
+    "MemberRole",
+    "OutboxKind",
+    "OutboxStatus",
+    "ProducerStatus",
+    "TranscriptDirection",
+    "in_values",
+]
+
+
+class InboxStatus(StrEnum):
+    """An inbound update (``inbox.status``): stored ``pending``, then ``done`` once its step is
+    committed, or ``failed`` after too many failed attempts; ``parked`` from the start when the
+    channel could not read it (kept, never run)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    PARKED = "parked"
+
+
+class OutboxStatus(StrEnum):
+    """A message to send (``outbox.status``): ``pending`` → ``sending`` while a sender holds its
+    lease → ``sent``; back to ``pending`` to retry later; or given up as ``failed``, ``expired``
+    (too late to matter) or ``unreachable`` (the user blocked the bot)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    UNREACHABLE = "unreachable"
+
+
+class OutboxKind(StrEnum):
+    """What an outbox message is (``outbox.kind``, fixed when queued): a ``reply`` to the user's
+    own message, or a ``notification`` the bot sends on its own (bulk, rate limited)."""
+
+    REPLY = "reply"
+    NOTIFICATION = "notification"
+
+
+class TranscriptDirection(StrEnum):
+    """Which way a transcript line went (``transcript.direction``, fixed when written)."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class ActorKind(StrEnum):
+    """Who made an audited change (``audit_log.actor_kind``, fixed when written): the chat
+    ``user``, an ``official`` in the console, or the ``system`` itself."""
+
+    USER = "user"
+    OFFICIAL = "official"
+    SYSTEM = "system"
+
+
+class ProducerStatus(StrEnum):
+    """A producer (``producers.status``): ``registered`` when the chat registration is done;
+    the console's verification steps come later."""
+
+    REGISTERED = "registered"
+
+
+class MemberRole(StrEnum):
+    """A person's place in a producer (``producer_members.role``, fixed when added): the
+    ``owner`` who registered it, or a ``member`` who joined with a code."""
+
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+class DossierStatus(StrEnum):
+    """A dossier's review state (``dossiers.status``, as in ODK Central): ``draft`` until the
+    producer submits it → ``submitted``; an official sends it back (``has_issues``), and the
+    producer's corrections make it ``edited``; finally ``approved`` or ``rejected``."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    HAS_ISSUES = "has_issues"
+    EDITED = "edited"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DocumentStatus(StrEnum):
+    """A dossier document's review state (``dossier_documents.status``): ``received`` when first
+    uploaded; an official marks it ``has_issues``, ``approved`` or ``rejected``; a re-upload
+    after ``has_issues`` or ``rejected`` makes it ``edited``."""
+
+    RECEIVED = "received"
+    HAS_ISSUES = "has_issues"
+    EDITED = "edited"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+# Outbox messages still to go: waiting, or claimed by a sender.
+OUTBOX_WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# Dossiers the producer may still change (upload, submit).
+EDITABLE_DOSSIER = (DossierStatus.DRAFT, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
+# Dossiers that a document sent back puts in ``has_issues`` (not yet decided, not already).
+SENDS_DOSSIER_BACK = (DossierStatus.DRAFT, DossierStatus.SUBMITTED, DossierStatus.EDITED)
+# A document (or dossier) sent back to the producer: to correct, or rejected with a reason.
+# The words are the same for documents and dossiers.
+SENT_BACK = (DocumentStatus.HAS_ISSUES, DocumentStatus.REJECTED)
+# What a reviewer may decide about a document or a dossier.
+DECISIONS = (DocumentStatus.HAS_ISSUES, DocumentStatus.APPROVED, DocumentStatus.REJECTED)
+
+
+def in_values(column: str, states: type[StrEnum]) -> str:
+    """The SQL of a CHECK that ``column`` holds one of the values of ``states``."""
+    words = ", ".join(f"'{s.value}'" for s in states)
+    return f"{column} IN ({words})"
