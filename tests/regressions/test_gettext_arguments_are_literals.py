@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.handlers.conftest import _prepare
-from tests.harness import copy_database, register, running_bot
+from tests.harness import copy_database, prepare_database, register, running_bot
 from tests.test_i18n import gettext_problems
 
 BEFORE = """
@@ -38,7 +37,7 @@ def test_the_scan_refuses_calls_babel_cannot_extract() -> None:
 
 
 async def test_the_vietnamese_profile_card_is_all_vietnamese(tmp_path: Path) -> None:
-    await _prepare(tmp_path / "template.sqlite3")
+    await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'template.sqlite3'}")
     url = copy_database(tmp_path / "template.sqlite3", tmp_path / "ocop.sqlite3")
     async with running_bot(url, tmp_path / "blobs") as bot:
         phone = bot.producer(7_190_000_001)

@@ -24,8 +24,7 @@ import pytest
 from bot.logs import MASK, RedactingFilter, setup_logging
 from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.handlers.conftest import _prepare
-from tests.harness import Producer, RunningBot, register
+from tests.harness import Producer, RunningBot, prepare_database, register
 from tests.test_cli import ROOT, free_port
 
 SECRET = "webhook-Secret_0123456789abcdef"
@@ -34,8 +33,8 @@ PERSONAL = ("0100109106", "912345678", "Nguyen Thi Lan", "lan@htx-lucngan.vn", "
 
 @pytest.mark.parametrize("mode", ["webhook", "polling"])
 async def test_serve_at_debug_logs_no_token_secret_or_messages(tmp_path: Path, mode: str) -> None:
-    await _prepare(tmp_path / "ocop.sqlite3")  # schema, provinces and communes
     url = f"sqlite+aiosqlite:///{tmp_path / 'ocop.sqlite3'}"
+    await prepare_database(url)  # schema, provinces and communes
     port = free_port()
     async with FakeTelegramAPI() as api:
         env = {
