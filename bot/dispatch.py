@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from bot.channels.base import NUMBERED_CHOICES
 from bot.flow import GLOBAL_SIGNATURE, StepContext
-from bot.i18n import N_, translator
+from bot.i18n import N_
 from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
 from storage.clock import utcnow
@@ -152,9 +152,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
 
 
 async def _join_by_link(ctx: StepContext, code: str) -> None:
-    """An invitation link (``t.me/<bot>?start=<code>``) arrives as ``/start <code>``."""
-    if ctx.user.locale is None:  # the link is for joining at once: the platform's language
-        ctx.user.locale = translator(ctx.event.locale_hint).locale
+    """An invitation link (``t.me/<bot>?start=<code>``) arrives as ``/start <code>``; it joins
+    at once, in the language the platform reports when none was chosen yet."""
     redeem = getattr(ctx.flows.get("join"), "redeem", None)
     if redeem is None:
         await ctx.goto("menu")

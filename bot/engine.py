@@ -532,12 +532,12 @@ class Engine:
         signature = step_signature(c.flow, c.step, c.version or 0)
         self._track_contact_request(ctx, replies)
         caps = capabilities_of(self.channels, e.channel)
-        ctx.data.pop(NUMBERED_CHOICES, None)
+        choices = None  # the last question's buttons, when they are shown as a numbered list
         outgoing = []
         for reply in replies:
             signed = replace(sign_reply(reply, signature), locale=ctx.t.locale)
             if signed.buttons and caps is not None:  # a typed number answers a numbered list
-                ctx.data[NUMBERED_CHOICES] = numbered_choices(signed, caps)
+                choices = numbered_choices(signed, caps)
             outgoing.append(
                 Outgoing(
                     channel=e.channel,
@@ -548,7 +548,9 @@ class Engine:
                     inbox_id=inbox_id,
                 )
             )
-        if ctx.data.get(NUMBERED_CHOICES) is None:
+        if choices is not None:
+            ctx.data[NUMBERED_CHOICES] = choices
+        else:
             ctx.data.pop(NUMBERED_CHOICES, None)
         await queue_messages(session, outgoing, inbound=inbound)
 

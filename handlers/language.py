@@ -45,9 +45,7 @@ class LanguageFlow:
         """Stores the choice; a new user goes on to registration."""
         event = ctx.event
         if event.kind == EventKind.BUTTON and event.payload == JOIN:
-            if ctx.user.locale is None:
-                ctx.user.locale = translator(event.locale_hint).locale
-            await ctx.goto("join")
+            await ctx.goto("join")  # in the language the platform reports
             return
         chosen = event.payload if event.kind == EventKind.BUTTON else TYPED.get(fold(event.text))
         if chosen not in LOCALES:

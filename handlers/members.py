@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.flow import StepContext
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
 from storage.members import (
@@ -99,6 +99,7 @@ class JoinFlow:
 
     async def start(self, ctx: StepContext) -> None:
         """Asks for the code."""
+        _speak_platform_language(ctx)
         ctx.set_step("code", flow=self.name)
         ctx.say(
             ctx._(
@@ -130,6 +131,7 @@ class JoinFlow:
 
     async def redeem(self, ctx: StepContext, typed: str) -> None:
         """Joins with ``typed`` (typed here, or from a link: ``/start <code>``)."""
+        _speak_platform_language(ctx)
         ctx.conceal_input = True  # whatever was typed may be a code: never stored plain
         result = await redeem_join_code(ctx.session, typed, ctx.user.id, clock=ctx.clock)
         if result == JoinRefused.TOO_MANY:
@@ -151,3 +153,10 @@ class JoinFlow:
             return
         ctx.say(ctx._("Welcome! You now speak for {name}.").format(name=result.name))
         await ctx.goto("menu")
+
+
+def _speak_platform_language(ctx: StepContext) -> None:
+    """A colleague may join before choosing a language (from the first screen or a link):
+    they are answered in the language their platform reports."""
+    if ctx.user.locale is None:
+        ctx.user.locale = translator(ctx.event.locale_hint).locale

@@ -48,10 +48,12 @@ from bot.channels.base import (
     Unreachable,
 )
 from bot.channels.telegram_updates import (
+    MAX_TEXT,
     MAX_WEBHOOK_BODY,
     update_id_of,
     update_kind,
     update_problem,
+    utf16_units,
 )
 from bot.i18n import translator
 from bot.vocabulary import GROUP, Event, EventKind, FileRef, Reply, split_button_payload
@@ -67,7 +69,6 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 GET_UPDATES_READ_TIMEOUT = 10.0  # seconds beyond the long poll's own timeout
-MAX_TEXT = 4096
 OTHER_KINDS = ("sticker", "animation", "voice", "video", "video_note", "audio", "location",
                "venue", "poll", "dice", "game", "story")  # fmt: skip
 T = TypeVar("T")
@@ -84,10 +85,6 @@ class EventStore(Protocol):
         ...
 
 
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
-
-
 def _fit(text: str, limit: int) -> int:
     units = 0
     for i, ch in enumerate(text):
@@ -101,7 +98,7 @@ def split_text(text: str, limit: int = MAX_TEXT, first_limit: int | None = None)
     """Cut plain text into pieces of at most ``limit`` units, at paragraphs, lines or words."""
     parts: list[str] = []
     rest, budget = text, limit if first_limit is None else first_limit
-    while _units(rest) > budget:
+    while utf16_units(rest) > budget:
         window = rest[: _fit(rest, budget)]
         cut, skip = len(window), 0
         for sep in ("\n\n", "\n", " "):
@@ -446,7 +443,7 @@ class TelegramChannel(BaseChannel):
         title = html.escape(reply.title, quote=False)
         if not reply.text:
             return [f"<b>{title}</b>" if title else ""]
-        first = MAX_TEXT - (_units(reply.title) + 1 if reply.title else 0)
+        first = MAX_TEXT - (utf16_units(reply.title) + 1 if reply.title else 0)
         parts = [html.escape(p, quote=False) for p in split_text(reply.text, MAX_TEXT, first)]
         if title:
             parts[0] = f"<b>{title}</b>\n{parts[0]}"
