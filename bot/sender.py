@@ -408,9 +408,11 @@ class Sender:
                     sent,
                 )
             gone = set()
+            # Messages that carry secrets lose them once done (sent, given up, or dropped).
+            finished = [row.id for row, _ in results if row.payload.get("secrets")]
             for row, outcome in results:
                 if outcome.status == OutboxStatus.UNREACHABLE:
-                    await self._mark_unreachable(session, row, outcome.reason, now)
+                    finished += await self._mark_unreachable(session, row, outcome.reason, now)
                     gone.add((row.channel, row.chat_id))
             for row, outcome in results:
                 if (
@@ -428,21 +430,20 @@ class Sender:
                     values["next_attempt_at"] = now + timedelta(seconds=outcome.delay)
                 await session.execute(update(OUTBOX).where(OUTBOX.c.id == row.id).values(**values))
             # A join code in a delivered (or abandoned) message is not kept in the outbox.
-            await forget_secrets(
-                session, [row.id for row, _ in results if row.payload.get("secrets")]
-            )
+            await forget_secrets(session, finished)
 
     @staticmethod
     async def _mark_unreachable(
         session: AsyncSession, row: OutboxMessage, reason: str | None, now: datetime
-    ) -> None:
-        """The user blocked us: remember it, and drop what still waits for that chat."""
+    ) -> list[int]:
+        """The user blocked us: remember it, and drop what still waits for that chat (returns
+        the ids of the messages dropped)."""
         await session.execute(
             update(ChannelIdentity)
             .where(ChannelIdentity.channel == row.channel, ChannelIdentity.chat_id == row.chat_id)
             .values(blocked_at=now)
         )
-        await session.execute(
+        dropped = await session.scalars(
             update(OutboxMessage)
             .where(
                 OutboxMessage.channel == row.channel,
@@ -455,4 +456,6 @@ class Sender:
                 lease_until=None,
                 attempts=OutboxMessage.attempts + 1,
             )
+            .returning(OutboxMessage.id)
         )
+        return list(dropped.all())
