@@ -6,10 +6,14 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli_help import build_parser
 from bot.logs import setup_logging
 from bot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 __all__ = ["main"]
 
@@ -72,23 +76,24 @@ async def ensure_schema(settings: Settings) -> bool:
     return False
 
 
-async def _area_counts(settings: Settings) -> tuple[int, int]:
+async def _area_counts(db: Database) -> tuple[int, int]:
     from storage.areas import area_counts
-    from storage.db import Database
 
-    db = Database(settings.database_url)
-    try:
-        async with db.sessions() as session:
-            counts = await area_counts(session)
-    finally:
-        await db.dispose()
+    async with db.sessions() as session:
+        counts = await area_counts(session)
     return counts.provinces, counts.communes
 
 
 async def _areas_status(settings: Settings) -> int:
+    from storage.db import Database
+
     if not await ensure_schema(settings):
         return 1
-    provinces, communes = await _area_counts(settings)
+    db = Database(settings.database_url)
+    try:
+        provinces, communes = await _area_counts(db)
+    finally:
+        await db.dispose()
     print(f"{provinces:,} provinces and {communes:,} communes are loaded.")
     if not communes:
         print(
@@ -106,24 +111,25 @@ async def _import_areas(settings: Settings, path: Path, *, if_empty: bool = Fals
 
     if not await ensure_schema(settings):
         return 1
-    if if_empty:
-        provinces, communes = await _area_counts(settings)
-        if communes:
-            print(f"{communes:,} communes are already loaded; {path} was not imported.")
-            return 0
     db = Database(settings.database_url)
     try:
-        async with db.transaction() as session:
-            report = await import_areas(session, path)
-    except AreaImportError as exc:
-        print(f"Nothing was imported: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"Cannot read {path}: {exc}", file=sys.stderr)
-        return 1
+        if if_empty:
+            _provinces, communes = await _area_counts(db)
+            if communes:
+                print(f"{communes:,} communes are already loaded; {path} was not imported.")
+                return 0
+        try:
+            async with db.transaction() as session:
+                report = await import_areas(session, path)
+        except AreaImportError as exc:
+            print(f"Nothing was imported: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"Cannot read {path}: {exc}", file=sys.stderr)
+            return 1
+        provinces, communes = await _area_counts(db)
     finally:
         await db.dispose()
-    provinces, communes = await _area_counts(settings)
     print(
         f"Imported {path.name}: {report}. "
         f"The database now holds {provinces:,} provinces and {communes:,} communes."
