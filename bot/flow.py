@@ -7,13 +7,14 @@ transaction), and answers with :meth:`StepContext.say`. It never talks to a plat
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator, translator
 from bot.vocabulary import Button, Event, Reply, button_payload
-from storage.clock import SYSTEM_CLOCK, Clock
+from storage.clock import SYSTEM_CLOCK, Clock, local_date
 from storage.models import ChannelIdentity, User
 
 __all__ = [
@@ -92,6 +93,11 @@ class StepContext:
     more_waiting: bool = False  # more events of this chat are queued behind this one
     clock: Clock = SYSTEM_CLOCK  # the engine's: expiry and attempt windows (tests move it)
     conceal_input: bool = False  # the step saw a secret: the stored event and transcript mask it
+
+    @property
+    def today(self) -> date:
+        """Today's date in Vietnam by the engine's clock."""
+        return local_date(self.clock)
 
     # -- language ---------------------------------------------------------------------------
     @property

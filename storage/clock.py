@@ -1,14 +1,18 @@
 """The one place that asks the time: a :class:`Clock` the engine, sender, rate limits and stores
 take, real by default and set by hand in tests (so expiry and back-off are tested without
-sleeping). Times are timezone-aware UTC."""
+sleeping). Times are timezone-aware UTC; :func:`local_date` is the day in Vietnam, which rules,
+deadlines and windows are counted in."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "utcnow"]
+__all__ = ["LOCAL_TIMEZONE", "Clock", "ManualClock", "SystemClock", "local_date", "utcnow"]
+
+LOCAL_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class Clock(Protocol):
@@ -59,3 +63,8 @@ SYSTEM_CLOCK = SystemClock()
 def utcnow() -> datetime:
     """The current time by the real clock (for column defaults and code without a clock)."""
     return SYSTEM_CLOCK.now()
+
+
+def local_date(clock: Clock = SYSTEM_CLOCK) -> date:
+    """Today's date in Vietnam by ``clock``."""
+    return clock.now().astimezone(LOCAL_TIMEZONE).date()

@@ -15,6 +15,7 @@ from bot.rules import (
     DATA_DIR,
     RulesDataError,
     RuleSet,
+    Tier,
     available_versions,
     load_rule_set,
     parse_rule_set,
@@ -29,12 +30,8 @@ def current() -> RuleSet:
     return rules()
 
 
-def codes(rule_set: RuleSet, set_number: int, *, required: bool | None = None) -> list[str]:
-    return [
-        r.document.code
-        for r in rule_set.checklist(set_number)
-        if required is None or r.required is required
-    ]
+def codes(rule_set: RuleSet, set_number: int, *, tier: Tier | None = None) -> list[str]:
+    return [r.document.code for r in rule_set.checklist(set_number) if tier in (None, r.tier)]
 
 
 # -- versions ------------------------------------------------------------------------------
@@ -140,67 +137,117 @@ def test_find_product_sets_without_match(current: RuleSet, typed: str) -> None:
 # -- checklists ----------------------------------------------------------------------------
 
 
-def test_every_set_requires_the_forms_and_business_registration(current: RuleSet) -> None:
+def test_every_set_files_with_the_two_forms_and_its_knockout_papers(current: RuleSet) -> None:
+    """Art. 6.1: the dossier is Mẫu 01 and Mẫu 02; only knock-out papers join them."""
     for pset in current.product_sets:
-        required = codes(current, pset.number, required=True)
-        for code in ("registration_form", "self_assessment", "business_registration"):
-            assert code in required, (pset.number, code)
-        assert "trademark" in required
-        assert "product_story" in required
-        assert "awards" in codes(current, pset.number, required=False)
+        checklist = current.checklist(pset.number)
+        to_file = [r.document.code for r in checklist if r.tier is Tier.TO_FILE]
+        assert to_file[:2] == ["registration_form", "self_assessment"], pset.number
+        assert all(
+            r.knockout
+            for r in checklist
+            if r.tier is Tier.TO_FILE
+            and r.document.code not in ("registration_form", "self_assessment")
+        ), pset.number
+        assert all(not r.knockout for r in checklist if r.tier is not Tier.TO_FILE)
+        for code in ("trademark", "product_story"):
+            assert code in codes(current, pset.number, tier=Tier.FOR_3_STARS), (pset.number, code)
+        assert "awards" in codes(current, pset.number, tier=Tier.HELPS_SCORE)
+        assert "business_registration" in codes(current, pset.number, tier=Tier.HELPS_SCORE)
+        assert all(r.basis for r in checklist)
 
 
-def test_food_handicraft_and_tourism_checklists_differ(current: RuleSet) -> None:
-    food = codes(current, FISH_SAUCE)
-    craft = codes(current, HANDICRAFT)
-    tourism = codes(current, TOURISM)
-    assert len({tuple(food), tuple(craft), tuple(tourism)}) == 3
-
-    for code in ("food_safety_cert", "quality_declaration", "lab_test_report"):
-        assert code in codes(current, FISH_SAUCE, required=True)
-        assert code not in codes(current, HANDICRAFT, required=True)
-    assert "raw_material_cert" in food and "raw_material_cert" not in craft
-    assert "label_packaging_photos" in codes(current, HANDICRAFT, required=True)
-
-    assert "label_packaging_photos" not in tourism
-    assert "traceability" not in tourism
-    tourism_required = codes(current, TOURISM, required=True)
-    assert {"tourism_service_description", "tourism_site_photos"} <= set(tourism_required)
-    assert not any(code.startswith("tourism_") for code in food + craft)
-
-
-def test_food_safety_is_a_knockout_for_food_and_drink_sets(current: RuleSet) -> None:
+def test_food_quality_papers_are_needed_for_3_stars_not_to_file(current: RuleSet) -> None:
     for number in range(1, 18):
-        line = next(r for r in current.checklist(number) if r.document.code == "food_safety_cert")
-        assert line.required and line.knockout
-    tourism_line = next(
-        r for r in current.checklist(TOURISM) if r.document.code == "food_safety_cert"
-    )
-    assert not tourism_line.required and not tourism_line.knockout
-    assert "food_safety_cert" not in codes(current, HANDICRAFT)
+        for code in ("quality_declaration", "lab_test_report"):
+            assert code in codes(current, number, tier=Tier.FOR_3_STARS), (number, code)
+        assert "food_safety_cert" in codes(current, number, tier=Tier.TO_FILE)
+    craft = codes(current, HANDICRAFT)
+    assert "food_safety_cert" not in craft
+    assert "label_packaging_photos" in codes(current, HANDICRAFT, tier=Tier.HELPS_SCORE)
+    assert "raw_material_cert" in codes(current, FISH_SAUCE) and "raw_material_cert" not in craft
+    tourism = codes(current, TOURISM)
+    assert "label_packaging_photos" not in tourism and "traceability" not in tourism
+    assert {"tourism_service_description", "tourism_site_photos"} <= set(tourism)
+    assert not any(code.startswith("tourism_") for code in codes(current, FISH_SAUCE) + craft)
+    label = current.document_type("label_packaging_photos").description("vi")
+    assert "Mẫu 02" in label  # says where the photos come from
+
+
+def test_company_standard_and_quality_declaration_are_separate(current: RuleSet) -> None:
+    standard = current.document_type("company_standard")
+    declaration = current.document_type("quality_declaration")
+    assert "tiêu chuẩn cơ sở" not in declaration.description("vi").casefold()
+    assert "company standard" not in declaration.description("en").casefold()
+    assert "company_standard" in codes(current, FISH_SAUCE)
+    assert standard.name("vi") == "Tiêu chuẩn cơ sở"
+
+
+def test_mau_02_evidence_as_the_form_has_it(current: RuleSet) -> None:
+    assert "chủ thể xác nhận" in current.document_type("insured_workers").description("vi")
+    assert "insurance office" not in current.document_type("insured_workers").description("en")
+    reports = current.document_type("financial_reports").description("vi")
+    assert "2 năm" in reports and "phân loại hợp tác xã" in reports
 
 
 @pytest.mark.parametrize(
     ("code", "sets"),
     [
+        ("food_safety_cert", set(range(1, 18))),
         ("production_licence", {15, 17}),
         ("gmp_cert", {18}),
+        ("quality_declaration", {18}),
         ("sector_production_cert", {19, 20}),
         ("product_declaration", {19, 20}),
     ],
 )
-def test_sector_documents(current: RuleSet, code: str, sets: set[int]) -> None:
-    needing = {s.number for s in current.product_sets if code in codes(current, s.number)}
-    assert needing == sets
-    assert all(code in codes(current, n, required=True) for n in sets)
+def test_knockouts(current: RuleSet, code: str, sets: set[int]) -> None:
+    knocked = {
+        s.number
+        for s in current.product_sets
+        for r in current.checklist(s.number)
+        if r.document.code == code and r.knockout
+    }
+    assert knocked == sets
+    assert all(code in codes(current, n, tier=Tier.TO_FILE) for n in sets)
 
 
-def test_checklist_lists_required_documents_first(current: RuleSet) -> None:
+def test_checklist_lists_documents_by_tier(current: RuleSet) -> None:
+    order = list(Tier)
     for pset in current.product_sets:
-        flags = [r.required for r in current.checklist(pset.number)]
-        assert flags == sorted(flags, reverse=True)
-        assert flags[0] and not flags[-1]
+        tiers = [order.index(r.tier) for r in current.checklist(pset.number)]
+        assert tiers == sorted(tiers)
         assert current.checklist(pset.number)[0].document.code == "registration_form"
+
+
+def test_who_may_file(current: RuleSet) -> None:
+    """Art. 2.3."""
+    assert {o.code for o in current.org_types} == {
+        "cooperative",
+        "coop_group",
+        "enterprise",
+        "farm",
+        "production_household",
+        "household",
+        "association",
+        "tourism_centre",
+    }
+    assert {o.code for o in current.org_types if o.household} == {
+        "production_household",
+        "household",
+    }
+    assert current.org_type("enterprise").name("vi") == "Doanh nghiệp nhỏ và vừa"
+    for code in ("association", "tourism_centre"):
+        assert current.may_file(code, TOURISM) and not current.may_file(code, FISH_SAUCE)
+    assert all(current.may_file("farm", s.number) for s in current.product_sets)
+    assert all(o.basis.startswith("Art. 2.3") for o in current.org_types)
+
+
+def test_where_and_how_to_file(current: RuleSet) -> None:
+    """Art. 7.1."""
+    assert current.filing.basis == "Art. 7.1"
+    assert "UBND xã/phường" in current.filing.where.get("vi")
+    assert "đóng dấu" in current.filing.how.get("vi") and "điện tử" in current.filing.how.get("vi")
 
 
 def test_every_document_type_is_used_and_described(current: RuleSet) -> None:
@@ -224,7 +271,7 @@ def test_samples_go_with_every_dossier_except_tourism(current: RuleSet) -> None:
 def test_dossier_kinds(current: RuleSet) -> None:
     kinds = {k.code: k.needs_certificate for k in current.dossier_kinds}
     assert kinds == {"first": False, "upgrade": True, "rerating": True}
-    assert current.dossier_kind("rerating").name("vi") == "Đánh giá lại"
+    assert current.dossier_kind("rerating").name("vi") == "Đánh giá, phân hạng lại"
 
 
 def test_scoring_parts(current: RuleSet) -> None:
@@ -292,7 +339,7 @@ def _set_group(data: dict[str, Any]) -> None:
 
 
 def _unknown_document(data: dict[str, Any]) -> None:
-    data["requirements"].append({"document": "horoscope", "required": ["all"]})
+    data["requirements"].append({"document": "horoscope", "to_file": ["all"], "basis": "x"})
 
 
 def _duplicate_group(data: dict[str, Any]) -> None:
@@ -308,19 +355,31 @@ def _duplicate_document(data: dict[str, Any]) -> None:
 
 
 def _unknown_set(data: dict[str, Any]) -> None:
-    data["requirements"][0]["required"] = ["1-27"]
+    data["requirements"][0]["to_file"] = ["1-27"]
 
 
 def _bad_range(data: dict[str, Any]) -> None:
-    data["requirements"][0]["required"] = ["one to five"]
+    data["requirements"][0]["to_file"] = ["one to five"]
 
 
-def _required_and_optional(data: dict[str, Any]) -> None:
-    data["requirements"][2]["optional"] = [1]
+def _two_tiers(data: dict[str, Any]) -> None:
+    data["requirements"][2]["helps_score"] = [1]
+
+
+def _knockout_not_to_file(data: dict[str, Any]) -> None:
+    data["requirements"][2]["knockout"] = [21]
+
+
+def _no_basis(data: dict[str, Any]) -> None:
+    data["requirements"][3]["basis"] = " "
+
+
+def _org_type_unknown_set(data: dict[str, Any]) -> None:
+    data["org_types"][-1]["only_sets"] = [30]
 
 
 def _listed_twice(data: dict[str, Any]) -> None:
-    data["requirements"].append({"document": "awards", "optional": [3]})
+    data["requirements"].append({"document": "awards", "helps_score": [3], "basis": "x"})
 
 
 def _missing_english(data: dict[str, Any]) -> None:
@@ -353,7 +412,10 @@ def _window_reversed(data: dict[str, Any]) -> None:
         (_duplicate_document, "'registration_form' appears twice"),
         (_unknown_set, r"unknown product sets \[27\]"),
         (_bad_range, "not a set number or range"),
-        (_required_and_optional, "as both kinds"),
+        (_two_tiers, "in two tiers"),
+        (_knockout_not_to_file, r"knockout: sets \[21\] must also list"),
+        (_no_basis, "say which article"),
+        (_org_type_unknown_set, r"unknown product sets \[30\]"),
         (_listed_twice, "listed twice for set 3"),
         (_missing_english, r"product_sets\[0\]\.name: missing 'en'"),
         (_bands_not_from_zero, "must start at score 0"),

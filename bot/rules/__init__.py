@@ -8,13 +8,15 @@ and English text, returned by ``.name(locale)``.
 Files are validated when loaded (unique codes, every set in a known group, every requirement
 naming a known document type and known sets, contiguous star bands…); broken data raises
 :class:`RulesDataError` naming the file and the place. To change the rules, add a new file with a
-new ``version`` and a later ``effective_from``: it becomes :func:`rules`' default, while records
-scored under an older version keep asking ``rules(old_version)``.
+new ``version`` and a later ``effective_from``: from that day on it is :func:`rules`' default
+(the version in force is the one whose ``effective_from`` is the latest not after the day asked),
+while records scored under an older version keep asking ``rules(old_version)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -23,29 +25,37 @@ from bot.rules.loading import load_rule_set, parse_rule_set
 from bot.rules.model import (
     DocumentType,
     DossierKind,
+    Filing,
     Group,
     LocalText,
+    OrgType,
     ProductSet,
     Requirement,
     RulesDataError,
     RuleSet,
     ScoringPart,
     StarBand,
+    Tier,
 )
+from storage.clock import local_date
 
 __all__ = [
     "DATA_DIR",
     "DocumentType",
     "DossierKind",
+    "Filing",
     "Group",
     "LocalText",
+    "OrgType",
     "ProductSet",
     "Requirement",
     "RuleSet",
     "RulesDataError",
     "ScoringPart",
     "StarBand",
+    "Tier",
     "available_versions",
+    "in_force",
     "load_rule_set",
     "parse_rule_set",
     "rules",
@@ -75,11 +85,21 @@ def available_versions() -> list[str]:
     return [r.version for r in sorted(_catalogue().values(), key=lambda r: r.effective_from)]
 
 
-def rules(version: str | None = None) -> RuleSet:
-    """The rule set ``version`` or, by default, the current one (latest ``effective_from``)."""
+def in_force(rule_sets: Iterable[RuleSet], day: date) -> RuleSet:
+    """Of ``rule_sets``, the one in force on ``day``: the latest ``effective_from`` not after
+    it (the oldest when ``day`` is before them all)."""
+    ordered = sorted(rule_sets, key=lambda r: r.effective_from)
+    started = [r for r in ordered if r.effective_from <= day]
+    return (started or ordered)[-1 if started else 0]
+
+
+def rules(version: str | None = None, *, on: date | None = None) -> RuleSet:
+    """The rule set ``version`` or, by default, the one in force on ``on`` (default today in
+    Vietnam): the latest ``effective_from`` not after that day. A day before every version gets
+    the oldest, so old records still find rules."""
     catalogue = _catalogue()
     if version is None:
-        return max(catalogue.values(), key=lambda r: r.effective_from)
+        return in_force(catalogue.values(), on or local_date())
     try:
         return catalogue[version]
     except KeyError:

@@ -1,14 +1,17 @@
 """Reading and validating a JSON rules data file into a :class:`~bot.rules.model.RuleSet`.
 
 A file is one object: ``version``, ``legal_basis`` (``{"vi", "en"}``), ``effective_from`` (an
-ISO date); lists of ``groups``, ``product_sets``, ``document_types`` and ``dossier_kinds``;
-``requirements``, each naming a ``document`` and the sets for which it is ``required`` or
-``optional`` (``"all"``, numbers or ``"a-b"`` ranges), maybe a ``knockout``; and the ``scoring``,
-``stars``, ``certificate`` and ``samples`` sections.
+ISO date); lists of ``groups``, ``product_sets``, ``document_types``, ``dossier_kinds`` and
+``org_types`` (who may file, Art. 2.3); ``requirements``, each naming a ``document``, the article
+it comes from (``basis``) and the sets for which it is needed ``to_file``, ``for_3_stars`` or
+``helps_score`` (``"all"``, numbers or ``"a-b"`` ranges), and those where it is a ``knockout``;
+``filing`` (where and how, Art. 7.1); and the ``scoring``, ``stars``, ``certificate`` and
+``samples`` sections.
 
 Validated: types and presence of every field, non-empty Vietnamese and English texts, unique
 codes and numbers, every set in a known group, every requirement naming a known document type
-and known sets (never twice, never both required and optional), score parts adding up to the
+and known sets (never twice, never in two tiers, knock-outs only among the papers needed to
+file), score parts adding up to the
 maximum, star bands starting at 0 and rising, and a re-rating window that opens before it
 closes. Anything broken raises :class:`~bot.rules.model.RulesDataError` naming the place.
 """
@@ -26,14 +29,17 @@ from typing import Any, TypeVar
 from bot.rules.model import (
     DocumentType,
     DossierKind,
+    Filing,
     Group,
     LocalText,
+    OrgType,
     ProductSet,
     Requirement,
     RulesDataError,
     RuleSet,
     ScoringPart,
     StarBand,
+    Tier,
 )
 
 __all__ = ["load_rule_set", "parse_rule_set"]
@@ -86,6 +92,12 @@ def parse_rule_set(raw: Any, source: str = "rules") -> RuleSet:
         product_sets=sets,
         document_types=docs,
         dossier_kinds=kinds,
+        org_types=_unique(
+            [_org_type(*o, numbers) for o in _items(root, source, "org_types")],
+            lambda o: o.code,
+            f"{source}.org_types",
+        ),
+        filing=_filing(*_section(root, source, "filing")),
         scoring_parts=_scoring_parts(*scoring),
         max_score=_get(*scoring, "max_score", int),
         star_bands=_star_bands(*stars),
@@ -181,27 +193,55 @@ def _checklists(
     docs: tuple[DocumentType, ...],
     numbers: frozenset[int],
 ) -> Mapping[int, tuple[Requirement, ...]]:
-    """Each set's checklist: the entries in file order, required documents first."""
+    """Each set's checklist: needed to file first, then for 3★, then helping the score; each
+    tier in file order."""
     by_code = {d.code: d for d in docs}
     lines: dict[int, list[Requirement]] = {n: [] for n in numbers}
     for entry, where in entries:
         code = _get(entry, where, "document", str)
         if code not in by_code:
             raise RulesDataError(f"{where}.document: unknown document type {code!r}")
-        required = _set_numbers(entry, where, "required", numbers)
-        optional = _set_numbers(entry, where, "optional", numbers)
-        if both := required & optional:
-            raise RulesDataError(f"{where}: sets {sorted(both)} list {code!r} as both kinds")
-        knockout = entry.get("knockout", False)
-        if not isinstance(knockout, bool):
-            raise RulesDataError(f"{where}.knockout: expected true or false")
-        for number in required | optional:
-            if any(r.document.code == code for r in lines[number]):
-                raise RulesDataError(f"{where}: {code!r} is listed twice for set {number}")
-            is_required = number in required
-            lines[number].append(Requirement(by_code[code], is_required, knockout and is_required))
+        basis = _get(entry, where, "basis", str).strip()
+        if not basis:
+            raise RulesDataError(f"{where}.basis: say which article this comes from")
+        tiers = {tier: _set_numbers(entry, where, tier.value, numbers) for tier in Tier}
+        seen: set[int] = set()
+        for sets in tiers.values():
+            if both := seen & sets:
+                raise RulesDataError(f"{where}: sets {sorted(both)} list {code!r} in two tiers")
+            seen |= sets
+        knockout = _set_numbers(entry, where, "knockout", numbers)
+        if stray := knockout - tiers[Tier.TO_FILE]:
+            raise RulesDataError(
+                f"{where}.knockout: sets {sorted(stray)} must also list {code!r} in to_file"
+            )
+        for tier, sets in tiers.items():
+            for number in sets:
+                if any(r.document.code == code for r in lines[number]):
+                    raise RulesDataError(f"{where}: {code!r} is listed twice for set {number}")
+                lines[number].append(Requirement(by_code[code], tier, number in knockout, basis))
+    order = list(Tier)
     return MappingProxyType(
-        {n: tuple(sorted(reqs, key=lambda r: not r.required)) for n, reqs in lines.items()}
+        {n: tuple(sorted(reqs, key=lambda r: order.index(r.tier))) for n, reqs in lines.items()}
+    )
+
+
+def _org_type(obj: Mapping[str, Any], where: str, numbers: frozenset[int]) -> OrgType:
+    only = obj.get("only_sets")
+    return OrgType(
+        code=_get(obj, where, "code", str),
+        names=_text(obj, where, "name"),
+        household=_get(obj, where, "household", bool),
+        only_sets=None if only is None else _set_numbers(obj, where, "only_sets", numbers),
+        basis=_get(obj, where, "basis", str),
+    )
+
+
+def _filing(obj: Mapping[str, Any], where: str) -> Filing:
+    return Filing(
+        where=_text(obj, where, "where"),
+        how=_text(obj, where, "how"),
+        basis=_get(obj, where, "basis", str),
     )
 
 

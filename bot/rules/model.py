@@ -1,10 +1,11 @@
 """What a rule set is made of: the typed, immutable objects the rest of the bot reads.
 
 A :class:`RuleSet` is one version of the OCOP rules: its product groups and product sets, the
-document types a dossier may hold and each set's checklist of requirements, the dossier kinds,
-the parts and star bands of the score sheet, and the certificate, re-rating and sample rules.
-Every name is a :class:`LocalText` in Vietnamese and English. Also here: the product-set search
-and date arithmetic those objects use, and :class:`RulesDataError`, raised for broken data.
+document types a dossier may hold and each set's checklist of requirements by :class:`Tier`, the
+dossier kinds, the parts and star bands of the score sheet, the organisation types that may file,
+where and how a dossier is filed, and the certificate, re-rating and sample rules. Every name is
+a :class:`LocalText` in Vietnamese and English. Also here: the product-set search and date
+arithmetic those objects use, and :class:`RulesDataError`, raised for broken data.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import calendar
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import TypeVar
 
 from storage.text import fold
@@ -20,14 +22,17 @@ from storage.text import fold
 __all__ = [
     "DocumentType",
     "DossierKind",
+    "Filing",
     "Group",
     "LocalText",
+    "OrgType",
     "ProductSet",
     "Requirement",
     "RuleSet",
     "RulesDataError",
     "ScoringPart",
     "StarBand",
+    "Tier",
 ]
 
 _T = TypeVar("_T")
@@ -92,17 +97,51 @@ class DocumentType(_Named):
         return self.descriptions.get(locale)
 
 
+class Tier(StrEnum):
+    """How much a document matters to a dossier (Art. 6.1 and Appendix II)."""
+
+    TO_FILE = "to_file"  # the dossier cannot be filed without it
+    FOR_3_STARS = "for_3_stars"  # a star minimum: filing is allowed, but 3★ is out of reach
+    HELPS_SCORE = "helps_score"  # evidence that earns points
+
+
 @dataclass(frozen=True, slots=True)
 class Requirement:
-    """One line of a product set's checklist."""
+    """One line of a product set's checklist, with the article it comes from."""
 
     document: DocumentType
-    required: bool
+    tier: Tier
     knockout: bool = False  # missing it rejects the dossier outright
+    basis: str = ""  # where the rules say so, e.g. "Art. 6.1"
+
+    @property
+    def required(self) -> bool:
+        """Whether the dossier cannot be filed without this document."""
+        return self.tier is Tier.TO_FILE
 
     def name(self, locale: str | None = "vi") -> str:
         """The document's name."""
         return self.document.name(locale)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgType(_Named):
+    """A kind of organisation that may file an OCOP dossier (Art. 2.3)."""
+
+    code: str
+    names: LocalText
+    household: bool  # may give the owner's 12-digit personal id as its tax code
+    only_sets: frozenset[int] | None  # None: every product set
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """Where and how a dossier is filed (Art. 7.1)."""
+
+    where: LocalText
+    how: LocalText
+    basis: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +181,8 @@ class RuleSet:
     product_sets: tuple[ProductSet, ...]
     document_types: tuple[DocumentType, ...]
     dossier_kinds: tuple[DossierKind, ...]
+    org_types: tuple[OrgType, ...]
+    filing: Filing
     scoring_parts: tuple[ScoringPart, ...]
     max_score: int
     star_bands: tuple[StarBand, ...]  # highest first
@@ -190,6 +231,17 @@ class RuleSet:
                 ranked.append(((fit, 1, pset.number), pset))
         return [pset for _, pset in sorted(ranked, key=lambda r: r[0])]
 
+    # -- who may file ------------------------------------------------------------------------
+
+    def org_type(self, code: str) -> OrgType:
+        return _one(self.org_types, lambda o: o.code == code, f"org type {code!r}", self.version)
+
+    def may_file(self, org_type: str, set_number: int) -> bool:
+        """Whether an organisation of this type may file a product of this set (Art. 2.3)."""
+        self.product_set(set_number)
+        only = self.org_type(org_type).only_sets
+        return only is None or set_number in only
+
     # -- dossier -----------------------------------------------------------------------------
 
     def document_type(self, code: str) -> DocumentType:
@@ -203,7 +255,8 @@ class RuleSet:
         )
 
     def checklist(self, set_number: int) -> list[Requirement]:
-        """The documents for a set's dossier: required ones first, each part in filing order."""
+        """The documents for a set's dossier by tier (needed to file, for 3★, helping the
+        score), each tier in filing order."""
         self.product_set(set_number)
         return list(self.checklists[set_number])
 

@@ -14,14 +14,7 @@ from tests.files import make_docx, make_exe, make_jpeg, make_pdf, make_png, make
 from tests.harness import Producer, RunningBot, register
 
 CHAT = 7_300_000_001
-HANDICRAFT_REQUIRED = (
-    "Registration form",
-    "Business registration",
-    "Trademark",
-    "Label and packaging photos",
-    "Product story",
-    "Self-assessment",
-)
+HANDICRAFT_REQUIRED = ("Registration form", "Production and business plan")
 
 
 async def handicraft_dossier(phone: Producer) -> None:
@@ -80,7 +73,7 @@ async def test_each_allowed_type_is_stored_intact(bot: RunningBot, tmp_path: Pat
     for record, (_, content, *_rest) in zip(stored, uploads, strict=True):
         assert await blobs.get(record.sha256) == content  # hash checked on read
         assert record.sha256 in str(blobs.path_for(record.sha256))
-    assert "3 of 6 required documents are in." in phone.last.plain
+    assert "1 of 2 required documents are in." in phone.last.plain
     # While each file was downloaded, the chat showed "sending a file…".
     actions = [a for a in bot.api.actions if int(a["chat_id"]) == CHAT]
     assert [a["action"] for a in actions] == ["upload_document"] * 3
@@ -130,7 +123,7 @@ async def test_photo_album_makes_one_document(bot: RunningBot) -> None:
     async with bot.db.sessions() as session:
         documents = (await session.scalars(select(DossierDocument))).all()
     assert len(documents) == 1 and len(await files(bot)) == 3
-    assert "1 of 6 required documents are in." in phone.last.plain
+    assert "0 of 2 required documents are in." in phone.last.plain
 
 
 async def test_out_of_context_file_and_text(bot: RunningBot) -> None:
@@ -150,7 +143,7 @@ async def test_out_of_context_file_and_text(bot: RunningBot) -> None:
 async def test_sent_back_reupload_and_submit(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     await handicraft_dossier(phone)
-    for n, label in enumerate(HANDICRAFT_REQUIRED):
+    for n, label in enumerate((*HANDICRAFT_REQUIRED, "Trademark")):
         await upload(phone, label, make_pdf(f"document {n}"), f"doc{n}.pdf")
     assert "All required documents are in" in " ".join(m.plain for m in phone.messages()[-4:])
     await phone.tap("Submit the dossier")
@@ -180,7 +173,7 @@ async def test_sent_back_reupload_and_submit(bot: RunningBot) -> None:
     assert "⚠️ Trademark application or certificate" in checklist
     assert "Sent back: Ảnh bị mờ, chụp lại" in checklist
     await phone.tap("My products")
-    assert "5/6 documents, 1 sent back · needs corrections" in " ".join(phone.buttons())
+    assert "2/2 documents, 1 sent back · needs corrections" in " ".join(phone.buttons())
     await phone.tap("Gio may tre")
     await upload(phone, "Trademark", make_jpeg(9), "nhan-hieu-moi.jpg", "image/jpeg")
     async with bot.db.sessions() as session:
@@ -196,7 +189,7 @@ async def test_sent_back_reupload_and_submit(bot: RunningBot) -> None:
         actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
     assert trademark.status == "edited" and dossier.status == "edited"
     assert [f.kind for f in current] == ["jpeg"]
-    assert actions.count("document.uploaded") == 7
+    assert actions.count("document.uploaded") == 4
     assert "document.has_issues" in actions and "dossier.submitted" in actions
 
 

@@ -31,11 +31,11 @@ async def test_food_product_in_vietnamese_by_typing(bot: RunningBot) -> None:
         await phone.say(answer)
     summary = phone.last.plain
     assert "9. Tương, nước mắm, gia vị dạng lỏng khác" in summary
-    assert "Đánh giá lần đầu" in summary
+    assert "Đánh giá, phân hạng lần đầu" in summary
     replies = await phone.tap("Xac nhan")
     checklist = replies[-1].plain
     assert "Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm" in checklist
-    assert "Đã có 0/9 giấy tờ bắt buộc." in checklist
+    assert "Đã có 0/3 giấy tờ bắt buộc." in checklist
     async with bot.db.sessions() as session:
         product = await session.scalar(select(Product))
         dossier = await session.scalar(select(Dossier))
@@ -99,7 +99,7 @@ async def test_tourism_checklist_differs(bot: RunningBot) -> None:
     checklist = replies[-1].plain
     assert "Label and packaging" not in checklist
     assert "Food-safety facility certificate (required)" not in checklist
-    assert "Tourism service description (required)" in checklist
+    assert "Tourism service description (optional)" in checklist
 
 
 async def test_ambiguous_word_offers_sets_and_back_to_group(bot: RunningBot) -> None:
