@@ -1,9 +1,9 @@
 """Regression: the Vietnamese catalog called the producer "bạn" and "đơn vị" and said "đã duyệt".
 
-The bot speaks to producers as "anh/chị", calls the organisation "chủ thể" (chủ thể OCOP), names the
-filing office "UBND xã/phường" rather than a vague "cơ quan OCOP", and never says a dossier was
-"approved" ("đã duyệt", "đã chấp nhận" read as certification): a valid dossier "hợp lệ, được chuyển
-Hội đồng đánh giá, phân hạng". Dates read 29/11/2026 in Vietnamese.
+The bot speaks to producers as "anh/chị", calls the organisation "chủ thể" (chủ thể OCOP), names
+the filing office "UBND xã/phường" rather than a vague "cơ quan OCOP", and never says a dossier
+was "approved" ("đã duyệt", "đã chấp nhận" read as certification): a valid dossier is "hợp lệ,
+được chuyển Hội đồng đánh giá, phân hạng". Dates read 29/11/2026 in Vietnamese.
 """
 
 from __future__ import annotations
