@@ -68,7 +68,13 @@ async def count_areas(session: AsyncSession) -> int:
 
 async def province(session: AsyncSession, typed: str) -> Area:
     (found,) = await find_province(session, typed)
-    return found
+    return found.area
+
+
+async def find_communes(
+    session: AsyncSession, province_id: int, typed: str, limit: int = 6
+) -> list[Area]:
+    return [match.area for match in await find_commune(session, province_id, typed, limit)]
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
@@ -138,12 +144,12 @@ async def test_reimport_changes_nothing(imported: Database) -> None:
 async def test_find_province(imported: Database, typed: str, code: str) -> None:
     async with imported.sessions() as session:
         found = await find_province(session, typed)
-    assert found[0].code == code
+    assert found[0].area.code == code
 
 
 async def test_find_province_lists_the_candidates_of_a_partial_name(migrated: Database) -> None:
     async with migrated.sessions() as session:
-        found = await find_province(session, "quang")
+        found = [match.area for match in await find_province(session, "quang")]
         assert {p.name for p in found} >= {"Tỉnh Quảng Ninh", "Tỉnh Quảng Ngãi", "Tỉnh Quảng Trị"}
         assert found[0].name.startswith("Tỉnh Quảng")
         assert await find_province(session, "qwerty") == []
@@ -155,26 +161,26 @@ async def test_find_commune_typed_without_diacritics(imported: Database) -> None
     async with imported.sessions() as session:
         bac_ninh = await province(session, "bac ninh")
         for typed in ("kinh bac", "phuong kinh bac", "KINH BẮC", "xa kinh bac"):
-            found = await find_commune(session, bac_ninh.id, typed)
+            found = await find_communes(session, bac_ninh.id, typed)
             assert [c.name for c in found] == ["Phường Kinh Bắc"], typed
-        (luc_ngan,) = await find_commune(session, bac_ninh.id, "luc ngan")
+        (luc_ngan,) = await find_communes(session, bac_ninh.id, "luc ngan")
         assert luc_ngan.name == "Xã Lục Ngạn"
         assert luc_ngan.parent_id == bac_ninh.id
         assert await get_area(session, luc_ngan.id) is luc_ngan
-        assert await find_commune(session, bac_ninh.id, luc_ngan.code) == [luc_ngan]
+        assert await find_communes(session, bac_ninh.id, luc_ngan.code) == [luc_ngan]
 
 
 @needs_real_file
 async def test_misspelled_commune_gives_closest_matches(imported: Database) -> None:
     async with imported.sessions() as session:
         bac_ninh = await province(session, "bac ninh")
-        found = await find_commune(session, bac_ninh.id, "luc ngn")
+        found = await find_communes(session, bac_ninh.id, "luc ngn")
         assert 1 < len(found) <= 6
         assert found[0].name == "Xã Lục Ngạn"
-        found = await find_commune(session, bac_ninh.id, "kin bac", limit=3)
+        found = await find_communes(session, bac_ninh.id, "kin bac", limit=3)
         assert len(found) <= 3
         assert found[0].name == "Phường Kinh Bắc"
-        assert await find_commune(session, bac_ninh.id, "zzzz") == []
+        assert await find_communes(session, bac_ninh.id, "zzzz") == []
 
 
 @needs_real_file
@@ -189,11 +195,11 @@ async def test_renamed_province_keeps_its_communes_then_and_now(
     async with imported.sessions() as session:
         new = await province(session, "tp bac ninh")
         assert new.name == "Thành phố Bắc Ninh"
-        old = (await find_province(session, "bac ninh", on=date(2025, 8, 1)))[0]
+        old = (await find_province(session, "bac ninh", on=date(2025, 8, 1)))[0].area
         assert (old.name, old.valid_to) == ("Tỉnh Bắc Ninh", date(2025, 12, 31))
         assert len(await communes_of(session, new.id)) == 99
         assert len(await communes_of(session, old.id, on=date(2025, 8, 1))) == 99
-        (commune,) = await find_commune(session, new.id, "kinh bac")
+        (commune,) = await find_communes(session, new.id, "kinh bac")
         assert commune.parent_id == new.id  # current children follow the new version
 
 
@@ -261,7 +267,7 @@ async def test_csv_with_three_levels(
             "Xã Kiên Thành",
             "Xã Tân Lập",
         ]
-        (an_chau,) = await find_commune(session, top.id, "an chau")
+        (an_chau,) = await find_communes(session, top.id, "an chau")
         district = await get_area(session, an_chau.parent_id or 0)
         assert district is not None
         assert (district.name, district.level, district.parent_id) == (
@@ -322,7 +328,7 @@ async def test_rename_keeps_the_old_row_closed(migrated: Database, tmp_path: Pat
     async with migrated.transaction() as session:
         await import_areas(session, first, valid_from=date(2023, 1, 1))
     async with migrated.sessions() as session:
-        old = (await find_commune(session, (await province(session, "T1")).id, "tan lap"))[0]
+        old = (await find_communes(session, (await province(session, "T1")).id, "tan lap"))[0]
     async with migrated.transaction() as session:
         report = await import_areas(session, renamed, valid_from=date(2025, 7, 1))
     assert report == ImportReport(renamed=2, unchanged=1)
@@ -343,7 +349,7 @@ async def test_rename_keeps_the_old_row_closed(migrated: Database, tmp_path: Pat
         assert district is not None and district.name == "Huyện Lục Ngạn Mới"
         before = await communes_of(session, top.id, on=date(2024, 1, 1))
         assert "Xã Tân Lập" in [c.name for c in before]
-        assert [c.name for c in await find_commune(session, top.id, "tan lap")] == [
+        assert [c.name for c in await find_communes(session, top.id, "tan lap")] == [
             "Xã Tân Lập Mới"
         ]
 
