@@ -807,7 +807,8 @@ def _find(
             names.append((area.id, other.name))
             vias.append(other)
     by_id = {area.id: area for area in areas}
-    found = [AreaMatch(by_id[m.key], m.score, vias[m.position]) for m in ranked(typed, names, limit)]
+    matches = ranked(typed, names, limit)
+    found = [AreaMatch(by_id[m.key], m.score, vias[m.position]) for m in matches]
     return [match for match in found if match.exact] or found
 
 

@@ -11,8 +11,8 @@ into one comparable form, :func:`strip_area_prefix` drops a leading unit word, a
    the closer the lengths, the higher;
 3. :mod:`difflib` similarity of at least ``cutoff`` (score = 0.8 × ratio, so below 0.8).
 
-Ties keep the order of the matching names, so results are deterministic. :func:`ranked` also says which
-of a key's names matched best (a province's own name, or a province merged into it).
+Ties keep the order of the matching names, so results are deterministic. :func:`ranked` also
+says which of a key's names matched best (a province's own name, or a province merged into it).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ what the 2025 reform did, and the producer chooses.
 from __future__ import annotations
 
 from tests.harness import RunningBot
-from tests.regressions.places import PROVINCE_QUESTION, reach_province, saved_places
+from tests.regressions.places import PROVINCE_QUESTION, reach_province
 
 CHAT = 7_720_000_001
 

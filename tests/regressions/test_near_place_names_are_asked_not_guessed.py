@@ -17,7 +17,7 @@ CHAT = 7_710_000_001
 
 
 @pytest.mark.parametrize(
-    ("typed", "offered"), [("son laa", "Sơn La"), ("lao kai", "Lào Cai"), ("ha tnh", "Hà Tĩnh")]
+    ("typed", "offered"), [("son laa", "Sơn La"), ("lao kai", "Lào Cai"), ("gia lay", "Gia Lai")]
 )
 async def test_a_single_near_province_is_offered_not_taken(
     bot: RunningBot, typed: str, offered: str

@@ -138,13 +138,90 @@ async def test_reimport_changes_nothing(imported: Database) -> None:
         ("thanh hoa", "38"),
         ("dak lak", "66"),
         ("bac giang", "24"),  # merged into Bắc Ninh on 1 July 2025
-        ("vung tau", "79"),  # the word of a merged province's name: closest, not exact
+        ("vung tau", "79"),  # a city of a province merged into it: an alias of that province
     ],
 )
 async def test_find_province(imported: Database, typed: str, code: str) -> None:
     async with imported.sessions() as session:
         found = await find_province(session, typed)
     assert found[0].area.code == code
+
+
+# Old names and typical spellings → (code of the province, the unit merged into it that the
+# match goes through, or "" for an alias). Mergers: Resolution 202/2025/QH15, from 1 July 2025;
+# Hà Tây: Resolution 15/2008/QH12, from 1 August 2008.
+OLD_NAMES = {
+    "ha tay": ("01", "Tỉnh Hà Tây"),
+    "sai gon": ("79", ""),
+    "tp hcm": ("79", ""),
+    "hue": ("46", ""),
+    "thua thien hue": ("46", ""),
+    "vung tau": ("79", "Tỉnh Bà Rịa - Vũng Tàu"),
+    "ba ria vung tau": ("79", "Tỉnh Bà Rịa - Vũng Tàu"),
+    "binh duong": ("79", "Tỉnh Bình Dương"),
+    "quang nam": ("48", "Tỉnh Quảng Nam"),
+    "kon tum": ("51", "Tỉnh Kon Tum"),
+    "kontum": ("51", "Tỉnh Kon Tum"),
+    "dak nong": ("68", "Tỉnh Đắk Nông"),
+    "ha giang": ("08", "Tỉnh Hà Giang"),
+    "yen bai": ("15", "Tỉnh Yên Bái"),
+    "bac kan": ("19", "Tỉnh Bắc Kạn"),
+    "vinh phuc": ("25", "Tỉnh Vĩnh Phúc"),
+    "hoa binh": ("25", "Tỉnh Hoà Bình"),
+    "bac giang": ("24", "Tỉnh Bắc Giang"),
+    "hai duong": ("31", "Tỉnh Hải Dương"),
+    "thai binh": ("33", "Tỉnh Thái Bình"),
+    "nam dinh": ("37", "Tỉnh Nam Định"),
+    "ha nam": ("37", "Tỉnh Hà Nam"),
+    "quang binh": ("44", "Tỉnh Quảng Bình"),
+    "binh dinh": ("52", "Tỉnh Bình Định"),
+    "phu yen": ("66", "Tỉnh Phú Yên"),
+    "ninh thuan": ("56", "Tỉnh Ninh Thuận"),
+    "binh phuoc": ("75", "Tỉnh Bình Phước"),
+    "long an": ("80", "Tỉnh Long An"),
+    "ben tre": ("86", "Tỉnh Bến Tre"),
+    "tra vinh": ("86", "Tỉnh Trà Vinh"),
+    "soc trang": ("92", "Tỉnh Sóc Trăng"),
+    "bac lieu": ("96", "Tỉnh Bạc Liêu"),
+    "hau giang": ("92", "Tỉnh Hậu Giang"),
+    "kien giang": ("91", "Tỉnh Kiên Giang"),
+    "tien giang": ("82", "Tỉnh Tiền Giang"),
+    "binh thuan": ("68", "Tỉnh Bình Thuận"),
+    "dak lak": ("66", ""),
+    "daklak": ("66", ""),
+    "dac lac": ("66", ""),
+}
+
+
+@pytest.mark.parametrize(("typed", "expected"), OLD_NAMES.items())
+async def test_old_names_and_typical_spellings_find_one_province(
+    migrated: Database, typed: str, expected: tuple[str, str]
+) -> None:
+    async with migrated.sessions() as session:
+        (match,) = await find_province(session, typed)
+    assert match.exact
+    assert (match.area.code, match.merged.merged if match.merged else "") == expected
+    if match.merged:
+        since = date(2008, 8, 1) if typed == "ha tay" else REFORM
+        assert match.merged.since == since
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        ("bac can", ["Tỉnh Thái Nguyên", "Tỉnh Bắc Ninh"]),  # via Bắc Kạn before the weak name
+        ("son laa", ["Tỉnh Sơn La"]),  # a single near name is not exact either
+        ("ha tnh", ["Tỉnh Hà Tĩnh"]),
+    ],
+)
+async def test_near_names_are_not_exact_and_rank_across_names_and_aliases(
+    migrated: Database, typed: str, offered: list[str]
+) -> None:
+    async with migrated.sessions() as session:
+        found = await find_province(session, typed)
+    assert [m.area.name for m in found[: len(offered)]] == offered
+    assert not any(m.exact for m in found)
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
 
 
 async def test_find_province_lists_the_candidates_of_a_partial_name(migrated: Database) -> None:
