@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Generic, NamedTuple, TypeVar
 
-__all__ = ["EXACT", "Match", "best_matches", "exact_only", "fold", "ranked", "strip_area_prefix"]
+__all__ = ["EXACT", "Match", "best_matches", "fold", "ranked", "strip_area_prefix"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -152,8 +152,3 @@ def best_matches(
 ) -> list[tuple[K, float]]:
     """The keys and scores of :func:`ranked`."""
     return [(m.key, m.score) for m in ranked(query, candidates, limit, cutoff=cutoff)]
-
-
-def exact_only(matches: Sequence[tuple[K, float]]) -> list[tuple[K, float]]:
-    """Only the exact matches (score at least :data:`EXACT`), possibly none."""
-    return [match for match in matches if match[1] >= EXACT]
