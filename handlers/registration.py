@@ -32,10 +32,17 @@ from bot.validators import (
 )
 from handlers.access import producer_or_redirect
 from handlers.forms import Choice, Field, FormFlow, pick, suggest, verified
-from storage.areas import communes_of, find_commune, find_province, get_area, list_provinces
+from storage.areas import (
+    REFORM_DAY,
+    AreaMatch,
+    communes_of,
+    find_commune,
+    find_province,
+    get_area,
+    list_provinces,
+)
 from storage.models import Area
 from storage.producers import create_producer, producer_of_user, update_producer
-from storage.text import fold, strip_area_prefix
 
 __all__ = ["FIELDS", "ProfileEditFlow", "RegistrationFlow", "short_area_name"]
 
@@ -114,10 +121,10 @@ async def parse_email(_ctx: StepContext, typed: str) -> str:
 
 async def parse_province(ctx: StepContext, typed: str) -> str:
     found = await find_province(ctx.session, typed)
-    if len(found) == 1:
-        return str(found[0].id)
+    if (taken := _taken(ctx, found, short=True)) is not None:
+        return taken
     if found:
-        raise suggest(ctx, [_area_choice(a, short=True) for a in found[:6]])
+        raise _offer(ctx, found, short=True)
     raise Invalid(
         N_("I do not know a province called “{typed}”. Please tap it in the list."),
         {"typed": typed},
@@ -137,20 +144,61 @@ async def parse_commune(ctx: StepContext, typed: str) -> str:
             ).format(commune=name)
         )
         return FREE_COMMUNE + name
-    wanted = strip_area_prefix(fold(typed))
-    exact = [a for a in found if strip_area_prefix(a.search_name) == wanted]
-    if len(exact) == 1:
-        return str(exact[0].id)
+    if (taken := _taken(ctx, found, short=False)) is not None:
+        return taken
+    province = await get_area(ctx.session, province_id)
+    params = {
+        "typed": typed,
+        "province": province.name if province else "",
+        "date": ctx.t.date(REFORM_DAY),
+    }
     if not found:
         raise Invalid(
-            N_("I could not find a commune or ward called “{typed}”. Please check the spelling."),
-            {"typed": typed},
+            N_(
+                "I could not find a commune or ward called “{typed}” in {province}. On {date} "
+                "many communes and wards were merged and renamed: please type its new name."
+            ),
+            params,
         )
-    suggest(ctx, [_area_choice(a) for a in found])
-    province = await get_area(ctx.session, province_id)
+    _offer(ctx, found, short=False)
     raise Invalid(
-        N_("I could not find “{typed}” exactly in {province}. Did you mean one of these?"),
-        {"typed": typed, "province": province.name if province else ""},
+        N_(
+            "I could not find “{typed}” exactly in {province}. On {date} many communes and "
+            "wards were merged and renamed. Did you mean one of these? If not, please type "
+            "its new name."
+        ),
+        params,
+    )
+
+
+def _taken(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> str | None:
+    """The one exact match, if there is one (said how when through a merged unit)."""
+    exact = [match for match in found if match.exact]
+    if len(exact) != 1:
+        return None
+    _explain(ctx, exact[0], short=short)
+    return str(exact[0].area.id)
+
+
+def _offer(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> Invalid:
+    """Offers the matches as buttons, saying first how the best of them were found through a
+    merged unit ("bac can": Bắc Kạn is part of Thái Nguyên); raise what it returns."""
+    for match in found:
+        if match.score == found[0].score:
+            _explain(ctx, match, short=short)
+    return suggest(ctx, [_area_choice(match.area, short=short) for match in found])
+
+
+def _explain(ctx: StepContext, match: AreaMatch, *, short: bool) -> None:
+    """ "Since 1 July 2025, Bắc Giang is part of Bắc Ninh." when the match went through it."""
+    merged = match.merged
+    if merged is None or merged.since is None:
+        return
+    shown = short_area_name if short else str
+    ctx.say(
+        ctx._("Since {date}, {old} is part of {new}.").format(
+            date=ctx.t.date(merged.since), old=shown(merged.merged), new=shown(match.area.name)
+        )
     )
 
 
