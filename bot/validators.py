@@ -142,7 +142,7 @@ def clean_mobile(typed: str) -> str:
     if (new := _renumbered(raw)) is not None:
         number = phonenumbers.parse(new, "VN")
         raise RenumberedMobile(
-            N_("{old} is an old number; since 2018 it is {new}. Is that it?"),
+            N_("{old} is an old number; since 2018 it is {new}. If that is it, tap it below."),
             {
                 "old": raw,
                 "new": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL),

@@ -105,9 +105,9 @@ async def check_tax_code(ctx: StepContext, value: Any) -> None:
     if clean_tax_code(str(value)).kind == TaxCodeKind.CITIZEN_ID and kind and not kind.household:
         raise Invalid(
             N_(
-                "{code} has 12 digits: a person's ID, which only a household may give as its "
-                "tax code. A {org_type} has a 10-digit tax code (13 for a branch, written "
-                "0123456789-001), printed on its registration certificate."
+                "{code} has 12 digits: that is a personal ID, which only a household may give "
+                "as its tax code. For “{org_type}” the tax code has 10 digits (13 for a branch, "
+                "written 0123456789-001), as on the registration certificate."
             ),
             {"code": value, "org_type": kind.name(ctx.user.locale)},
         )

@@ -44,7 +44,7 @@ async def test_a_cooperative_is_told_it_has_a_ten_digit_tax_code(bot: RunningBot
     phone = bot.producer(CHAT)
     replies = await answer_until_the_representative(phone, "cooperative", PERSONAL_ID)
     assert "only a household" in replies[0].plain
-    assert "Cooperative has a 10-digit tax code" in replies[0].plain
+    assert "For “Cooperative” the tax code has 10 digits" in replies[0].plain
     assert "tax code" in replies[-1].plain  # asked again
     replies = await phone.say("0100109106")
     assert "business registration number" in replies[-1].plain
