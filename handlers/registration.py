@@ -3,6 +3,8 @@
 Questions, in the order the producer meets them: organisation type, name, tax code, business
 registration number (optional), the legal representative (name, position, gender, ethnicity),
 mobile phone, province, commune, e-mail (optional); then a summary to confirm or change.
+Organisation types are those of the rules in force (Art. 2.3); only a household may give a
+person's 12-digit id as its tax code, so a tax code is checked again when the type changes.
 The same form edits a registered producer's profile (:class:`ProfileEditFlow`).
 """
 
@@ -18,20 +20,25 @@ from bot.flow import StepContext
 from bot.i18n import N_, translator
 from bot.profile_choices import (
     GENDERS,
-    ORG_TYPES,
     POSITIONS,
     all_ethnicities,
     common_ethnicities,
+    org_type,
+    sets_allowed,
 )
+from bot.rules import rules
 from bot.validators import (
     Invalid,
+    RenumberedMobile,
+    TaxCodeKind,
     clean_email,
     clean_mobile,
     clean_name,
     clean_tax_code,
+    clean_text,
 )
 from handlers.access import producer_or_redirect
-from handlers.forms import Choice, Field, FormFlow, pick, suggest, verified
+from handlers.forms import Choice, Field, FormFlow, named, pick, suggest, verified
 from storage.areas import (
     REFORM_DAY,
     AreaMatch,
@@ -64,6 +71,16 @@ def _static(options: dict[str, str]) -> Any:
     return choices
 
 
+position_choices = _static(POSITIONS)
+
+
+async def org_type_choices(ctx: StepContext) -> Sequence[Choice]:
+    return [
+        Choice(kind.code, kind.name(ctx.user.locale), translate=False)
+        for kind in rules(on=ctx.today).org_types
+    ]
+
+
 async def ethnicity_choices(_ctx: StepContext) -> Sequence[Choice]:
     return [Choice(name, name, translate=False) for name in common_ethnicities()]
 
@@ -89,6 +106,26 @@ async def parse_tax_code(_ctx: StepContext, typed: str) -> str:
     return clean_tax_code(typed).value
 
 
+async def check_tax_code(ctx: StepContext, value: Any) -> None:
+    """A person's 12-digit id is a tax code for households only (an unknown old type passes)."""
+    kind = org_type(ctx, str(ctx.data["values"].get("org_type")))
+    if clean_tax_code(str(value)).kind == TaxCodeKind.CITIZEN_ID and kind and not kind.household:
+        raise Invalid(
+            N_(
+                "{code} has 12 digits: that is a personal ID, which only a household may give "
+                "as its tax code. For “{org_type}” the tax code has 10 digits (13 for a branch, "
+                "written 0123456789-001), as on the registration certificate."
+            ),
+            {"code": value, "org_type": kind.name(ctx.user.locale)},
+        )
+
+
+async def remark_org_type(ctx: StepContext, value: Any) -> str:
+    """Says which product sets an organisation type limited by Art. 2.3 may register."""
+    kind = org_type(ctx, str(value))
+    return sets_allowed(ctx, kind) if kind else ""
+
+
 async def parse_reg_no(_ctx: StepContext, typed: str) -> str:
     value = " ".join(typed.split())
     if not 3 <= len(value) <= 60:
@@ -98,8 +135,19 @@ async def parse_reg_no(_ctx: StepContext, typed: str) -> str:
     return value
 
 
-async def parse_position(_ctx: StepContext, typed: str) -> str:
-    return clean_name(typed, maximum=120)
+async def parse_position(ctx: StepContext, typed: str) -> str:
+    """A position that names one shortcut is that shortcut; several are offered; any other
+    position is kept as typed."""
+    found = named(ctx, typed, await position_choices(ctx))
+    if len(found) == 1:
+        return found[0].value
+    if found:
+        raise suggest(ctx, found)
+    return clean_text(
+        typed,
+        too_short=N_("Please type the position in full, e.g. “Giám đốc”."),
+        maximum=120,
+    )
 
 
 async def parse_ethnicity(ctx: StepContext, typed: str) -> str:
@@ -111,8 +159,13 @@ async def parse_ethnicity(ctx: StepContext, typed: str) -> str:
     return pick(ctx, typed, choices, unknown)
 
 
-async def parse_phone(_ctx: StepContext, typed: str) -> str:
-    return clean_mobile(typed)
+async def parse_phone(ctx: StepContext, typed: str) -> str:
+    """A mobile number; an old 11-digit one gets its new number offered as a button."""
+    try:
+        return clean_mobile(typed)
+    except RenumberedMobile as old:
+        suggest(ctx, [Choice(old.number, old.params["new"], translate=False)])
+        raise
 
 
 async def parse_email(_ctx: StepContext, typed: str) -> str:
@@ -227,8 +280,10 @@ FIELDS: tuple[Field, ...] = (
         "org_type",
         N_("Organisation type"),
         N_("What kind of organisation are you registering?"),
-        choices=_static(ORG_TYPES),
+        choices=org_type_choices,
         columns=1,
+        rechecks=("tax_code",),
+        remark=remark_org_type,
     ),
     Field(
         "name",
@@ -242,6 +297,7 @@ FIELDS: tuple[Field, ...] = (
         N_("Tax code"),
         N_("What is its tax code (mã số thuế)?"),
         parse=parse_tax_code,
+        check=check_tax_code,
         hint=N_("10 digits, or 13 for a branch; a household may give the owner's citizen ID."),
     ),
     Field(
@@ -261,7 +317,7 @@ FIELDS: tuple[Field, ...] = (
         "rep_position",
         N_("Position"),
         N_("What is the representative's position? Tap one or type it."),
-        choices=_static(POSITIONS),
+        choices=position_choices,
         free_text=True,
         parse=parse_position,
     ),
