@@ -4,7 +4,8 @@ A file is one object: ``version``, ``legal_basis`` (``{"vi", "en"}``), ``effecti
 ISO date); lists of ``groups``, ``product_sets``, ``document_types`` and ``dossier_kinds``;
 ``requirements``, each naming a ``document`` and the sets for which it is ``required`` or
 ``optional`` (``"all"``, numbers or ``"a-b"`` ranges), maybe a ``knockout``; and the ``scoring``,
-``stars``, ``certificate`` and ``samples`` sections.
+``stars``, ``certificate`` and ``samples`` sections. A product set may list ``keywords`` (the
+product names producers type, to find it; each once) and a ``basis`` for its name.
 
 Validated: types and presence of every field, non-empty Vietnamese and English texts, unique
 codes and numbers, every set in a known group, every requirement naming a known document type
@@ -35,6 +36,7 @@ from bot.rules.model import (
     ScoringPart,
     StarBand,
 )
+from bot.rules.search import Word, phrase
 
 __all__ = ["load_rule_set", "parse_rule_set"]
 
@@ -111,12 +113,33 @@ def _product_set(obj: Mapping[str, Any], where: str, group_codes: set[str]) -> P
     group = _get(obj, where, "group", str)
     if group not in group_codes:
         raise RulesDataError(f"{where}.group: unknown group {group!r}")
+    basis = obj.get("basis", "")
+    if not isinstance(basis, str):
+        raise RulesDataError(f"{where}.basis: expected text")
     return ProductSet(
         number=_get(obj, where, "number", int),
         group=group,
         subgroup=None if obj.get("subgroup") is None else _text(obj, where, "subgroup"),
         names=_text(obj, where, "name"),
+        keywords=_keywords(obj, where),
+        basis=basis.strip(),
     )
+
+
+def _keywords(obj: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """A set's search keywords: words or phrases, each once (diacritics and case count)."""
+    spec = obj.get("keywords", [])
+    if not isinstance(spec, list):
+        raise RulesDataError(f"{where}.keywords: expected a list of words or phrases")
+    seen: set[tuple[Word, ...]] = set()
+    for i, keyword in enumerate(spec):
+        words = phrase(keyword) if isinstance(keyword, str) else ()
+        if not words:
+            raise RulesDataError(f"{where}.keywords[{i}]: expected a word or phrase, got {keyword!r}")
+        if words in seen:
+            raise RulesDataError(f"{where}.keywords[{i}]: {keyword!r} is listed twice")
+        seen.add(words)
+    return tuple(k.strip() for k in spec)
 
 
 def _document_type(obj: Mapping[str, Any], where: str) -> DocumentType:
