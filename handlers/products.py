@@ -72,11 +72,21 @@ def _choose_set(ctx: StepContext, pset: ProductSet) -> str:
     return pset.group
 
 
+def _announce(ctx: StepContext, pset: ProductSet) -> ProductSet:
+    """Says which set a typed name picked, so that a wrong guess is seen and undone."""
+    ctx.say(
+        ctx._("Product set chosen: {set}. If that is wrong, tap ⬅️ Back.").format(
+            set=_set_label(pset, ctx.user.locale)
+        )
+    )
+    return pset
+
+
 async def parse_group(ctx: StepContext, typed: str) -> str:
-    """A typed word picks the product set directly when it names exactly one."""
+    """A typed name picks the product set directly when it names exactly one."""
     found = rules().find_product_sets(typed)
     if len(found) == 1:
-        return _choose_set(ctx, found[0])
+        return _choose_set(ctx, _announce(ctx, found[0]))
     raise _offer_sets(ctx, typed, found)
 
 
@@ -95,10 +105,9 @@ async def tapped_set(ctx: StepContext, value: str) -> str:
 
 
 async def parse_set(ctx: StepContext, typed: str) -> str:
-    group = str(ctx.data["values"].get("group"))
-    found = [s for s in rules().find_product_sets(typed) if s.group == group]
+    found = rules().find_product_sets(typed, str(ctx.data["values"].get("group")))
     if len(found) == 1:
-        return str(found[0].number)
+        return str(_announce(ctx, found[0]).number)
     raise _offer_sets(ctx, typed, found)
 
 

@@ -87,11 +87,22 @@ def phrase(text: str) -> tuple[Word, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Phrase:
+    words: tuple[Word, ...]
+    letters: frozenset[str]  # the words' bare letters, to rule most phrases out at once
+
+    @classmethod
+    def of(cls, text: str, limit: int | None = None) -> _Phrase:
+        words = phrase(text)[:limit]
+        return cls(words, frozenset(w.letters for w in words))
+
+
+@dataclass(frozen=True, slots=True)
 class _Entry:
     pset: ProductSet
-    keywords: tuple[tuple[Word, ...], ...]
-    name: tuple[Word, ...]  # Vietnamese and English name words
-    context: tuple[Word, ...]  # the name's, the group's and the sub-group's words
+    keywords: tuple[_Phrase, ...]
+    name: _Phrase  # Vietnamese and English name words
+    context: _Phrase  # the name's, the group's and the sub-group's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,45 +126,46 @@ class ProductSearch:
         self._entries = tuple(
             _Entry(
                 pset,
-                tuple(phrase(k) for k in pset.keywords),
-                phrase(f"{pset.names.vi} {pset.names.en}"),
-                phrase(" ".join((pset.names.vi, pset.names.en, *context))),
+                tuple(_Phrase.of(k) for k in pset.keywords),
+                _Phrase.of(f"{pset.names.vi} {pset.names.en}"),
+                _Phrase.of(" ".join((pset.names.vi, pset.names.en, *context))),
             )
             for pset, context in sets
         )
 
     def find(self, typed: str, group: str | None = None) -> list[ProductSet]:
         """The sets ``typed`` names, best first, in ``group`` if given (see the module)."""
-        words = phrase(typed)[:_MAX_TYPED_WORDS]
-        if not words:
+        words = _Phrase.of(typed, _MAX_TYPED_WORDS)
+        if not words.words:
             return []
         entries = [e for e in self._entries if group in (None, e.pset.group)]
-        matches = [(m, e.pset) for e in entries if (m := _match(words, e)) is not None]
-        if not matches:
-            return []
-        best = min(m.key for m, _ in matches)[:2]
-        return [pset for m, pset in sorted(matches, key=lambda r: r[0].key) if m.key[:2] == best]
+        for tier in (0, 1):
+            matches = [m for e in entries if (m := _match(words, e, tier)) is not None]
+            if matches:
+                matches.sort(key=lambda m: m[0].key)
+                best = matches[0][0].covered
+                return [pset for m, pset in matches if m.covered == best]
+        return []
 
 
-def _match(typed: tuple[Word, ...], entry: _Entry) -> _Match | None:
-    """The best way ``entry`` explains ``typed``, or None."""
-    number, everything = entry.pset.number, len(typed)
+def _match(typed: _Phrase, entry: _Entry, tier: int) -> tuple[_Match, ProductSet] | None:
+    """The best way ``entry`` explains ``typed`` with whole words (tier 0) or prefixes (1)."""
+    number, everything, prefix = entry.pset.number, len(typed.words), tier == 1
     found: list[_Match] = []
-    covered: set[int] = set()
-    for keyword in entry.keywords:
-        covered.update(_occurrences(typed, keyword))
-    if covered:
-        found.append(_Match(0, len(covered), _CONTAINED, min(covered), number))
-    for tier, prefix in ((0, False), (1, True)):
-        if any(_inside(typed, keyword, prefix=prefix) for keyword in entry.keywords):
-            found.append(_Match(tier, everything, _INSIDE_KEYWORD, 0, number))
-        elif _all_in(typed, entry.name, prefix=prefix):
-            found.append(_Match(tier, everything, _IN_NAME, 0, number))
-        elif _all_in(typed, entry.context, prefix=prefix):
-            found.append(_Match(tier, everything, _IN_GROUP, 0, number))
-        if found:
-            return min(found, key=lambda m: m.key)
-    return None
+    if not prefix:
+        covered: set[int] = set()
+        for keyword in entry.keywords:
+            if keyword.letters <= typed.letters:
+                covered.update(_occurrences(typed.words, keyword.words))
+        if covered:
+            found.append(_Match(0, len(covered), _CONTAINED, min(covered), number))
+    if any(_inside(typed, keyword, prefix=prefix) for keyword in entry.keywords):
+        found.append(_Match(tier, everything, _INSIDE_KEYWORD, 0, number))
+    elif _all_in(typed, entry.name, prefix=prefix):
+        found.append(_Match(tier, everything, _IN_NAME, 0, number))
+    elif _all_in(typed, entry.context, prefix=prefix):
+        found.append(_Match(tier, everything, _IN_GROUP, 0, number))
+    return (min(found, key=lambda m: m.key), entry.pset) if found else None
 
 
 def _occurrences(typed: tuple[Word, ...], keyword: tuple[Word, ...]) -> set[int]:
@@ -166,13 +178,19 @@ def _occurrences(typed: tuple[Word, ...], keyword: tuple[Word, ...]) -> set[int]
     return found
 
 
-def _inside(typed: tuple[Word, ...], keyword: tuple[Word, ...], *, prefix: bool = False) -> bool:
+def _inside(typed: _Phrase, keyword: _Phrase, *, prefix: bool) -> bool:
     """Whether the typed words are a phrase in ``keyword`` ("vai thieu" in "vải thiều sấy")."""
+    if not prefix and not typed.letters <= keyword.letters:
+        return False
+    words, size = keyword.words, len(typed.words)
     return any(
-        all(t.fits(k, prefix=prefix) for t, k in zip(typed, keyword[start:]))
-        for start in range(len(keyword) - len(typed) + 1)
+        all(t.fits(k, prefix=prefix) for t, k in zip(typed.words, words[start : start + size]))
+        for start in range(len(words) - size + 1)
     )
 
 
-def _all_in(typed: tuple[Word, ...], words: tuple[Word, ...], *, prefix: bool = False) -> bool:
-    return all(any(t.fits(w, prefix=prefix) for w in words) for t in typed)
+def _all_in(typed: _Phrase, words: _Phrase, *, prefix: bool) -> bool:
+    """Whether every typed word is (or, with ``prefix``, starts) one of ``words``."""
+    if not prefix and not typed.letters <= words.letters:
+        return False
+    return all(any(t.fits(w, prefix=prefix) for w in words.words) for t in typed.words)
