@@ -135,7 +135,9 @@ def _keywords(obj: Mapping[str, Any], where: str) -> tuple[str, ...]:
     for i, keyword in enumerate(spec):
         words = phrase(keyword) if isinstance(keyword, str) else ()
         if not words:
-            raise RulesDataError(f"{where}.keywords[{i}]: expected a word or phrase, got {keyword!r}")
+            raise RulesDataError(
+                f"{where}.keywords[{i}]: expected a word or phrase, got {keyword!r}"
+            )
         if words in seen:
             raise RulesDataError(f"{where}.keywords[{i}]: {keyword!r} is listed twice")
         seen.add(words)

@@ -73,11 +73,14 @@ class Word:
 
     def fits(self, other: Word, *, prefix: bool = False) -> bool:
         """Whether this typed word is ``other`` (or starts it), its marks all in ``other``."""
-        if not (other.letters.startswith(self.letters) if prefix else other.letters == self.letters):
+        if prefix:
+            letters = other.letters.startswith(self.letters)
+        else:
+            letters = other.letters == self.letters
+        if not letters or (self.tone and self.tone != other.tone):
             return False
-        if self.tone and self.tone != other.tone:
-            return False
-        return all(not mark or mark == theirs for mark, theirs in zip(self.marks, other.marks))
+        marks = zip(self.marks, other.marks, strict=False)  # ``other`` may be longer
+        return all(not mark or mark == theirs for mark, theirs in marks)
 
 
 def phrase(text: str) -> tuple[Word, ...]:
@@ -173,7 +176,7 @@ def _occurrences(typed: tuple[Word, ...], keyword: tuple[Word, ...]) -> set[int]
     size = len(keyword)
     found: set[int] = set()
     for start in range(len(typed) - size + 1):
-        if all(t.fits(k) for t, k in zip(typed[start : start + size], keyword)):
+        if all(t.fits(k) for t, k in zip(typed[start : start + size], keyword, strict=True)):
             found.update(range(start, start + size))
     return found
 
@@ -184,7 +187,10 @@ def _inside(typed: _Phrase, keyword: _Phrase, *, prefix: bool) -> bool:
         return False
     words, size = keyword.words, len(typed.words)
     return any(
-        all(t.fits(k, prefix=prefix) for t, k in zip(typed.words, words[start : start + size]))
+        all(
+            t.fits(k, prefix=prefix)
+            for t, k in zip(typed.words, words[start : start + size], strict=True)
+        )
         for start in range(len(words) - size + 1)
     )
 

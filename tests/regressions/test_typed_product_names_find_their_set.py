@@ -41,8 +41,11 @@ def test_lychee_is_offered_with_fabric() -> None:
 
 
 def test_set_8_has_its_whole_name() -> None:
-    assert rules().product_set(8).name("vi").endswith(
-        "mật ong, các sản phẩm từ mật ong, mật khác và nông sản thực phẩm khác"
+    assert (
+        rules()
+        .product_set(8)
+        .name("vi")
+        .endswith("mật ong, các sản phẩm từ mật ong, mật khác và nông sản thực phẩm khác")
     )
 
 
