@@ -5,14 +5,16 @@ so "chè" (tea) never matches "chế" (processed); the marks a producer left out
 word typed without any matches by its bare letters ("che" matches both) and "mât ong" still
 finds "mật ong". The tone mark may sit on either vowel ("hoà" is "hòa").
 
-A set is matched through its keywords (common product names, phrases), its name and, last, its
-group and sub-group. Tiers, best first:
+A set is matched through its keywords (common product names, phrases, written with their
+diacritics: typing without them matches by the rule above), its name and, last, its group and
+sub-group. Tiers, best first:
 
 0. whole words: the typed text contains a keyword as a phrase ("vai thieu luc ngan" contains
    "vải thiều"), or is a phrase in a keyword ("vai thieu" in "vải thiều sấy"), or every typed
    word is a word of the set's name, or of its name, group and sub-group together ("đồ uống"
    lists the drink sets);
-1. the same with prefixes: each typed word starts its word ("coff", "nuoc ma").
+1. prefixes: the typed words are a phrase in a keyword, or words of the name, group and
+   sub-group, each typed word only starting its word ("coff", "nuoc ma").
 
 Only the sets of the best tier that explain the most typed words are returned ("rượu vang sim"
 finds the set with "rượu vang" and "rượu sim", not the one with only "rượu"; "nuoc mam cua lo"
