@@ -4,8 +4,7 @@ A file is one object: ``version``, ``legal_basis`` (``{"vi", "en"}``), ``effecti
 ISO date); lists of ``groups``, ``product_sets``, ``document_types`` and ``dossier_kinds``;
 ``requirements``, each naming a ``document`` and the sets for which it is ``required`` or
 ``optional`` (``"all"``, numbers or ``"a-b"`` ranges), maybe a ``knockout``; and the ``scoring``,
-``stars``, ``certificate`` and ``samples`` sections. A product set may list ``keywords`` (the
-product names producers type, to find it; each once) and a ``basis`` for its name.
+``stars``, ``certificate`` and ``samples`` sections.
 
 Validated: types and presence of every field, non-empty Vietnamese and English texts, unique
 codes and numbers, every set in a known group, every requirement naming a known document type
@@ -127,7 +126,9 @@ def _product_set(obj: Mapping[str, Any], where: str, group_codes: set[str]) -> P
 
 
 def _keywords(obj: Mapping[str, Any], where: str) -> tuple[str, ...]:
-    """A set's search keywords: words or phrases, each once (diacritics and case count)."""
+    """A set's optional ``keywords``: the product names producers type to find it (see
+    :mod:`bot.rules.search`), words or phrases written with their diacritics, each once.
+    The same keyword may name several sets when the word is ambiguous ("vải")."""
     spec = obj.get("keywords", [])
     if not isinstance(spec, list):
         raise RulesDataError(f"{where}.keywords: expected a list of words or phrases")

@@ -3,9 +3,8 @@
 A :class:`RuleSet` is one version of the OCOP rules: its product groups and product sets, the
 document types a dossier may hold and each set's checklist of requirements, the dossier kinds,
 the parts and star bands of the score sheet, and the certificate, re-rating and sample rules.
-Every name is a :class:`LocalText` in Vietnamese and English. Also here: the date arithmetic
-those objects use, and :class:`RulesDataError`, raised for broken data; the product-set search
-is :mod:`bot.rules.search`.
+Every name is a :class:`LocalText` in Vietnamese and English. Also here: the product-set search
+and date arithmetic those objects use, and :class:`RulesDataError`, raised for broken data.
 """
 
 from __future__ import annotations
