@@ -36,6 +36,11 @@ def test_quoted_names_find_their_set_first(typed: str, number: int) -> None:
     assert [s.number for s in rules().find_product_sets(typed)][:1] == [number]
 
 
+def test_che_with_its_accent_never_means_processed() -> None:
+    found = {s.number for s in rules().find_product_sets("chè")}
+    assert 11 in found and not found & {3, 5, 6, 7, 8}
+
+
 def test_lychee_is_offered_with_fabric() -> None:
     assert {1, 7, 22} <= {s.number for s in rules().find_product_sets("vai")}
 
