@@ -28,6 +28,7 @@ from storage.states import DossierStatus
 __all__ = ["ProductFormFlow", "ProductsFlow", "product_summary"]
 
 OPEN, NEW, MENU = "p:", "new", "menu"
+MAX_SUGGESTED_SETS = 8  # best first; more words typed narrow the list
 
 
 def _set_label(pset: ProductSet, locale: str | None) -> str:
@@ -63,7 +64,10 @@ def _offer_sets(ctx: StepContext, typed: str, found: list[ProductSet]) -> Invali
         )
     return suggest(
         ctx,
-        [Choice(f"s{s.number}", _set_label(s, ctx.user.locale), False) for s in found[:8]],
+        [
+            Choice(f"s{s.number}", _set_label(s, ctx.user.locale), False)
+            for s in found[:MAX_SUGGESTED_SETS]
+        ],
     )
 
 
@@ -73,12 +77,22 @@ def _choose_set(ctx: StepContext, pset: ProductSet) -> str:
     return pset.group
 
 
+def _announce(ctx: StepContext, pset: ProductSet) -> None:
+    """Says which set a typed name picked, so that a wrong guess is seen and undone."""
+    ctx.say(
+        ctx._("Product set chosen: {set}. If that is wrong, tap ⬅️ Back.").format(
+            set=_set_label(pset, ctx.user.locale)
+        )
+    )
+
+
 async def parse_group(ctx: StepContext, typed: str) -> str:
-    """A typed word picks the product set directly when it names exactly one."""
+    """A typed name picks the product set directly when it names exactly one."""
     found = rules().find_product_sets(typed)
-    if len(found) == 1:
-        return _choose_set(ctx, found[0])
-    raise _offer_sets(ctx, typed, found)
+    if len(found) != 1:
+        raise _offer_sets(ctx, typed, found)
+    _announce(ctx, found[0])
+    return _choose_set(ctx, found[0])
 
 
 def _tapped(value: str, group: str | None = None) -> ProductSet:
@@ -96,11 +110,11 @@ async def tapped_set(ctx: StepContext, value: str) -> str:
 
 
 async def parse_set(ctx: StepContext, typed: str) -> str:
-    group = str(ctx.data["values"].get("group"))
-    found = [s for s in rules().find_product_sets(typed) if s.group == group]
-    if len(found) == 1:
-        return str(found[0].number)
-    raise _offer_sets(ctx, typed, found)
+    found = rules().find_product_sets(typed, str(ctx.data["values"].get("group")))
+    if len(found) != 1:
+        raise _offer_sets(ctx, typed, found)
+    _announce(ctx, found[0])
+    return str(found[0].number)
 
 
 async def tapped_in_group(ctx: StepContext, value: str) -> str:

@@ -1,7 +1,8 @@
 """Reading and validating a JSON rules data file into a :class:`~bot.rules.model.RuleSet`.
 
 A file is one object: ``version``, ``legal_basis`` (``{"vi", "en"}``), ``effective_from`` (an
-ISO date); lists of ``groups``, ``product_sets``, ``document_types``, ``dossier_kinds`` and
+ISO date); lists of ``groups``, ``product_sets`` (each with the ``keywords`` producers type for
+it and the ``basis`` of its name), ``document_types``, ``dossier_kinds`` and
 ``org_types`` (who may file, Art. 2.3); ``requirements``, each naming a ``document``, the article
 it comes from (``basis``) and the sets for which it is needed ``to_file``, ``for_3_stars`` or
 ``helps_score`` (``"all"``, numbers or ``"a-b"`` ranges), and those where it is a ``knockout``;
@@ -41,6 +42,7 @@ from bot.rules.model import (
     StarBand,
     Tier,
 )
+from bot.rules.search import Word, phrase
 
 __all__ = ["load_rule_set", "parse_rule_set"]
 
@@ -123,12 +125,37 @@ def _product_set(obj: Mapping[str, Any], where: str, group_codes: set[str]) -> P
     group = _get(obj, where, "group", str)
     if group not in group_codes:
         raise RulesDataError(f"{where}.group: unknown group {group!r}")
+    basis = obj.get("basis", "")
+    if not isinstance(basis, str):
+        raise RulesDataError(f"{where}.basis: expected text")
     return ProductSet(
         number=_get(obj, where, "number", int),
         group=group,
         subgroup=None if obj.get("subgroup") is None else _text(obj, where, "subgroup"),
         names=_text(obj, where, "name"),
+        keywords=_keywords(obj, where),
+        basis=basis.strip(),
     )
+
+
+def _keywords(obj: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """A set's optional ``keywords``: the product names producers type to find it (see
+    :mod:`bot.rules.search`), words or phrases written with their diacritics, each once.
+    The same keyword may name several sets when the word is ambiguous ("vải")."""
+    spec = obj.get("keywords", [])
+    if not isinstance(spec, list):
+        raise RulesDataError(f"{where}.keywords: expected a list of words or phrases")
+    seen: set[tuple[Word, ...]] = set()
+    for i, keyword in enumerate(spec):
+        words = phrase(keyword) if isinstance(keyword, str) else ()
+        if not words:
+            raise RulesDataError(
+                f"{where}.keywords[{i}]: expected a word or phrase, got {keyword!r}"
+            )
+        if words in seen:
+            raise RulesDataError(f"{where}.keywords[{i}]: {keyword!r} is listed twice")
+        seen.add(words)
+    return tuple(k.strip() for k in spec)
 
 
 def _document_type(obj: Mapping[str, Any], where: str) -> DocumentType:

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import TypeVar
 
-from storage.text import fold
+from bot.rules.search import ProductSearch
 
 __all__ = [
     "DocumentType",
@@ -81,6 +82,8 @@ class ProductSet(_Named):
     group: str  # Group.code
     subgroup: LocalText | None
     names: LocalText
+    keywords: tuple[str, ...] = ()  # product names producers type, to find the set
+    basis: str = ""  # where the name comes from, when the data says
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,27 +212,21 @@ class RuleSet:
         self.group(code)
         return [s for s in self.product_sets if s.group == code]
 
-    def find_product_sets(self, typed: str) -> list[ProductSet]:
-        """Sets whose name matches what a user typed, in Vietnamese or English, any diacritics.
+    def find_product_sets(self, typed: str, group: str | None = None) -> list[ProductSet]:
+        """The sets a typed product name ("nuoc mam cua lo", "chè", "coff") means, best first.
 
-        Every typed word must be, or start, a word of the name: "nuoc mam", "cà phê" and "coff"
-        all work. Best first: whole-word matches before prefix matches, then matches on the
-        set's own name before those needing its group or sub-group ("đồ uống" lists the drink
-        sets); ties in set-number order.
+        Keywords and whole words before prefixes, group and sub-group names last; diacritics
+        typed are respected ("chè" is not "chế"); only the best-explained sets are listed, of
+        ``group`` alone if given. See :mod:`bot.rules.search`.
         """
-        typed_words = _words(typed)
-        if not typed_words:
-            return []
-        ranked: list[tuple[tuple[int, int, int], ProductSet]] = []
-        for pset in self.product_sets:
-            own = _words(pset.names.vi, pset.names.en)
-            group = self.group(pset.group).names
-            context = own | _words(group.vi, group.en, *_texts(pset.subgroup))
-            if (fit := _fit(typed_words, own)) is not None:
-                ranked.append(((fit, 0, pset.number), pset))
-            elif (fit := _fit(typed_words, context)) is not None:
-                ranked.append(((fit, 1, pset.number), pset))
-        return [pset for _, pset in sorted(ranked, key=lambda r: r[0])]
+        return self._product_search.find(typed, group)
+
+    @cached_property
+    def _product_search(self) -> ProductSearch:
+        return ProductSearch(
+            (pset, (*_texts(self.group(pset.group).names), *_texts(pset.subgroup)))
+            for pset in self.product_sets
+        )
 
     # -- who may file ------------------------------------------------------------------------
 
@@ -302,22 +299,8 @@ def _one(items: Iterable[_T], match: Callable[[_T], bool], what: str, version: s
     raise KeyError(f"no {what} in OCOP rules {version}")
 
 
-def _words(*texts: str) -> frozenset[str]:
-    """The folded words of ``texts`` (lower case, no diacritics, no punctuation)."""
-    return frozenset(word for text in texts for word in fold(text).split())
-
-
 def _texts(text: LocalText | None) -> tuple[str, ...]:
     return () if text is None else (text.vi, text.en)
-
-
-def _fit(typed: frozenset[str], words: frozenset[str]) -> int | None:
-    """0 if every typed word is a word of ``words``, 1 if each at least starts one, else None."""
-    if typed <= words:
-        return 0
-    if all(any(w.startswith(t) for w in words) for t in typed):
-        return 1
-    return None
 
 
 def _add_months(day: date, months: int) -> date:
