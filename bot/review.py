@@ -45,7 +45,7 @@ async def decide_document(
     def message(t: Translator) -> Reply:
         name = doc_type.name(t.locale)
         if status == DocumentStatus.APPROVED:
-            text = t.gettext("✅ An official approved “{doc}” of {product}.")
+            text = t.gettext("✅ An official found “{doc}” of {product} valid.")
         elif status == DocumentStatus.HAS_ISSUES:
             text = t.gettext(
                 "⚠️ An official sent back “{doc}” of {product}: {reason}\nPlease upload it again."

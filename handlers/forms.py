@@ -311,7 +311,7 @@ class FormFlow:
             await self._store(ctx, fld, None)
             return
         if answer == SKIP:
-            ctx.say(ctx._("This question cannot be skipped; the OCOP office needs the answer."))
+            ctx.say(ctx._("This question cannot be skipped; the OCOP officials need the answer."))
             await self._ask(ctx, fld)
             return
         try:

@@ -193,7 +193,7 @@ async def parse_commune(ctx: StepContext, typed: str) -> str:
         ctx.say(
             ctx._(
                 "I cannot check “{commune}”: the list of communes is not loaded yet. "
-                "I will save it as you typed it; the OCOP office will check it."
+                "I will save it as you typed it; an OCOP official will check it."
             ).format(commune=name)
         )
         return FREE_COMMUNE + name
