@@ -2,22 +2,26 @@
 
 The product form asks the group, the product set (buttons, or part of a name typed with or
 without diacritics), name, description, packaging, yearly output, raw-material area and the
-dossier kind (upgrade and re-rating ask which certificate). Confirming creates the product and
+dossier kind (upgrade and re-rating ask the certificate's number and issue date; a re-rating is
+told when its filing window opens, or that it has passed). Confirming creates the product and
 its draft dossier and opens the dossier's checklist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from bot.dossier_progress import progress
 from bot.flow import StepContext
 from bot.i18n import N_
-from bot.rules import ProductSet, rules
-from bot.validators import Invalid, clean_name, parse_id
+from bot.rerating import RERATING, rerating_window
+from bot.rules import ProductSet, Tier, rules
+from bot.validators import Invalid, clean_name, parse_id, parse_past_date
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
+from handlers.documents import window_text
 from handlers.forms import Choice, Field, FormFlow, suggest
 from storage.dossiers import create_product, current_dossier, documents_of, products_of
 from storage.models import Product
@@ -123,6 +127,18 @@ async def parse_certificate(_ctx: StepContext, typed: str) -> str:
     return value
 
 
+async def parse_issued(ctx: StepContext, typed: str) -> str:
+    """The certificate's issue date (not in the future); a re-rating hears its window."""
+    issued = parse_past_date(typed, ctx.today)
+    if ctx.data["values"].get("dossier_kind") == RERATING:
+        ctx.say(window_text(ctx, rerating_window(rules(), issued, ctx.today)))
+    return issued.isoformat()
+
+
+async def show_date(ctx: StepContext, value: Any) -> str:
+    return ctx.t.date(date.fromisoformat(str(value)))
+
+
 async def show_set(ctx: StepContext, value: Any) -> str:
     return _set_label(rules().product_set(int(value)), ctx.user.locale)
 
@@ -196,13 +212,21 @@ FIELDS: tuple[Field, ...] = (
         N_("Is this the product's first evaluation, an upgrade, or a re-rating?"),
         choices=kind_choices,
         columns=1,
-        resets=("certificate",),
+        resets=("certificate", "certificate_issued"),
     ),
     Field(
         "certificate",
         N_("Certificate"),
         N_("Which OCOP certificate does it concern? Type its number."),
         parse=parse_certificate,
+        when=_needs_certificate,
+    ),
+    Field(
+        "certificate_issued",
+        N_("Certificate issued on"),
+        N_("On what date was the certificate issued? Type it as on the paper, e.g. 15/3/2024."),
+        parse=parse_issued,
+        show=show_date,
         when=_needs_certificate,
     ),
 )
@@ -224,6 +248,7 @@ class ProductFormFlow(FormFlow):
         producer = await producer_of_user(ctx.session, ctx.user.id)
         assert producer is not None
         rule_set = rules()
+        certified = _needs_certificate(values)
         product, _dossier = await create_product(
             ctx.session,
             producer_id=producer.id,
@@ -237,7 +262,10 @@ class ProductFormFlow(FormFlow):
                 "raw_material_area": values.get("raw_material_area") or "",
             },
             dossier_kind=values["dossier_kind"],
-            certificate_ref=values.get("certificate") if _needs_certificate(values) else None,
+            certificate_ref=values.get("certificate") if certified else None,
+            certificate_issued=(
+                date.fromisoformat(values["certificate_issued"]) if certified else None
+            ),
             rules_version=rule_set.version,
         )
         ctx.say(ctx._("📦 {name} is registered. Now its dossier:").format(name=product.name))
@@ -248,13 +276,14 @@ class ProductFormFlow(FormFlow):
 
 
 async def product_summary(ctx: StepContext, product: Product) -> str:
-    """One line: "Name — 5/8 required documents, 1 sent back · submitted"."""
+    """One line: "Name — to file 2/2, 3★ 1/2, 1 sent back · submitted"."""
     dossier = await current_dossier(ctx.session, product.id)
     if dossier is None:
         return product.name
     state = progress(dossier, product.product_set, await documents_of(ctx.session, dossier.id))
-    line = ctx._("{done}/{total} documents").format(
-        done=state.required_done, total=len(state.required)
+    line = ctx._("to file {to_file}, 3★ {for_3}").format(
+        to_file=f"{state.required_done}/{len(state.required)}",
+        for_3=f"{state.done_in(Tier.FOR_3_STARS)}/{len(state.in_tier(Tier.FOR_3_STARS))}",
     )
     if state.sent_back:
         line += ", " + ctx.t.ngettext("{n} sent back", "{n} sent back", state.sent_back).format(
@@ -301,7 +330,8 @@ class ProductsFlow:
 
     def help(self, ctx: StepContext) -> str:
         return ctx._(
-            "These are your products. The numbers show how many required documents are in. "
+            "These are your products. The numbers show how many documents needed to file and "
+            "needed for 3★ are in. "
             "Tap a product to upload or re-upload its documents."
         )
 
