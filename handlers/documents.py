@@ -165,8 +165,11 @@ def _pages(state: Progress) -> list[tuple[Tier, list[DocumentLine]]]:
 
 
 def _icon(line: DocumentLine) -> str:
+    """The document's status; a missing one that only adds points is ▫️, not ⬜."""
     status = line.document.status if line.document else None
-    return ICONS.get(status, "⬜") if status or line.requirement.required else "▫️"
+    if status is None and line.requirement.tier is Tier.HELPS_SCORE:
+        return "▫️"
+    return ICONS.get(status, "⬜")
 
 
 class DocumentsFlow:

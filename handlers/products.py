@@ -17,7 +17,7 @@ from bot.dossier_progress import progress
 from bot.flow import StepContext
 from bot.i18n import N_
 from bot.rerating import RERATING, rerating_window
-from bot.rules import ProductSet, Tier, rules
+from bot.rules import ProductSet, rules
 from bot.validators import Invalid, clean_name, parse_id, parse_past_date
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
@@ -276,14 +276,14 @@ class ProductFormFlow(FormFlow):
 
 
 async def product_summary(ctx: StepContext, product: Product) -> str:
-    """One line: "Name — to file 2/2, 3★ 1/2, 1 sent back · submitted"."""
+    """One line: "Name — 3/4 documents, 1 sent back · submitted" (those needed to file and for
+    3★; it must fit a button)."""
     dossier = await current_dossier(ctx.session, product.id)
     if dossier is None:
         return product.name
     state = progress(dossier, product.product_set, await documents_of(ctx.session, dossier.id))
-    line = ctx._("to file {to_file}, 3★ {for_3}").format(
-        to_file=f"{state.required_done}/{len(state.required)}",
-        for_3=f"{state.done_in(Tier.FOR_3_STARS)}/{len(state.in_tier(Tier.FOR_3_STARS))}",
+    line = ctx._("{done}/{total} documents").format(
+        done=sum(line.done for line in state.needed), total=len(state.needed)
     )
     if state.sent_back:
         line += ", " + ctx.t.ngettext("{n} sent back", "{n} sent back", state.sent_back).format(
