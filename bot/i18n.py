@@ -31,6 +31,10 @@ DOMAIN = "messages"
 LOCALES = ("vi", "en")
 BABEL_LOCALES = {"vi": "vi_VN", "en": "en_US"}
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+# Vietnamese papers write 29/11/2026 (Babel's vi patterns say "29 thg 11, 2026" and "29/11/26");
+# other locales keep Babel's medium date and short date-time ("Nov 29, 2026").
+DATE_PATTERNS = {"vi": "dd/MM/yyyy"}
+DATETIME_PATTERNS = {"vi": "HH:mm dd/MM/yyyy"}
 
 
 def N_(message: str) -> str:
@@ -69,11 +73,13 @@ class Translator:
         return format_decimal(value, locale=self.babel_locale)
 
     def date(self, value: date) -> str:
-        return _format_date(value, format="medium", locale=self.babel_locale)
+        pattern = DATE_PATTERNS.get(self.locale, "medium")
+        return _format_date(value, format=pattern, locale=self.babel_locale)
 
     def datetime(self, value: datetime) -> str:
+        pattern = DATETIME_PATTERNS.get(self.locale, "short")
         return _format_datetime(
-            value.astimezone(TIMEZONE), format="short", locale=self.babel_locale
+            value.astimezone(TIMEZONE), format=pattern, locale=self.babel_locale
         )
 
     def money(self, dong: int) -> str:

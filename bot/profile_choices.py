@@ -30,7 +30,7 @@ GENDERS: dict[str, str] = {
 # Shortcuts for the representative's position; any other position may be typed.
 POSITIONS: dict[str, str] = {
     "director": N_("Director"),
-    "chair": N_("Chair of the cooperative"),
+    "chair": N_("Chair of the cooperative's board"),
     "head": N_("Household head"),
     "leader": N_("Group leader"),
 }

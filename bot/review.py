@@ -77,11 +77,14 @@ async def decide_dossier(
 
     def message(t: Translator) -> Reply:
         if status == DossierStatus.APPROVED:
-            text = t.gettext("✅ The dossier of {product} was approved by the OCOP office.")
+            text = t.gettext(
+                "✅ The dossier of {product} is valid and goes to the council for evaluation "
+                "and rating."
+            )
         elif status == DossierStatus.HAS_ISSUES:
-            text = t.gettext("⚠️ The OCOP office sent the dossier of {product} back: {reason}")
+            text = t.gettext("⚠️ An official sent the dossier of {product} back: {reason}")
         else:
-            text = t.gettext("❌ The OCOP office rejected the dossier of {product}: {reason}")
+            text = t.gettext("❌ An official rejected the dossier of {product}: {reason}")
         return Reply(
             text=text.format(product=product.name, reason=dossier.review_reason),
             buttons=_open_button(t, product),

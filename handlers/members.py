@@ -41,7 +41,7 @@ REFUSALS = {
         "That code no longer works (a newer one replaced it, or it was tried wrongly too "
         "often). Please ask your colleague for a new one."
     ),
-    JoinRefused.ALREADY_MEMBER: N_("You already speak for an organisation."),
+    JoinRefused.ALREADY_MEMBER: N_("This account is already linked to an OCOP producer."),
 }
 
 
@@ -77,7 +77,7 @@ class InviteFlow:
             ).format(link=template.format(code=code))
         ctx.say(
             text,
-            title=ctx._("Invite a colleague"),
+            title=ctx._("Invite a member to work on the dossier"),
             buttons=[[Button(ctx._("🏠 Menu"), "/menu")]],
             secrets=[shown, code],
         )
@@ -115,7 +115,7 @@ class JoinFlow:
     def help(self, ctx: StepContext) -> str:
         return ctx._(
             "A colleague who already registered your organisation can get a join code from the "
-            "bot's menu (“Invite a colleague”). Type that code here."
+            "bot's menu (“Invite a member to work on the dossier”). Type that code here."
         )
 
     async def handle(self, ctx: StepContext) -> None:
@@ -151,7 +151,11 @@ class JoinFlow:
             else:
                 await self.start(ctx)
             return
-        ctx.say(ctx._("Welcome! You now speak for {name}.").format(name=result.name))
+        ctx.say(
+            ctx._("Welcome! You now help manage the OCOP dossiers of {name}.").format(
+                name=result.name
+            )
+        )
         await ctx.goto("menu")
 
 

@@ -40,7 +40,8 @@ class MenuFlow:
                     Button(ctx._("📦 My products"), PRODUCTS),
                     Button(ctx._("➕ New product"), NEW_PRODUCT),
                 ],
-                [Button(ctx._("👤 My profile"), PROFILE), Button(ctx._("👥 Invite"), INVITE)],
+                [Button(ctx._("👤 My profile"), PROFILE)],
+                [Button(ctx._("👥 Invite a member to work on the dossier"), INVITE)],
             ]
         rows.append([Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)])
         ctx.say(text, title=ctx._("Main menu"), buttons=rows)

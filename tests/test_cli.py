@@ -145,7 +145,7 @@ async def test_serve_polls_telegram_and_answers(tmp_path: Path) -> None:
         try:
             api.push(api.make.command(42, "start"))
             sent = await api.wait_sent(42, n=1, timeout=30)
-            assert "Bạn muốn dùng ngôn ngữ nào?" in sent[0].plain
+            assert "Anh/chị muốn dùng ngôn ngữ nào?" in sent[0].plain
             assert "Which language would you like?" in sent[0].plain
         finally:
             process.send_signal(signal.SIGTERM)

@@ -160,6 +160,6 @@ async def test_flood_gets_one_notice_and_the_latest_an_answer(database: Database
             .where(TranscriptEntry.direction == "in")
         )
     assert replies[:8] == [f"{n + 1}:m{n}" for n in range(8)]
-    assert "nhanh hơn" in replies[8]
+    assert "gửi liền nhiều tin" in replies[8]
     assert replies[9:] == ["30:m29"]
     assert transcribed == 30

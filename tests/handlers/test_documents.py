@@ -224,7 +224,7 @@ async def test_second_member_joins_and_others_cannot_touch(bot: RunningBot) -> N
     replies = await colleague.say("ABCD-EFGH-JKMN")
     assert "not right" in replies[0].plain
     replies = await colleague.say(code.lower())
-    assert "You now speak for Hop tac xa Nong nghiep Luc Ngan" in replies[0].plain
+    assert "manage the OCOP dossiers of Hop tac xa Nong nghiep Luc Ngan" in replies[0].plain
     await colleague.tap("My products")
     assert any("Gio may tre" in label for label in colleague.buttons())
 

@@ -53,7 +53,7 @@ def test_demo_imports_communes_whenever_the_database_has_none(tmp_path: Path) ->
     env = {**sqlite_env(tmp_path), "OCOP_AREAS": str(SAMPLE)}
     first = demo(env)
     assert first.returncode == 0, first.stderr
-    assert "Bạn muốn dùng ngôn ngữ nào?" in first.stdout
+    assert "Anh/chị muốn dùng ngôn ngữ nào?" in first.stdout
     assert communes(tmp_path) == 8
 
     (tmp_path / "ocop.sqlite3").unlink()  # the database is deleted: import again

@@ -45,7 +45,7 @@ async def test_the_link_joins_a_new_colleague_at_once(linked_bot: RunningBot) ->
     code = found.group(1)
     colleague = linked_bot.producer(COLLEAGUE)
     replies = await colleague.say(f"/start {code}")  # what Telegram sends for the link
-    assert "thay mặt Hop tac xa Nong nghiep Luc Ngan" in replies[0].plain
+    assert "cùng quản lý hồ sơ OCOP của Hop tac xa Nong nghiep Luc Ngan" in replies[0].plain
     assert "Sản phẩm" in " ".join(colleague.buttons())  # the registered member's menu
     async with linked_bot.db.sessions() as session:
         member = await session.scalar(

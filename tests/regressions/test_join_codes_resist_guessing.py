@@ -108,7 +108,7 @@ async def test_five_wrong_codes_an_hour_then_the_right_one_waits(bot: RunningBot
     clock.advance(minutes=61)
     await colleague.tap("mã tham gia")  # the menu of someone without an organisation
     replies = await colleague.say(code)
-    assert "thay mặt" in replies[0].plain  # "You now speak for …"
+    assert "cùng quản lý hồ sơ OCOP" in replies[0].plain  # "You now help manage …"
     assert await members(bot) == 2
 
 

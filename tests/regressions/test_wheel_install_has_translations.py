@@ -97,6 +97,6 @@ def test_an_installed_wheel_speaks_vietnamese(tmp_path: Path) -> None:
 
     chat = run(bin_dir / "ocop-bot", "chat", input="1\n", cwd=elsewhere, env=env)
     assert chat.returncode == 0, chat.stdout + chat.stderr
-    assert "Bạn muốn dùng ngôn ngữ nào?" in chat.stdout
+    assert "Anh/chị muốn dùng ngôn ngữ nào?" in chat.stdout
     assert "Chào mừng" in chat.stdout  # the answer to tapping 🇻🇳 Tiếng Việt
     assert "Traceback" not in chat.stdout + chat.stderr
