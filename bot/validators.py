@@ -1,4 +1,5 @@
-"""Checks for what producers type: tax codes, phone numbers, e-mail, names, dates.
+"""Checks for what producers type: tax codes, phone numbers, e-mail, names, other text
+and dates.
 
 Each check returns the clean value or raises :class:`Invalid` whose message is a gettext msgid
 (translated where it is shown) with optional ``{placeholders}``.
@@ -7,8 +8,10 @@ Each check returns the clean value or raises :class:`Invalid` whose message is a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import phonenumbers
@@ -16,12 +19,16 @@ import phonenumbers
 from bot.i18n import N_
 
 __all__ = [
+    "OLD_MOBILE_PREFIXES",
     "Invalid",
+    "RenumberedMobile",
     "TaxCode",
+    "TaxCodeKind",
     "clean_email",
     "clean_mobile",
     "clean_name",
     "clean_tax_code",
+    "clean_text",
     "parse_id",
     "parse_past_date",
     "tax_check_digit",
@@ -42,12 +49,28 @@ class Invalid(Exception):
         return self.message.format(**self.params)
 
 
+@dataclass
+class RenumberedMobile(Invalid):
+    """An 11-digit mobile from before the 2018 renumbering; ``number`` is what it is now
+    (E.164)."""
+
+    number: str = ""
+
+
+class TaxCodeKind(StrEnum):
+    """What a typed tax code is."""
+
+    TAX = "tax"  # 10 digits
+    BRANCH = "branch"  # 13, written NNNNNNNNNN-NNN
+    CITIZEN_ID = "citizen_id"  # a person's 12-digit id, which households may give
+
+
 @dataclass(frozen=True)
 class TaxCode:
     """A cleaned identifier and what kind it is."""
 
     value: str
-    kind: str  # "tax" (10 digits), "branch" (13, NNNNNNNNNN-NNN), "citizen_id" (12 digits)
+    kind: TaxCodeKind
 
 
 def tax_check_digit(first_nine: str) -> int | None:
@@ -79,12 +102,12 @@ def clean_tax_code(typed: str) -> TaxCode:
         _check_ten(base)
         if branch == "000":
             raise Invalid(N_("A branch tax code ends in a number from 001 to 999."))
-        return TaxCode(f"{base}-{branch}", "branch")
+        return TaxCode(f"{base}-{branch}", TaxCodeKind.BRANCH)
     if re.fullmatch(r"\d{10}", compact):
         _check_ten(compact)
-        return TaxCode(compact, "tax")
+        return TaxCode(compact, TaxCodeKind.TAX)
     if re.fullmatch(r"\d{12}", compact):
-        return TaxCode(compact, "citizen_id")
+        return TaxCode(compact, TaxCodeKind.CITIZEN_ID)
     raise Invalid(
         N_(
             "A tax code has 10 digits (or 13 for a branch, written 0123456789-001); "
@@ -94,11 +117,41 @@ def clean_tax_code(typed: str) -> TaxCode:
     )
 
 
+# Old 11-digit mobile prefixes and their 10-digit successors (the 2018 renumbering).
+OLD_MOBILE_PREFIXES: dict[str, str] = {
+    "0162": "032", "0163": "033", "0164": "034", "0165": "035", "0166": "036", "0167": "037",
+    "0168": "038", "0169": "039", "0120": "070", "0121": "079", "0122": "077", "0126": "076",
+    "0128": "078", "0123": "083", "0124": "084", "0125": "085", "0127": "081", "0129": "082",
+    "0186": "056", "0188": "058", "0199": "059",
+}  # fmt: skip
+
+
+def _renumbered(raw: str) -> str | None:
+    """The 10-digit national number an old 11-digit mobile became, or None."""
+    digits = re.sub(r"\D", "", raw)
+    if digits.startswith("84") and len(digits) == 12:
+        digits = "0" + digits[2:]
+    if len(digits) != 11 or digits[:4] not in OLD_MOBILE_PREFIXES:
+        return None
+    return OLD_MOBILE_PREFIXES[digits[:4]] + digits[4:]
+
+
 def clean_mobile(typed: str) -> str:
-    """A Vietnamese mobile number in E.164 (+849…); landlines and foreign numbers are refused."""
+    """A Vietnamese mobile number in E.164 (+849…); landlines and foreign numbers are refused,
+    and an old 11-digit mobile raises :class:`RenumberedMobile` with its new number."""
     raw = typed.strip()
     if not re.fullmatch(r"[+\d\s().-]{6,20}", raw):
         raise Invalid(N_("Please type a phone number using digits only, e.g. 0912 345 678."))
+    if (new := _renumbered(raw)) is not None:
+        number = phonenumbers.parse(new, "VN")
+        raise RenumberedMobile(
+            N_("{old} is an old number; since 2018 it is {new}. If that is it, tap it below."),
+            {
+                "old": raw,
+                "new": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL),
+            },
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        )
     try:
         number = phonenumbers.parse(raw, "VN")
     except phonenumbers.NumberParseException as exc:
@@ -137,17 +190,36 @@ def clean_email(typed: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def clean_name(typed: str, *, minimum: int = 2, maximum: int = 200) -> str:
-    """A name: collapsed spaces, at least ``minimum`` letters, at most ``maximum`` characters."""
+def clean_text(
+    typed: str,
+    *,
+    too_short: str,
+    minimum: int = 2,
+    maximum: int = 200,
+    counts: Callable[[str], bool] = str.isalpha,
+) -> str:
+    """Typed text with collapsed spaces: at least ``minimum`` characters that ``counts``
+    (letters by default), else ``too_short`` (a msgid, which may use ``{minimum}``); at most
+    ``maximum`` characters."""
     value = " ".join(typed.split())
-    if sum(c.isalpha() for c in value) < minimum:
-        raise Invalid(N_("That is too short; please type the full name."))
+    if sum(counts(c) for c in value) < minimum:
+        raise Invalid(too_short, {"minimum": minimum})
     if len(value) > maximum:
         raise Invalid(
             N_("That is too long ({length} characters); at most {maximum}, please."),
             {"length": len(value), "maximum": maximum},
         )
     return value
+
+
+def clean_name(typed: str, *, minimum: int = 2, maximum: int = 200) -> str:
+    """A name: collapsed spaces, at least ``minimum`` letters, at most ``maximum`` characters."""
+    return clean_text(
+        typed,
+        too_short=N_("That is too short; please type the full name."),
+        minimum=minimum,
+        maximum=maximum,
+    )
 
 
 def parse_id(typed: str) -> int | None:

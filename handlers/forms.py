@@ -10,6 +10,10 @@ summary was reached: a changed answer returns to the summary), ``suggest`` (choi
 after a near miss, e.g. communes close to what was typed) and ``verified`` (per contact field,
 the one value the platform vouched for: a contact the user shared for their own account).
 
+A typed answer names a button when it equals its label (folded: no diacritics, any case;
+abbreviations such as HTX spelt out) or has only words of that one label ("chu tich htx" names
+"Chủ tịch HĐQT HTX"); what only resembles a label is offered as a choice, never taken.
+
 Typed navigation words ("quay lai", "huy", "xac nhan"…) are taken as navigation only where the
 question is a choice (the summary, the change menu, "stop now?", and fields answered by
 choosing); a free-text answer always reaches its field, so a representative named "Huy" is
@@ -37,6 +41,7 @@ __all__ = [
     "Field",
     "FormFlow",
     "grid",
+    "named",
     "nav_row",
     "pick",
     "suggest",
@@ -65,6 +70,15 @@ TYPED_COMMANDS = {
     "sua": CHANGE,
 }
 
+# Abbreviations producers type for words on the buttons (folded), spelt out before matching.
+ABBREVIATIONS = {
+    "htx": "hop tac xa",
+    "tht": "to hop tac",
+    "dn": "doanh nghiep",
+    "hkd": "ho kinh doanh",
+    "hdqt": "hoi dong quan tri",
+}
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -81,6 +95,7 @@ class Choice:
 Parser = Callable[[StepContext, str], Awaitable[Any]]
 ChoiceSource = Callable[[StepContext], Awaitable[Sequence[Choice]]]
 Shower = Callable[[StepContext, Any], Awaitable[str]]
+Checker = Callable[[StepContext, Any], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,11 @@ class Field:
     resets: tuple[str, ...] = ()  # answers that no longer hold when this one changes
     when: Callable[[dict[str, Any]], bool] | None = None  # asked only when this holds
     tapped: Parser | None = None  # what a tapped suggestion means (default: its value)
+    # Whether an answer holds given the other answers, however it was given (typed, tapped, or
+    # answered in advance by an earlier question); raises Invalid when it does not.
+    check: Checker | None = None
+    rechecks: tuple[str, ...] = ()  # answers checked again when this one changes
+    remark: Shower | None = None  # what to tell the producer once this answer is stored
 
     def applies(self, values: dict[str, Any]) -> bool:
         """Whether this question is asked, given the answers so far."""
@@ -124,20 +144,41 @@ def suggest(ctx: StepContext, choices: Sequence[Choice]) -> Invalid:
     return Invalid(N_("Which one do you mean? Tap it below."))
 
 
-def pick(ctx: StepContext, typed: str, choices: Sequence[Choice], not_found: Invalid) -> str:
-    """The value of the choice ``typed`` names (without diacritics is fine).
+def _words(text: str) -> list[str]:
+    return " ".join(ABBREVIATIONS.get(word, word) for word in fold(text).split()).split()
 
-    One exact match, or a single candidate, wins; several near matches are offered back as
-    suggestions; none raises ``not_found``.
+
+def named(
+    ctx: StepContext, typed: str, choices: Sequence[Choice], *, exactly: bool = False
+) -> list[Choice]:
+    """The choices ``typed`` names: those whose label it equals (folded, abbreviations spelt
+    out, spaces ignored), or else (unless ``exactly``) those having every typed word."""
+    wanted = _words(typed)
+    if not wanted:
+        return []
+    labels = [(choice, _words(choice.text(ctx))) for choice in choices]
+    equal = [c for c, words in labels if "".join(words) == "".join(wanted)]
+    if equal or exactly:
+        return equal
+    return [c for c, words in labels if set(wanted) <= set(words)]
+
+
+def pick(ctx: StepContext, typed: str, choices: Sequence[Choice], not_found: Invalid) -> str:
+    """The value of the choice ``typed`` names (without diacritics is fine, see :func:`named`).
+
+    Only a choice it names alone is taken; several it names, or those it only resembles, are
+    offered back as suggestions; none raises ``not_found``.
     """
-    ranked = best_matches(typed, [(c.value, c.text(ctx)) for c in choices], limit=6)
-    exact = [key for key, score in ranked if score >= 1.0]
-    if len(exact) == 1 or len(ranked) == 1:
-        return str((exact or [ranked[0][0]])[0])
-    if not ranked:
+    found = named(ctx, typed, choices)
+    if len(found) == 1:
+        return found[0].value
+    if not found:
+        by_value = {c.value: c for c in choices}
+        ranked = best_matches(typed, [(c.value, c.text(ctx)) for c in choices], limit=6)
+        found = [by_value[str(key)] for key, _score in ranked]
+    if not found:
         raise not_found
-    by_value = {c.value: c for c in choices}
-    raise suggest(ctx, [by_value[str(key)] for key, _score in ranked])
+    raise suggest(ctx, found[:6])
 
 
 def grid(buttons: Sequence[Button], columns: int) -> list[list[Button]]:
@@ -275,11 +316,21 @@ class FormFlow:
             return
         try:
             value = await self._parse(ctx, fld, answer)
+            await self._check(ctx, {fld.name: value, **ctx.data.get("prefill", {})})
         except Invalid as problem:
+            ctx.data.pop("prefill", None)
             ctx.say(ctx._(problem.message).format(**problem.params))
             await self._ask(ctx, fld, suggest="suggest" in ctx.data)
             return
         await self._store(ctx, fld, value)
+
+    async def _check(self, ctx: StepContext, answers: dict[str, Any]) -> None:
+        """Runs the ``check`` of each answered field; raises the first Invalid."""
+        by_name = {f.name: f for f in self.fields}
+        for name, value in answers.items():
+            check = by_name[name].check if name in by_name else None
+            if check is not None and value not in (None, ""):
+                await check(ctx, value)
 
     async def _parse(self, ctx: StepContext, fld: Field, answer: str | None) -> Any:
         event = ctx.event
@@ -300,7 +351,7 @@ class FormFlow:
         if fld.choices and not fld.free_text:
             return await self._match_choice(ctx, fld, typed)
         if fld.choices and fld.free_text:
-            exact = [c for c in await self._choices(ctx, fld) if fold(c.text(ctx)) == fold(typed)]
+            exact = named(ctx, typed, await self._choices(ctx, fld), exactly=True)
             if exact:
                 return exact[0].value
         assert fld.parse is not None, f"field {fld.name} has neither choices nor a parser"
@@ -332,18 +383,34 @@ class FormFlow:
         answer a later question at the same time by leaving ``prefill`` in the data.
         """
         values = ctx.data["values"]
-        if values.get(fld.name) != value:
+        changed = values.get(fld.name) != value
+        if changed:
             for name in fld.resets:
                 values.pop(name, None)
         values[fld.name] = value
         values.update(ctx.data.pop("prefill", {}))
         ctx.data.pop("suggest", None)
+        if fld.remark and value is not None and (remark := await fld.remark(ctx, value)):
+            ctx.say(remark)
+        if changed:
+            await self._recheck(ctx, fld.rechecks)
         following = self._first_unanswered(values)
         if following is not None:
             await self._ask(ctx, following)
         else:
             ctx.data["editing"] = True
             await self._show_summary(ctx)
+
+    async def _recheck(self, ctx: StepContext, names: Sequence[str]) -> None:
+        """Drops the answers of ``names`` that no longer pass their check, saying why: their
+        questions are asked again."""
+        values = ctx.data["values"]
+        for name in names:
+            try:
+                await self._check(ctx, {name: values.get(name)})
+            except Invalid as problem:
+                values.pop(name, None)
+                ctx.say(ctx._(problem.message).format(**problem.params))
 
     async def _go_back(self, ctx: StepContext, fld: Field) -> None:
         values = ctx.data["values"]

@@ -9,16 +9,17 @@ its draft dossier and opens the dossier's checklist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 from bot.dossier_progress import progress
 from bot.flow import StepContext
 from bot.i18n import N_
+from bot.profile_choices import org_type, sets_allowed
 from bot.rerating import RERATING, rerating_window
 from bot.rules import ProductSet, rules
-from bot.validators import Invalid, clean_name, parse_id, parse_past_date
+from bot.validators import Invalid, clean_text, parse_id, parse_past_date
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
 from handlers.documents import window_text
@@ -111,9 +112,30 @@ async def tapped_in_group(ctx: StepContext, value: str) -> str:
     return str(_tapped(value, str(ctx.data["values"].get("group"))).number)
 
 
-def _text(maximum: int, minimum: int = 2) -> Any:
+async def check_may_file(ctx: StepContext, value: Any) -> None:
+    """Art. 2.3: some organisation types may register only some sets (an unknown old type
+    may register any)."""
+    producer = await producer_of_user(ctx.session, ctx.user.id)
+    kind = org_type(ctx, producer.org_type) if producer else None
+    if kind and not rules(on=ctx.today).may_file(kind.code, int(value)):
+        raise Invalid(
+            N_(
+                "Product set {number} is not open to your organisation. {rule} "
+                "Please choose another product set."
+            ),
+            {"number": value, "rule": sets_allowed(ctx, kind)},
+        )
+
+
+def _text(
+    maximum: int, too_short: str, minimum: int = 2, counts: Callable[[str], bool] = str.isalpha
+) -> Any:
+    """A parser of free text; ``too_short`` (a msgid) says what this field wants."""
+
     async def parse(_ctx: StepContext, typed: str) -> str:
-        return clean_name(typed, minimum=minimum, maximum=maximum)
+        return clean_text(
+            typed, too_short=too_short, minimum=minimum, maximum=maximum, counts=counts
+        )
 
     return parse
 
@@ -171,6 +193,7 @@ FIELDS: tuple[Field, ...] = (
         free_text=True,
         parse=parse_set,
         tapped=tapped_in_group,
+        check=check_may_file,
         columns=1,
         show=show_set,
     ),
@@ -178,32 +201,53 @@ FIELDS: tuple[Field, ...] = (
         "name",
         N_("Product name"),
         N_("What is the product called (its trade name)?"),
-        parse=_text(300),
+        parse=_text(300, N_("That is too short; please type the full name.")),
         hint=N_("For example: Nước mắm cá cơm Cửa Lò 40 độ đạm"),
     ),
     Field(
         "description",
         N_("Description"),
         N_("Describe the product in a sentence or two: what it is, what makes it special."),
-        parse=_text(1000, minimum=10),
+        parse=_text(
+            1000,
+            N_(
+                "Please say a little more (at least {minimum} letters): what the product is "
+                "and what makes it special."
+            ),
+            minimum=10,
+        ),
     ),
     Field(
         "packaging",
         N_("Packaging"),
         N_("How is it packed? (e.g. “glass bottle 500 ml, box of 6”)"),
-        parse=_text(300),
+        parse=_text(300, N_("Please say how it is packed, e.g. “glass bottle 500 ml, box of 6”.")),
     ),
     Field(
         "yearly_output",
         N_("Yearly output"),
         N_("How much do you produce in a year? (e.g. “20,000 bottles” or “15 tonnes”)"),
-        parse=_text(200, minimum=1),
+        parse=_text(
+            200,
+            N_(
+                "Please type how much you produce in a year as a number, with its unit if "
+                "you like, e.g. “20,000 bottles”, “15 tonnes” or “15000”."
+            ),
+            minimum=1,
+            counts=str.isdigit,
+        ),
     ),
     Field(
         "raw_material_area",
         N_("Raw-material area"),
         N_("Where do the raw materials come from, and how large is the area? You may skip this."),
-        parse=_text(200),
+        parse=_text(
+            200,
+            N_(
+                "Please say where the raw materials come from, e.g. “our own tea garden, "
+                "5 ha, in Tân Cương”. Tap Skip if you would rather not say."
+            ),
+        ),
         optional=True,
     ),
     Field(

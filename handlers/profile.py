@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 
 from bot.flow import StepContext
-from bot.profile_choices import GENDERS, ORG_TYPES
+from bot.profile_choices import GENDERS, org_type_name
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
 from storage.areas import get_area
@@ -35,7 +35,7 @@ class ProfileFlow:
         commune_name = commune.name if commune else producer.commune_name
         # Labels are translated outside f-strings: Babel cannot extract calls inside them.
         fields = [
-            (ctx._("Organisation type"), ctx._(ORG_TYPES.get(producer.org_type, "—"))),
+            (ctx._("Organisation type"), org_type_name(ctx, producer.org_type)),
             (ctx._("Tax code"), producer.tax_code),
             (ctx._("Business registration no."), producer.business_reg_no or "—"),
             (ctx._("Legal representative"), f"{producer.rep_name} ({producer.rep_position})"),

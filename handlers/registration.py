@@ -3,6 +3,8 @@
 Questions, in the order the producer meets them: organisation type, name, tax code, business
 registration number (optional), the legal representative (name, position, gender, ethnicity),
 mobile phone, province, commune, e-mail (optional); then a summary to confirm or change.
+Organisation types are those of the rules in force (Art. 2.3); only a household may give a
+person's 12-digit id as its tax code, so a tax code is checked again when the type changes.
 The same form edits a registered producer's profile (:class:`ProfileEditFlow`).
 """
 
@@ -18,24 +20,36 @@ from bot.flow import StepContext
 from bot.i18n import N_, translator
 from bot.profile_choices import (
     GENDERS,
-    ORG_TYPES,
     POSITIONS,
     all_ethnicities,
     common_ethnicities,
+    org_type,
+    sets_allowed,
 )
+from bot.rules import rules
 from bot.validators import (
     Invalid,
+    RenumberedMobile,
+    TaxCodeKind,
     clean_email,
     clean_mobile,
     clean_name,
     clean_tax_code,
+    clean_text,
 )
 from handlers.access import producer_or_redirect
-from handlers.forms import Choice, Field, FormFlow, pick, suggest, verified
-from storage.areas import communes_of, find_commune, find_province, get_area, list_provinces
+from handlers.forms import Choice, Field, FormFlow, named, pick, suggest, verified
+from storage.areas import (
+    REFORM_DAY,
+    AreaMatch,
+    communes_of,
+    find_commune,
+    find_province,
+    get_area,
+    list_provinces,
+)
 from storage.models import Area
 from storage.producers import create_producer, producer_of_user, update_producer
-from storage.text import fold, strip_area_prefix
 
 __all__ = ["FIELDS", "ProfileEditFlow", "RegistrationFlow", "short_area_name"]
 
@@ -55,6 +69,16 @@ def _static(options: dict[str, str]) -> Any:
         return [Choice(value, label) for value, label in options.items()]
 
     return choices
+
+
+position_choices = _static(POSITIONS)
+
+
+async def org_type_choices(ctx: StepContext) -> Sequence[Choice]:
+    return [
+        Choice(kind.code, kind.name(ctx.user.locale), translate=False)
+        for kind in rules(on=ctx.today).org_types
+    ]
 
 
 async def ethnicity_choices(_ctx: StepContext) -> Sequence[Choice]:
@@ -82,6 +106,26 @@ async def parse_tax_code(_ctx: StepContext, typed: str) -> str:
     return clean_tax_code(typed).value
 
 
+async def check_tax_code(ctx: StepContext, value: Any) -> None:
+    """A person's 12-digit id is a tax code for households only (an unknown old type passes)."""
+    kind = org_type(ctx, str(ctx.data["values"].get("org_type")))
+    if clean_tax_code(str(value)).kind == TaxCodeKind.CITIZEN_ID and kind and not kind.household:
+        raise Invalid(
+            N_(
+                "{code} has 12 digits: that is a personal ID, which only a household may give "
+                "as its tax code. For “{org_type}” the tax code has 10 digits (13 for a branch, "
+                "written 0123456789-001), as on the registration certificate."
+            ),
+            {"code": value, "org_type": kind.name(ctx.user.locale)},
+        )
+
+
+async def remark_org_type(ctx: StepContext, value: Any) -> str:
+    """Says which product sets an organisation type limited by Art. 2.3 may register."""
+    kind = org_type(ctx, str(value))
+    return sets_allowed(ctx, kind) if kind else ""
+
+
 async def parse_reg_no(_ctx: StepContext, typed: str) -> str:
     value = " ".join(typed.split())
     if not 3 <= len(value) <= 60:
@@ -91,8 +135,19 @@ async def parse_reg_no(_ctx: StepContext, typed: str) -> str:
     return value
 
 
-async def parse_position(_ctx: StepContext, typed: str) -> str:
-    return clean_name(typed, maximum=120)
+async def parse_position(ctx: StepContext, typed: str) -> str:
+    """A position that names one shortcut is that shortcut; several are offered; any other
+    position is kept as typed."""
+    found = named(ctx, typed, await position_choices(ctx))
+    if len(found) == 1:
+        return found[0].value
+    if found:
+        raise suggest(ctx, found)
+    return clean_text(
+        typed,
+        too_short=N_("Please type the position in full, e.g. “Giám đốc”."),
+        maximum=120,
+    )
 
 
 async def parse_ethnicity(ctx: StepContext, typed: str) -> str:
@@ -104,8 +159,13 @@ async def parse_ethnicity(ctx: StepContext, typed: str) -> str:
     return pick(ctx, typed, choices, unknown)
 
 
-async def parse_phone(_ctx: StepContext, typed: str) -> str:
-    return clean_mobile(typed)
+async def parse_phone(ctx: StepContext, typed: str) -> str:
+    """A mobile number; an old 11-digit one gets its new number offered as a button."""
+    try:
+        return clean_mobile(typed)
+    except RenumberedMobile as old:
+        suggest(ctx, [Choice(old.number, old.params["new"], translate=False)])
+        raise
 
 
 async def parse_email(_ctx: StepContext, typed: str) -> str:
@@ -114,10 +174,10 @@ async def parse_email(_ctx: StepContext, typed: str) -> str:
 
 async def parse_province(ctx: StepContext, typed: str) -> str:
     found = await find_province(ctx.session, typed)
-    if len(found) == 1:
-        return str(found[0].id)
+    if (taken := _taken(ctx, found, short=True)) is not None:
+        return taken
     if found:
-        raise suggest(ctx, [_area_choice(a, short=True) for a in found[:6]])
+        raise _offer(ctx, found, short=True)
     raise Invalid(
         N_("I do not know a province called “{typed}”. Please tap it in the list."),
         {"typed": typed},
@@ -137,20 +197,61 @@ async def parse_commune(ctx: StepContext, typed: str) -> str:
             ).format(commune=name)
         )
         return FREE_COMMUNE + name
-    wanted = strip_area_prefix(fold(typed))
-    exact = [a for a in found if strip_area_prefix(a.search_name) == wanted]
-    if len(exact) == 1:
-        return str(exact[0].id)
+    if (taken := _taken(ctx, found, short=False)) is not None:
+        return taken
+    province = await get_area(ctx.session, province_id)
+    params = {
+        "typed": typed,
+        "province": province.name if province else "",
+        "date": ctx.t.date(REFORM_DAY),
+    }
     if not found:
         raise Invalid(
-            N_("I could not find a commune or ward called “{typed}”. Please check the spelling."),
-            {"typed": typed},
+            N_(
+                "I could not find a commune or ward called “{typed}” in {province}. On {date} "
+                "many communes and wards were merged and renamed: please type its new name."
+            ),
+            params,
         )
-    suggest(ctx, [_area_choice(a) for a in found])
-    province = await get_area(ctx.session, province_id)
+    _offer(ctx, found, short=False)
     raise Invalid(
-        N_("I could not find “{typed}” exactly in {province}. Did you mean one of these?"),
-        {"typed": typed, "province": province.name if province else ""},
+        N_(
+            "I could not find “{typed}” exactly in {province}. On {date} many communes and "
+            "wards were merged and renamed. Did you mean one of these? If not, please type "
+            "its new name."
+        ),
+        params,
+    )
+
+
+def _taken(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> str | None:
+    """The one exact match, if there is one (said how when through a merged unit)."""
+    exact = [match for match in found if match.exact]
+    if len(exact) != 1:
+        return None
+    _explain(ctx, exact[0], short=short)
+    return str(exact[0].area.id)
+
+
+def _offer(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> Invalid:
+    """Offers the matches as buttons, saying first how the best of them were found through a
+    merged unit ("bac can": Bắc Kạn is part of Thái Nguyên); raise what it returns."""
+    for match in found:
+        if match.score == found[0].score:
+            _explain(ctx, match, short=short)
+    return suggest(ctx, [_area_choice(match.area, short=short) for match in found])
+
+
+def _explain(ctx: StepContext, match: AreaMatch, *, short: bool) -> None:
+    """ "Since 1 July 2025, Bắc Giang is part of Bắc Ninh." when the match went through it."""
+    merged = match.merged
+    if merged is None or merged.since is None:
+        return
+    shown = short_area_name if short else str
+    ctx.say(
+        ctx._("Since {date}, {old} is part of {new}.").format(
+            date=ctx.t.date(merged.since), old=shown(merged.merged), new=shown(match.area.name)
+        )
     )
 
 
@@ -179,8 +280,10 @@ FIELDS: tuple[Field, ...] = (
         "org_type",
         N_("Organisation type"),
         N_("What kind of organisation are you registering?"),
-        choices=_static(ORG_TYPES),
+        choices=org_type_choices,
         columns=1,
+        rechecks=("tax_code",),
+        remark=remark_org_type,
     ),
     Field(
         "name",
@@ -194,6 +297,7 @@ FIELDS: tuple[Field, ...] = (
         N_("Tax code"),
         N_("What is its tax code (mã số thuế)?"),
         parse=parse_tax_code,
+        check=check_tax_code,
         hint=N_("10 digits, or 13 for a branch; a household may give the owner's citizen ID."),
     ),
     Field(
@@ -213,7 +317,7 @@ FIELDS: tuple[Field, ...] = (
         "rep_position",
         N_("Position"),
         N_("What is the representative's position? Tap one or type it."),
-        choices=_static(POSITIONS),
+        choices=position_choices,
         free_text=True,
         parse=parse_position,
     ),

@@ -39,6 +39,12 @@ Meaning of the fields:
 - ``valid_from``: when this name/parent takes effect (``YYYY-MM-DD`` or ``DD/MM/YYYY``); default:
   the ``valid_from`` given to the import, else today (Vietnam time).
 - ``valid_to``: last day of validity, for abolished or historical areas.
+- ``aliases`` (also ``other_names``, ``ten_khac``): other names people type for the area
+  (abbreviations, old spellings); ``merged_from`` (also ``old_names``, ``ten_cu``): the units
+  merged into it on 1 July 2025, found by their names with "since 1 July 2025, X is part of Y".
+  In JSON a list of names (or one text); in CSV one cell, names separated by ``|`` or ``;``.
+  When the key is absent the stored names are kept; a change of names alone is written in place
+  (it is no new version of the area).
 
 An area with the same code, name, parent and level as its stored version is unchanged. Otherwise
 the stored version is closed the day before the new ``valid_from`` and a new version is added
@@ -56,10 +62,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
@@ -83,15 +90,18 @@ from sqlalchemy.orm.util import AliasedClass
 
 from storage.clock import utcnow
 from storage.models import Area, Base
-from storage.text import best_matches, exact_only, fold, strip_area_prefix
+from storage.text import EXACT, fold, ranked, strip_area_prefix
 
 __all__ = [
     "COMMUNE",
     "PROVINCE",
     "PROVINCES_FILE",
+    "REFORM_DAY",
     "AreaCounts",
     "AreaImportError",
+    "AreaMatch",
     "ImportReport",
+    "OtherName",
     "area_counts",
     "communes_of",
     "find_commune",
@@ -106,6 +116,8 @@ __all__ = [
 PROVINCES_FILE = Path(__file__).parent / "data" / "provinces-2025.json"
 PROVINCE = "province"
 COMMUNE = "commune"
+REFORM_DAY = date(2025, 7, 1)
+"""The 2025 reform: 63 provinces merged into 34, districts abolished, communes merged."""
 
 _VIETNAM = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no daylight saving
 _AREAS: Table = Base.metadata.tables["areas"]
@@ -126,11 +138,21 @@ _KEYS: dict[str, str] = {
     "tungay": "valid_from",
     "validto": "valid_to",
     "denngay": "valid_to",
+    "aliases": "aliases",
+    "alias": "aliases",
+    "othernames": "aliases",
+    "tenkhac": "aliases",
+    "mergedfrom": "merged_from",
+    "oldnames": "merged_from",
+    "formernames": "merged_from",
+    "tencu": "merged_from",
     "children": "children",
     "wards": "children",
 }
 _KEY_RANK = {key: rank for rank, key in enumerate(_KEYS)}
-_COLUMNS = "code, name, level, parent_code, valid_from, valid_to"
+_COLUMNS = "code, name, level, parent_code, valid_from, valid_to, aliases, merged_from"
+_NAME_LISTS = ("aliases", "merged_from")
+_NAME_SEPARATORS = re.compile(r"[|;\n]")
 _MAX_SHOWN = 50
 
 
@@ -151,18 +173,21 @@ class AreaImportError(ValueError):
 @dataclass(frozen=True, slots=True)
 class ImportReport:
     """What an import did: new areas, new versions (renamed; moved = same name, new parent or
-    level), areas already up to date, and areas closed by a ``valid_to``."""
+    level), areas already up to date, areas closed by a ``valid_to``, and areas given other
+    aliases or merged-from names (``named``, in place)."""
 
     added: int = 0
     renamed: int = 0
     moved: int = 0
     unchanged: int = 0
     closed: int = 0
+    named: int = 0
 
     def __str__(self) -> str:
+        named = f", {self.named:,} with new other names" if self.named else ""
         return (
             f"{self.added:,} added, {self.renamed:,} renamed, {self.moved:,} moved, "
-            f"{self.unchanged:,} unchanged, {self.closed:,} closed"
+            f"{self.unchanged:,} unchanged, {self.closed:,} closed{named}"
         )
 
 
@@ -304,11 +329,24 @@ def _json_values(
     children = given.pop("children", None)
     values: dict[str, str] = {}
     for name, value in given.items():
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if name in _NAME_LISTS and isinstance(value, list):
+            values[name] = "|".join(_listed_names(value, f"{where}: {name}", problems))
+        elif isinstance(value, bool) or not isinstance(value, str | int):
             problems.append(f"{where}: {name} must be text")
         elif text := str(value).strip():
             values[name] = text
     return values, children
+
+
+def _listed_names(items: list[Any], label: str, problems: list[str]) -> Iterator[str]:
+    """The names of a JSON list: texts, or objects with a name (as the provinces file has)."""
+    for item in items:
+        if isinstance(item, dict):
+            item = next((v for k, v in item.items() if _field(str(k)) == "name"), None)
+        if isinstance(item, str):
+            yield item
+        else:
+            problems.append(f"{label} must be a list of names")
 
 
 # --- checking rows ------------------------------------------------------------------------
@@ -323,10 +361,20 @@ class _Row:
     parent_code: str | None
     valid_from: date
     valid_to: date | None
+    aliases: tuple[str, ...] | None = None  # None: not in the file (the stored ones are kept)
+    merged_from: tuple[str, ...] | None = None
 
 
 def _clean_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """The names of a list cell ("Xã A | Xã B"), cleaned, without repeats; None when absent."""
+    if text is None:
+        return None
+    names = (_clean_name(name) for name in _NAME_SEPARATORS.split(text))
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def _max_length(column: str) -> int:
@@ -371,7 +419,8 @@ def _check_row(raw: _RawRow, default_from: date, problems: list[str]) -> _Row | 
         problems.append(_ends_too_early(where, valid_to, start))
     if len(problems) > before:
         return None
-    return _Row(where, code, name, level, parent, valid_from, valid_to)
+    aliases, merged = (_names(values.get(key)) for key in _NAME_LISTS)
+    return _Row(where, code, name, level, parent, valid_from, valid_to, aliases, merged)
 
 
 def _ends_too_early(where: str, valid_to: date, start: date) -> str:
@@ -447,6 +496,8 @@ class _Stored:
     parent_code: str | None
     valid_from: date
     valid_to: date | None
+    aliases: str = ""  # as stored: one name a line
+    merged_from: str = ""
 
 
 @dataclass
@@ -458,6 +509,7 @@ class _Plan:
     corrections: list[tuple[_Stored, _Row]] = field(default_factory=list)  # in place
     kept: dict[str, int] = field(default_factory=dict)  # code → id of a stored row kept
     superseded: dict[int, str] = field(default_factory=dict)  # closed id → code of new version
+    named: list[dict[str, Any]] = field(default_factory=list)  # {id, aliases, merged_from}
 
     def add(self, row: _Row) -> None:
         self.inserts.setdefault(self.depths[row.code], []).append(row)
@@ -476,7 +528,15 @@ class _Plan:
     def supersede(self, stored: _Stored, row: _Row) -> None:
         self.closes.append({"id": stored.id, "valid_to": row.valid_from - timedelta(days=1)})
         self.superseded[stored.id] = row.code
-        self.add(row)
+        self.add(_keeping_names(row, stored))
+
+    def name(self, stored: _Stored, row: _Row) -> bool:
+        """Notes new other names for a stored version kept as it is; whether there are any."""
+        names = _name_values(row, stored)
+        if names == {key: getattr(stored, key) for key in _NAME_LISTS}:
+            return False
+        self.named.append({"id": stored.id, **names})
+        return True
 
     def report(self) -> ImportReport:
         return ImportReport(**self.counts)
@@ -493,6 +553,8 @@ async def _stored_areas(session: AsyncSession) -> list[_Stored]:
             parent.code,
             Area.valid_from,
             Area.valid_to,
+            Area.aliases,
+            Area.merged_from,
         ).outerjoin(parent, Area.parent_id == parent.id)
     )
     return [_Stored(*row) for row in result]
@@ -522,6 +584,8 @@ def _plan(rows: Sequence[_Row], depths: dict[str, int], stored: Sequence[_Stored
         elif change is None:
             start = current.valid_from
             change = plan.keep(current, row)
+            if plan.name(current, row) and change == "unchanged":
+                change = "named"
         elif row.valid_from == current.valid_from:
             plan.correct(current, row)
         elif row.valid_from > current.valid_from:
@@ -537,6 +601,33 @@ def _plan(rows: Sequence[_Row], depths: dict[str, int], stored: Sequence[_Stored
     if problems:
         raise AreaImportError(problems)
     return plan
+
+
+def _name_values(row: _Row, stored: _Stored | None) -> dict[str, str]:
+    """The other-name columns: the row's names, else the stored ones (one name a line)."""
+    return {
+        key: "\n".join(given)
+        if (given := getattr(row, key)) is not None
+        else (getattr(stored, key) if stored else "")
+        for key in _NAME_LISTS
+    }
+
+
+def _keeping_names(row: _Row, stored: _Stored) -> _Row:
+    """The row, with the stored version's other names where the file gives none."""
+    return replace(
+        row,
+        aliases=_or_stored(row.aliases, stored.aliases),
+        merged_from=_or_stored(row.merged_from, stored.merged_from),
+    )
+
+
+def _or_stored(given: tuple[str, ...] | None, stored: str) -> tuple[str, ...]:
+    return given if given is not None else tuple(_stored_names(stored))
+
+
+def _stored_names(text: str) -> Iterator[str]:
+    return (name for name in text.split("\n") if name)
 
 
 def _values(row: _Row, ids: dict[str, int], stored: _Stored | None = None) -> dict[str, Any]:
@@ -558,14 +649,19 @@ async def _apply(session: AsyncSession, plan: _Plan, stored: Sequence[_Stored]) 
     if plan.closes:
         await session.execute(update(Area), plan.closes)
     for depth in sorted(plan.inserts):
-        values = [_values(row, ids) for row in plan.inserts[depth]]
+        values = [_values(row, ids) | _name_values(row, None) for row in plan.inserts[depth]]
         result = await session.execute(insert(Area).returning(Area.id, Area.code), values)
         ids.update({code: area_id for area_id, code in result})
     if plan.corrections:
         await session.execute(
             update(Area),
-            [{"id": old.id, **_values(row, ids, old)} for old, row in plan.corrections],
+            [
+                {"id": old.id, **_values(row, ids, old), **_name_values(row, old)}
+                for old, row in plan.corrections
+            ],
         )
+    if plan.named:
+        await session.execute(update(Area), plan.named)
     if plan.superseded:
         await session.execute(
             update(_AREAS)
@@ -618,11 +714,38 @@ async def seed_provinces(session: AsyncSession) -> int:
     return len(missing)
 
 
+@dataclass(frozen=True, slots=True)
+class OtherName:
+    """Another name an area is found by: a spelling people type (``merged`` empty), or the name
+    of a unit merged into the area on ``since`` (``merged``: that unit's name, to say so)."""
+
+    name: str
+    merged: str = ""
+    since: date | None = None
+
+
 @cache
-def _province_aliases() -> dict[str, tuple[str, ...]]:
-    """Code → other names people type: abbreviations and the provinces merged into it."""
+def _province_names() -> dict[str, tuple[OtherName, ...]]:
+    """Code → other names of the shipped provinces: abbreviations, and the provinces merged
+    into it (a text, or ``{"name", "since", "aliases"}`` for an earlier merger or the names
+    people still use for it, such as "Vũng Tàu")."""
     entries = json.loads(PROVINCES_FILE.read_text(encoding="utf-8"))
-    return {e["code"]: (*e.get("aliases", ()), *e.get("merged_from", ())) for e in entries}
+    return {entry["code"]: tuple(_file_names(entry)) for entry in entries}
+
+
+def _file_names(entry: dict[str, Any]) -> Iterator[OtherName]:
+    yield from (OtherName(alias) for alias in entry.get("aliases", ()))
+    for merged in entry.get("merged_from", ()):
+        unit = {"name": merged} if isinstance(merged, str) else merged
+        since = date.fromisoformat(unit.get("since", entry["valid_from"]))
+        for name in (unit["name"], *unit.get("aliases", ())):
+            yield OtherName(name, unit["name"], since)
+
+
+def _other_names(area: Area) -> Iterator[OtherName]:
+    """The other names stored with an area (merged-from names: by the 2025 reform)."""
+    yield from (OtherName(name) for name in _stored_names(area.aliases))
+    yield from (OtherName(name, name, REFORM_DAY) for name in _stored_names(area.merged_from))
 
 
 # --- lookups ------------------------------------------------------------------------------
@@ -648,24 +771,45 @@ def _by_code(areas: Sequence[Area], typed: str) -> list[Area]:
     return [a for a in areas if a.code.casefold() == typed]
 
 
+@dataclass(frozen=True, slots=True)
+class AreaMatch:
+    """An area found for what was typed: how well it matched (:data:`storage.text.EXACT` and
+    above: exactly, after folding) and the other name it was found by, if not its own."""
+
+    area: Area
+    score: float
+    via: OtherName | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.score >= EXACT
+
+    @property
+    def merged(self) -> OtherName | None:
+        """The unit merged into the area that the match went through, if any."""
+        return self.via if self.via is not None and self.via.merged else None
+
+
 def _find(
     areas: Sequence[Area],
     typed: str,
-    names: Sequence[tuple[int, str]],
     limit: int,
-    aliases: Sequence[tuple[int, str]] = (),
-) -> list[Area]:
-    """By code; else exact names; else exact aliases; else the closest names, then aliases
-    (so "quang" lists the Quảng provinces before Đà Nẵng, which took in Quảng Nam)."""
+    others: Mapping[str, Sequence[OtherName]] | None = None,
+) -> list[AreaMatch]:
+    """By code; else by name or other names (``others`` by code, added to the stored ones),
+    the closest first whichever name matched: exact matches alone when there are any."""
     if by_code := _by_code(areas, typed):
-        return by_code[:limit]
-    by_name = best_matches(typed, names, limit)
-    by_alias = best_matches(typed, aliases, limit)
+        return [AreaMatch(area, 1.0) for area in by_code[:limit]]
+    names: list[tuple[int, str]] = [(area.id, area.search_name) for area in areas]
+    vias: list[OtherName | None] = [None] * len(names)
+    for area in areas:
+        for other in (*(others or {}).get(area.code, ()), *_other_names(area)):
+            names.append((area.id, other.name))
+            vias.append(other)
     by_id = {area.id: area for area in areas}
-    for matches in (exact_only(by_name), exact_only(by_alias), by_name, by_alias):
-        if matches:
-            return [by_id[key] for key, _ in matches]
-    return []
+    matches = ranked(typed, names, limit)
+    found = [AreaMatch(by_id[m.key], m.score, vias[m.position]) for m in matches]
+    return [match for match in found if match.exact] or found
 
 
 async def list_provinces(session: AsyncSession, *, on: date | None = None) -> list[Area]:
@@ -677,15 +821,14 @@ async def list_provinces(session: AsyncSession, *, on: date | None = None) -> li
 
 async def find_province(
     session: AsyncSession, typed: str, limit: int = 6, *, on: date | None = None
-) -> list[Area]:
+) -> list[AreaMatch]:
     """Provinces matching what was typed: a code ("24"), a name with or without diacritics or
     unit word ("bac ninh", "TP Huế"), an abbreviation ("tp hcm", "sai gon") or a province merged
-    into it in 2025 ("bac giang" → Bắc Ninh). Exact matches alone when there are any."""
+    into it ("bac giang" → Bắc Ninh, via Bắc Giang). Exact matches alone when there are any;
+    else the closest, best first, whether by name or other name ("bac can" → Thái Nguyên, which
+    took in Bắc Kạn, before Bắc Ninh)."""
     provinces = await list_provinces(session, on=on)
-    aliases = _province_aliases()
-    names = [(a.id, a.search_name) for a in provinces]
-    other_names = [(a.id, alias) for a in provinces for alias in aliases.get(a.code, ())]
-    return _find(provinces, typed, names, limit, other_names)
+    return _find(provinces, typed, limit, _province_names())
 
 
 def _children(day: date, parent_code: Any) -> Select[int, str]:
@@ -719,11 +862,11 @@ async def find_commune(
     limit: int = 6,
     *,
     on: date | None = None,
-) -> list[Area]:
-    """Communes of a province matching what was typed: one when the name (or code) matches
-    exactly, otherwise the closest names, best first."""
+) -> list[AreaMatch]:
+    """Communes of a province matching what was typed, as :func:`find_province` does: by code,
+    name or the other names imported with it (``aliases``, ``merged_from``)."""
     communes = await communes_of(session, province_id, on=on)
-    return _find(communes, typed, [(a.id, a.search_name) for a in communes], limit)
+    return _find(communes, typed, limit)
 
 
 async def area_counts(session: AsyncSession, *, on: date | None = None) -> AreaCounts:

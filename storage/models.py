@@ -209,6 +209,9 @@ class Area(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # Other names it is found by, one a line: spellings people type, and units merged into it.
+    aliases: Mapped[str] = mapped_column(Text, default="", server_default="")
+    merged_from: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Producer(Base):

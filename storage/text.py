@@ -11,7 +11,8 @@ into one comparable form, :func:`strip_area_prefix` drops a leading unit word, a
    the closer the lengths, the higher;
 3. :mod:`difflib` similarity of at least ``cutoff`` (score = 0.8 × ratio, so below 0.8).
 
-Ties keep the candidates' order, so results are deterministic.
+Ties keep the order of the matching names, so results are deterministic. :func:`ranked` also
+says which of a key's names matched best (a province's own name, or a province merged into it).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import unicodedata
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
-__all__ = ["EXACT", "best_matches", "exact_only", "fold", "strip_area_prefix"]
+__all__ = ["EXACT", "Match", "best_matches", "fold", "ranked", "strip_area_prefix"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -105,6 +106,43 @@ def _score(query: _Forms, name: _Forms, matcher: SequenceMatcher[str], cutoff: f
     )
 
 
+class Match(NamedTuple, Generic[K]):
+    """A candidate key, its best score, and the position (in the candidates) of the name that
+    gave it."""
+
+    key: K
+    score: float
+    position: int
+
+
+def ranked(
+    query: str,
+    candidates: Sequence[tuple[K, str]],
+    limit: int = 6,
+    *,
+    cutoff: float = 0.6,
+) -> list[Match[K]]:
+    """The keys of the candidates whose names best match ``query``, best first.
+
+    A key may come with several names (a province and its aliases); it is listed once, with its
+    best score and the first of its names that gave it. Ties go by the position of that name
+    (list own names before aliases, and an alias never wins a tie). Names need not be folded.
+    Candidates scoring below every tier are left out.
+    """
+    wanted = _Forms.of(query)
+    if not wanted.full or limit <= 0:
+        return []
+    matcher: SequenceMatcher[str] = SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(wanted.short)
+    best: dict[K, tuple[float, int]] = {}
+    for position, (key, name) in enumerate(candidates):
+        score = _score(wanted, _Forms.of(name), matcher, cutoff)
+        if score > best.get(key, (0.0, position))[0]:
+            best[key] = (score, position)
+    order = sorted(best, key=lambda key: (-best[key][0], best[key][1]))
+    return [Match(key, round(best[key][0], 4), best[key][1]) for key in order[:limit]]
+
+
 def best_matches(
     query: str,
     candidates: Sequence[tuple[K, str]],
@@ -112,27 +150,5 @@ def best_matches(
     *,
     cutoff: float = 0.6,
 ) -> list[tuple[K, float]]:
-    """The keys of the candidates whose names best match ``query``, best first, with scores.
-
-    A key may come with several names (a province and its aliases); it is listed once, with its
-    best score. Names need not be folded. Candidates scoring below every tier are left out.
-    """
-    wanted = _Forms.of(query)
-    if not wanted.full or limit <= 0:
-        return []
-    matcher: SequenceMatcher[str] = SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(wanted.short)
-    first_seen: dict[K, int] = {}
-    best: dict[K, float] = {}
-    for index, (key, name) in enumerate(candidates):
-        first_seen.setdefault(key, index)
-        score = _score(wanted, _Forms.of(name), matcher, cutoff)
-        if score > best.get(key, 0.0):
-            best[key] = score
-    ranked = sorted(best, key=lambda key: (-best[key], first_seen[key]))
-    return [(key, round(best[key], 4)) for key in ranked[:limit]]
-
-
-def exact_only(matches: Sequence[tuple[K, float]]) -> list[tuple[K, float]]:
-    """Only the exact matches (score at least :data:`EXACT`), possibly none."""
-    return [match for match in matches if match[1] >= EXACT]
+    """The keys and scores of :func:`ranked`."""
+    return [(m.key, m.score) for m in ranked(query, candidates, limit, cutoff=cutoff)]

@@ -194,7 +194,7 @@ async def register(
     """Walks the whole registration, answering the way producers type on phones."""
     await phone.say("/start")
     await phone.tap(language)
-    await phone.tap("HTX" if language == "Tiếng Việt" else "Cooperative (HTX)")
+    await phone.tap("Hop tac xa" if language == "Tiếng Việt" else "Cooperative")
     await phone.say("Hop tac xa Nong nghiep Luc Ngan")
     await phone.say("0100109106")
     await phone.tap("Bo qua" if language == "Tiếng Việt" else "Skip")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.rules import rules
 from storage.models import Area, AuditEntry, Producer, ProducerMember
 from tests.harness import RunningBot, register
 
@@ -60,3 +61,27 @@ async def test_registration_in_english(bot: RunningBot) -> None:
     await phone.tap("Confirm")
     assert any("is registered" in m.plain for m in phone.messages())
     assert "My products" in " ".join(phone.buttons())
+
+
+async def test_organisation_types_are_the_rules_and_the_profile_names_them(
+    bot: RunningBot,
+) -> None:
+    phone = bot.producer(CHAT + 2)
+    await register(phone, language="English")
+    await phone.tap("Change")
+    await phone.tap("Organisation type")
+    offered = phone.buttons()
+    for kind in rules().org_types:
+        assert kind.name("en") in offered
+    await phone.tap("Back")
+    await phone.tap("Confirm")
+    replies = await phone.tap("My profile")
+    assert "Organisation type: Cooperative" in replies[-1].plain
+    async with bot.db.sessions() as session:
+        producer = await session.scalar(select(Producer))
+        assert producer is not None
+        producer.org_type = "old_kind"  # a code the rules no longer know is shown as it is
+        await session.commit()
+    replies = await phone.tap("Menu")
+    replies = await phone.tap("My profile")
+    assert "Organisation type: old_kind" in replies[-1].plain

@@ -94,7 +94,7 @@ async def test_stale_button_and_sticker(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     await start_english(phone)
     old = phone.button_data("Enterprise")
-    await phone.say("household")
+    await phone.say("household business")
     replies = await phone.push(phone.make.callback(CHAT, old))
     assert "earlier question" in replies[0].plain
     assert "full name" in replies[-1].plain

@@ -23,7 +23,7 @@ CHAT = 7_300_000_101
 async def reach_representative(phone: Phone) -> None:
     await phone.say("/start")
     await phone.tap("Tiếng Việt")
-    await phone.tap("HTX")
+    await phone.tap("Hop tac xa")
     await phone.say("Hop tac xa Nong nghiep Luc Ngan")
     await phone.say("0100109106")
     await phone.tap("Bo qua")

@@ -42,7 +42,7 @@ async def test_the_vietnamese_profile_card_is_all_vietnamese(tmp_path: Path) -> 
     async with running_bot(url, tmp_path / "blobs") as bot:
         phone = bot.producer(7_190_000_001)
         await register(phone, confirm=True)
-        card = (await phone.tap("Thong tin don vi"))[-1].plain
+        card = (await phone.tap("Thong tin chu the"))[-1].plain
     assert "Ngày đăng ký:" in card
     assert "Registered on" not in card
     assert "Mã số thuế: 0100109106" in card

@@ -24,7 +24,7 @@ CHAT = 7_300_000_013
 # What the Vietnamese catalog must never say, and why.
 FORBIDDEN = {
     r"\bbạn\b": "the producer is “anh/chị”",
-    r"đơn vị": "the organisation is “chủ thể”",
+    r"đơn vị(?! tính)": "the organisation is “chủ thể” (a unit of measure is “đơn vị tính”)",
     r"thay mặt": "joining an account is not legal representation",
     r"cơ quan OCOP|văn phòng OCOP": "the office is “UBND xã/phường” or “cán bộ OCOP”",
     r"(đã|được) (duyệt|chấp nhận)": "a valid dossier “hợp lệ, được chuyển Hội đồng …”",

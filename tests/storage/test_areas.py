@@ -68,7 +68,13 @@ async def count_areas(session: AsyncSession) -> int:
 
 async def province(session: AsyncSession, typed: str) -> Area:
     (found,) = await find_province(session, typed)
-    return found
+    return found.area
+
+
+async def find_communes(
+    session: AsyncSession, province_id: int, typed: str, limit: int = 6
+) -> list[Area]:
+    return [match.area for match in await find_commune(session, province_id, typed, limit)]
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
@@ -132,18 +138,95 @@ async def test_reimport_changes_nothing(imported: Database) -> None:
         ("thanh hoa", "38"),
         ("dak lak", "66"),
         ("bac giang", "24"),  # merged into Bắc Ninh on 1 July 2025
-        ("vung tau", "79"),  # the word of a merged province's name: closest, not exact
+        ("vung tau", "79"),  # a city of a province merged into it: an alias of that province
     ],
 )
 async def test_find_province(imported: Database, typed: str, code: str) -> None:
     async with imported.sessions() as session:
         found = await find_province(session, typed)
-    assert found[0].code == code
+    assert found[0].area.code == code
+
+
+# Old names and typical spellings → (code of the province, the unit merged into it that the
+# match goes through, or "" for an alias). Mergers: Resolution 202/2025/QH15, from 1 July 2025;
+# Hà Tây: Resolution 15/2008/QH12, from 1 August 2008.
+OLD_NAMES = {
+    "ha tay": ("01", "Tỉnh Hà Tây"),
+    "sai gon": ("79", ""),
+    "tp hcm": ("79", ""),
+    "hue": ("46", ""),
+    "thua thien hue": ("46", ""),
+    "vung tau": ("79", "Tỉnh Bà Rịa - Vũng Tàu"),
+    "ba ria vung tau": ("79", "Tỉnh Bà Rịa - Vũng Tàu"),
+    "binh duong": ("79", "Tỉnh Bình Dương"),
+    "quang nam": ("48", "Tỉnh Quảng Nam"),
+    "kon tum": ("51", "Tỉnh Kon Tum"),
+    "kontum": ("51", "Tỉnh Kon Tum"),
+    "dak nong": ("68", "Tỉnh Đắk Nông"),
+    "ha giang": ("08", "Tỉnh Hà Giang"),
+    "yen bai": ("15", "Tỉnh Yên Bái"),
+    "bac kan": ("19", "Tỉnh Bắc Kạn"),
+    "vinh phuc": ("25", "Tỉnh Vĩnh Phúc"),
+    "hoa binh": ("25", "Tỉnh Hoà Bình"),
+    "bac giang": ("24", "Tỉnh Bắc Giang"),
+    "hai duong": ("31", "Tỉnh Hải Dương"),
+    "thai binh": ("33", "Tỉnh Thái Bình"),
+    "nam dinh": ("37", "Tỉnh Nam Định"),
+    "ha nam": ("37", "Tỉnh Hà Nam"),
+    "quang binh": ("44", "Tỉnh Quảng Bình"),
+    "binh dinh": ("52", "Tỉnh Bình Định"),
+    "phu yen": ("66", "Tỉnh Phú Yên"),
+    "ninh thuan": ("56", "Tỉnh Ninh Thuận"),
+    "binh phuoc": ("75", "Tỉnh Bình Phước"),
+    "long an": ("80", "Tỉnh Long An"),
+    "ben tre": ("86", "Tỉnh Bến Tre"),
+    "tra vinh": ("86", "Tỉnh Trà Vinh"),
+    "soc trang": ("92", "Tỉnh Sóc Trăng"),
+    "bac lieu": ("96", "Tỉnh Bạc Liêu"),
+    "hau giang": ("92", "Tỉnh Hậu Giang"),
+    "kien giang": ("91", "Tỉnh Kiên Giang"),
+    "tien giang": ("82", "Tỉnh Tiền Giang"),
+    "binh thuan": ("68", "Tỉnh Bình Thuận"),
+    "dak lak": ("66", ""),
+    "daklak": ("66", ""),
+    "dac lac": ("66", ""),
+}
+
+
+@pytest.mark.parametrize(("typed", "expected"), OLD_NAMES.items())
+async def test_old_names_and_typical_spellings_find_one_province(
+    migrated: Database, typed: str, expected: tuple[str, str]
+) -> None:
+    async with migrated.sessions() as session:
+        (match,) = await find_province(session, typed)
+    assert match.exact
+    assert (match.area.code, match.merged.merged if match.merged else "") == expected
+    if match.merged:
+        since = date(2008, 8, 1) if typed == "ha tay" else REFORM
+        assert match.merged.since == since
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        ("bac can", ["Tỉnh Thái Nguyên", "Tỉnh Bắc Ninh"]),  # via Bắc Kạn before the weak name
+        ("son laa", ["Tỉnh Sơn La"]),  # a single near name is not exact either
+        ("ha tnh", ["Tỉnh Hà Tĩnh"]),
+    ],
+)
+async def test_near_names_are_not_exact_and_rank_across_names_and_aliases(
+    migrated: Database, typed: str, offered: list[str]
+) -> None:
+    async with migrated.sessions() as session:
+        found = await find_province(session, typed)
+    assert [m.area.name for m in found[: len(offered)]] == offered
+    assert not any(m.exact for m in found)
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
 
 
 async def test_find_province_lists_the_candidates_of_a_partial_name(migrated: Database) -> None:
     async with migrated.sessions() as session:
-        found = await find_province(session, "quang")
+        found = [match.area for match in await find_province(session, "quang")]
         assert {p.name for p in found} >= {"Tỉnh Quảng Ninh", "Tỉnh Quảng Ngãi", "Tỉnh Quảng Trị"}
         assert found[0].name.startswith("Tỉnh Quảng")
         assert await find_province(session, "qwerty") == []
@@ -155,26 +238,26 @@ async def test_find_commune_typed_without_diacritics(imported: Database) -> None
     async with imported.sessions() as session:
         bac_ninh = await province(session, "bac ninh")
         for typed in ("kinh bac", "phuong kinh bac", "KINH BẮC", "xa kinh bac"):
-            found = await find_commune(session, bac_ninh.id, typed)
+            found = await find_communes(session, bac_ninh.id, typed)
             assert [c.name for c in found] == ["Phường Kinh Bắc"], typed
-        (luc_ngan,) = await find_commune(session, bac_ninh.id, "luc ngan")
+        (luc_ngan,) = await find_communes(session, bac_ninh.id, "luc ngan")
         assert luc_ngan.name == "Xã Lục Ngạn"
         assert luc_ngan.parent_id == bac_ninh.id
         assert await get_area(session, luc_ngan.id) is luc_ngan
-        assert await find_commune(session, bac_ninh.id, luc_ngan.code) == [luc_ngan]
+        assert await find_communes(session, bac_ninh.id, luc_ngan.code) == [luc_ngan]
 
 
 @needs_real_file
 async def test_misspelled_commune_gives_closest_matches(imported: Database) -> None:
     async with imported.sessions() as session:
         bac_ninh = await province(session, "bac ninh")
-        found = await find_commune(session, bac_ninh.id, "luc ngn")
+        found = await find_communes(session, bac_ninh.id, "luc ngn")
         assert 1 < len(found) <= 6
         assert found[0].name == "Xã Lục Ngạn"
-        found = await find_commune(session, bac_ninh.id, "kin bac", limit=3)
+        found = await find_communes(session, bac_ninh.id, "kin bac", limit=3)
         assert len(found) <= 3
         assert found[0].name == "Phường Kinh Bắc"
-        assert await find_commune(session, bac_ninh.id, "zzzz") == []
+        assert await find_communes(session, bac_ninh.id, "zzzz") == []
 
 
 @needs_real_file
@@ -189,11 +272,11 @@ async def test_renamed_province_keeps_its_communes_then_and_now(
     async with imported.sessions() as session:
         new = await province(session, "tp bac ninh")
         assert new.name == "Thành phố Bắc Ninh"
-        old = (await find_province(session, "bac ninh", on=date(2025, 8, 1)))[0]
+        old = (await find_province(session, "bac ninh", on=date(2025, 8, 1)))[0].area
         assert (old.name, old.valid_to) == ("Tỉnh Bắc Ninh", date(2025, 12, 31))
         assert len(await communes_of(session, new.id)) == 99
         assert len(await communes_of(session, old.id, on=date(2025, 8, 1))) == 99
-        (commune,) = await find_commune(session, new.id, "kinh bac")
+        (commune,) = await find_communes(session, new.id, "kinh bac")
         assert commune.parent_id == new.id  # current children follow the new version
 
 
@@ -261,7 +344,7 @@ async def test_csv_with_three_levels(
             "Xã Kiên Thành",
             "Xã Tân Lập",
         ]
-        (an_chau,) = await find_commune(session, top.id, "an chau")
+        (an_chau,) = await find_communes(session, top.id, "an chau")
         district = await get_area(session, an_chau.parent_id or 0)
         assert district is not None
         assert (district.name, district.level, district.parent_id) == (
@@ -322,7 +405,7 @@ async def test_rename_keeps_the_old_row_closed(migrated: Database, tmp_path: Pat
     async with migrated.transaction() as session:
         await import_areas(session, first, valid_from=date(2023, 1, 1))
     async with migrated.sessions() as session:
-        old = (await find_commune(session, (await province(session, "T1")).id, "tan lap"))[0]
+        old = (await find_communes(session, (await province(session, "T1")).id, "tan lap"))[0]
     async with migrated.transaction() as session:
         report = await import_areas(session, renamed, valid_from=date(2025, 7, 1))
     assert report == ImportReport(renamed=2, unchanged=1)
@@ -343,7 +426,7 @@ async def test_rename_keeps_the_old_row_closed(migrated: Database, tmp_path: Pat
         assert district is not None and district.name == "Huyện Lục Ngạn Mới"
         before = await communes_of(session, top.id, on=date(2024, 1, 1))
         assert "Xã Tân Lập" in [c.name for c in before]
-        assert [c.name for c in await find_commune(session, top.id, "tan lap")] == [
+        assert [c.name for c in await find_communes(session, top.id, "tan lap")] == [
             "Xã Tân Lập Mới"
         ]
 

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from storage.text import EXACT, best_matches, exact_only, fold, strip_area_prefix
+from storage.text import EXACT, Match, best_matches, fold, ranked, strip_area_prefix
 
 
 @pytest.mark.parametrize(
@@ -136,6 +136,20 @@ def test_cutoff_controls_similarity() -> None:
     assert best_matches("lucngan x", candidates, cutoff=0.99) == []
 
 
-def test_exact_only() -> None:
-    assert exact_only([("a", 1.0), ("b", 0.99), ("c", 0.7)]) == [("a", 1.0), ("b", 0.99)]
-    assert exact_only([("c", 0.7)]) == []
+def test_ranked_says_which_name_matched_and_ties_go_to_the_earlier_name() -> None:
+    candidates = [
+        ("TN", "Tỉnh Thái Nguyên"),
+        ("BN", "Tỉnh Bắc Ninh"),
+        ("TN", "Tỉnh Bắc Kạn"),  # other names after every own name
+        ("BN", "Tỉnh Bắc Giang"),
+        ("QT", "Tỉnh Quảng Trị"),
+        ("DN", "Thành phố Đà Nẵng"),
+        ("DN", "Tỉnh Quảng Nam"),
+    ]
+    first, second = ranked("bac can", candidates)[:2]
+    assert (first.key, first.position) == ("TN", 2)  # the close old name beats a weak name
+    assert (second.key, candidates[second.position][1]) == ("BN", "Tỉnh Bắc Giang")
+    tied = ranked("quang", candidates)
+    assert [m.key for m in tied] == ["QT", "DN"]  # same score: the own name wins the tie
+    assert tied[0].score == tied[1].score
+    assert ranked("bac kan", candidates)[0] == Match("TN", 1.0, 2)

@@ -1,8 +1,8 @@
 """A dossier that concerns a certificate keeps the certificate's issue date
 (``certificate_issued``), from which its expiry and re-rating window follow (Art. 7.6).
 
-Revision ID: 0007_certificate_issue_date
-Revises: 0006_state_checks
+Revision ID: 0008_certificate_issue_date
+Revises: 0007_area_names
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_certificate_issue_date"
-down_revision: str | Sequence[str] | None = "0006_state_checks"
+revision: str = "0008_certificate_issue_date"
+down_revision: str | Sequence[str] | None = "0007_area_names"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
