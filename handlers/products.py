@@ -153,7 +153,7 @@ async def parse_issued(ctx: StepContext, typed: str) -> str:
     """The certificate's issue date (not in the future); a re-rating hears its window."""
     issued = parse_past_date(typed, ctx.today)
     if ctx.data["values"].get("dossier_kind") == RERATING:
-        ctx.say(window_text(ctx, rerating_window(rules(), issued, ctx.today)))
+        ctx.say(window_text(ctx, rerating_window(rules(on=ctx.today), issued, ctx.today)))
     return issued.isoformat()
 
 
