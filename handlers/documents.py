@@ -367,10 +367,15 @@ class DocumentsFlow:
             for req in rules(dossier.rules_version).checklist(product.product_set)
         }
         editable = dossier.status in EDITABLE_DOSSIER
-        if answer.startswith(DOC) and answer[len(DOC) :] in codes and editable:
-            await self.ask_upload(ctx, answer[len(DOC) :])
-        elif answer.startswith(PAGE) and answer[len(PAGE) :].isdigit():
-            ctx.data["page"] = int(answer[len(PAGE) :])
+        if answer.startswith(DOC) and answer[len(DOC) :] in codes:
+            if editable:
+                await self.ask_upload(ctx, answer[len(DOC) :])
+            else:
+                await self.show_checklist(ctx, first=ctx._("This dossier cannot be changed now."))
+        elif (
+            answer.startswith(PAGE) and (page := answer[len(PAGE) :]).isascii() and page.isdigit()
+        ):
+            ctx.data["page"] = int(page)
             await self.show_checklist(ctx)
         elif answer == FULL:
             await self.show_full_list(ctx)
@@ -379,8 +384,13 @@ class DocumentsFlow:
         elif answer == PRODUCTS:
             await ctx.goto("products")
         else:
+            hint = (
+                ctx._("Tap a document below to send it, or 📋 Full list to see them all.")
+                if editable
+                else ctx._("Tap 📋 Full list to see the documents, or ⬅️ My products.")
+            )
             ctx.say(
-                ctx._("Tap a document below to send it, or 📋 Full list to see them all."),
+                hint,
                 buttons=self._keyboard(
                     ctx, dossier, await self._progress(ctx, product, dossier), []
                 ),

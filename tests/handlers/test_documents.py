@@ -252,3 +252,27 @@ async def test_second_member_joins_and_others_cannot_touch(bot: RunningBot) -> N
     await late.tap("join code")
     replies = await late.say(code)
     assert "already used" in replies[0].plain
+
+
+async def test_pages_and_a_submitted_dossier(bot: RunningBot) -> None:
+    phone = bot.producer(CHAT)
+    await handicraft_dossier(phone)
+    signature = phone.button_data("Full list").split("|")[0]
+    for forged in ("pg:²", "pg:999", "pg:-1"):
+        replies = await phone.push(phone.make.callback(CHAT, f"{signature}|{forged}"))
+        assert "Needed to file (page 1 of 4)" in replies[-1].plain or "Tap a document" in (
+            replies[-1].plain
+        )
+    for n, label in enumerate(HANDICRAFT_REQUIRED):
+        await upload(phone, label, make_pdf(f"document {n}"), f"doc{n}.pdf")
+    await phone.tap("Submit the dossier")
+    await phone.tap("Submit")
+    await phone.tap("Gio may tre")
+    status = phone.last.plain
+    assert "The dossier was submitted on" in status and "page" not in status
+    assert phone.buttons() == ["📋 Full list", "⬅️ My products", "🏠 Menu"]
+    signature = phone.button_data("Full list").split("|")[0]
+    replies = await phone.push(phone.make.callback(CHAT, f"{signature}|d:trademark"))
+    assert replies[-1].plain.startswith("📦 Gio may tre\nThis dossier cannot be changed now.")
+    replies = await phone.say("hello")
+    assert replies[-1].plain == "Tap 📋 Full list to see the documents, or ⬅️ My products."
