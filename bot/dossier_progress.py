@@ -1,11 +1,12 @@
-"""Where a dossier stands against its product set's checklist ("5/8 documents, 1 sent back")."""
+"""Where a dossier stands against its product set's checklist, tier by tier ("needed to file
+2/2, for 3★ 1/2, 1 sent back") and what to do next."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.rules import Requirement, rules
+from bot.rules import Requirement, Tier, rules
 from storage.models import Dossier, DossierDocument
 from storage.states import SENT_BACK
 
@@ -38,17 +39,47 @@ class DocumentLine:
 
 @dataclass(frozen=True)
 class Progress:
-    """A dossier's checklist and its counts."""
+    """A dossier's checklist (in checklist order: by tier) and its counts."""
 
     lines: list[DocumentLine]
 
+    def in_tier(self, tier: Tier) -> list[DocumentLine]:
+        return [line for line in self.lines if line.requirement.tier is tier]
+
+    def done_in(self, tier: Tier) -> int:
+        return sum(line.done for line in self.in_tier(tier))
+
     @property
     def required(self) -> list[DocumentLine]:
-        return [line for line in self.lines if line.requirement.required]
+        """The documents needed to file."""
+        return self.in_tier(Tier.TO_FILE)
 
     @property
     def required_done(self) -> int:
-        return sum(line.done for line in self.required)
+        return self.done_in(Tier.TO_FILE)
+
+    @property
+    def needed(self) -> list[DocumentLine]:
+        """The documents needed to file and those needed for 3★."""
+        return self.required + self.in_tier(Tier.FOR_3_STARS)
+
+    @property
+    def missing_for_3_stars(self) -> list[DocumentLine]:
+        return [line for line in self.in_tier(Tier.FOR_3_STARS) if not line.done]
+
+    @property
+    def next_line(self) -> DocumentLine | None:
+        """What to do next: a document sent back, else the first missing one needed to file,
+        else the first missing one needed for 3★; None when none is left."""
+        for wanted in (
+            lambda line: line.sent_back,
+            lambda line: not line.done and line.requirement.tier is Tier.TO_FILE,
+            lambda line: not line.done and line.requirement.tier is Tier.FOR_3_STARS,
+        ):
+            found = [line for line in self.lines if wanted(line)]
+            if found:
+                return found[0]
+        return None
 
     @property
     def sent_back(self) -> int:

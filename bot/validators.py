@@ -1,4 +1,5 @@
-"""Checks for what producers type: tax codes, phone numbers, e-mail, names and other text.
+"""Checks for what producers type: tax codes, phone numbers, e-mail, names, other text
+and dates.
 
 Each check returns the clean value or raises :class:`Invalid` whose message is a gettext msgid
 (translated where it is shown) with optional ``{placeholders}``.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "clean_tax_code",
     "clean_text",
     "parse_id",
+    "parse_past_date",
     "tax_check_digit",
 ]
 
@@ -226,3 +229,34 @@ def parse_id(typed: str) -> int | None:
         return None
     value = int(typed)
     return value if 0 < value <= MAX_ID else None
+
+
+DATE_PARTS = re.compile(r"[0-9]+")  # ASCII digits only
+EARLIEST_YEAR = 2000
+
+
+def parse_past_date(typed: str, today: date) -> date:
+    """A day that has passed, typed day first as people write it: 15/3/2024, 15-03-2024,
+    15.3.2024, "ngày 15 tháng 3 năm 2024", 15/3/24; or ISO 2024-03-15. After ``today`` is
+    refused."""
+    parts = DATE_PARTS.findall(typed)
+    widths = [len(p) for p in parts]
+    if len(parts) == 3 and widths[0] == 4 and max(widths[1:]) <= 2:
+        parts.reverse()  # ISO: year first
+    elif len(parts) != 3 or max(widths[:2]) > 2 or widths[2] not in (2, 4):
+        raise Invalid(N_("Please type the date as day/month/year, e.g. 15/3/2024."))
+    day, month, year = (int(p) for p in parts)
+    if len(parts[2]) == 2:
+        year += 2000
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        raise Invalid(
+            N_("There is no such date as {typed}; please type it as day/month/year."),
+            {"typed": " ".join(typed.split())},
+        ) from None
+    if value > today:
+        raise Invalid(N_("That date has not come yet; please type a date that has passed."))
+    if value.year < EARLIEST_YEAR:
+        raise Invalid(N_("Please type the date as day/month/year, e.g. 15/3/2024."))
+    return value

@@ -2,23 +2,27 @@
 
 The product form asks the group, the product set (buttons, or part of a name typed with or
 without diacritics), name, description, packaging, yearly output, raw-material area and the
-dossier kind (upgrade and re-rating ask which certificate). Confirming creates the product and
+dossier kind (upgrade and re-rating ask the certificate's number and issue date; a re-rating is
+told when its filing window opens, or that it has passed). Confirming creates the product and
 its draft dossier and opens the dossier's checklist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from bot.dossier_progress import progress
 from bot.flow import StepContext
 from bot.i18n import N_
 from bot.profile_choices import org_type, sets_allowed
+from bot.rerating import RERATING, rerating_window
 from bot.rules import ProductSet, rules
-from bot.validators import Invalid, clean_text, parse_id
+from bot.validators import Invalid, clean_text, parse_id, parse_past_date
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
+from handlers.documents import window_text
 from handlers.forms import Choice, Field, FormFlow, suggest
 from storage.dossiers import create_product, current_dossier, documents_of, products_of
 from storage.models import Product
@@ -38,7 +42,7 @@ def _set_label(pset: ProductSet, locale: str | None) -> str:
 async def group_choices(ctx: StepContext) -> Sequence[Choice]:
     return [
         Choice(g.code, f"{g.code}. {g.name(ctx.user.locale)}", translate=False)
-        for g in rules().groups
+        for g in rules(on=ctx.today).groups
     ]
 
 
@@ -46,13 +50,14 @@ async def set_choices(ctx: StepContext) -> Sequence[Choice]:
     group = ctx.data["values"].get("group")
     return [
         Choice(str(s.number), _set_label(s, ctx.user.locale), translate=False)
-        for s in rules().sets_in_group(str(group))
+        for s in rules(on=ctx.today).sets_in_group(str(group))
     ]
 
 
 async def kind_choices(ctx: StepContext) -> Sequence[Choice]:
     return [
-        Choice(k.code, k.name(ctx.user.locale), translate=False) for k in rules().dossier_kinds
+        Choice(k.code, k.name(ctx.user.locale), translate=False)
+        for k in rules(on=ctx.today).dossier_kinds
     ]
 
 
@@ -78,17 +83,24 @@ def _choose_set(ctx: StepContext, pset: ProductSet) -> str:
 
 
 def _announce(ctx: StepContext, pset: ProductSet) -> None:
-    """Says which set a typed name picked, so that a wrong guess is seen and undone."""
-    ctx.say(
-        ctx._("Product set chosen: {set}. If that is wrong, tap ⬅️ Back.").format(
-            set=_set_label(pset, ctx.user.locale)
-        )
+    """Notes that a typed name picked ``pset``: it is said once the answer is kept."""
+    ctx.data["announce"] = pset.number
+
+
+async def announce_chosen(ctx: StepContext, _value: Any) -> str:
+    """Says which set a typed name picked, so that a wrong guess is seen and undone; nothing
+    when the set was tapped, or when the pick did not stand (refused by a check)."""
+    number = ctx.data.pop("announce", None)
+    if number is None or ctx.data["values"].get("product_set") != str(number):
+        return ""
+    return ctx._("Product set chosen: {set}. If that is wrong, tap ⬅️ Back.").format(
+        set=_set_label(rules(on=ctx.today).product_set(int(number)), ctx.user.locale)
     )
 
 
 async def parse_group(ctx: StepContext, typed: str) -> str:
     """A typed name picks the product set directly when it names exactly one."""
-    found = rules().find_product_sets(typed)
+    found = rules(on=ctx.today).find_product_sets(typed)
     if len(found) != 1:
         raise _offer_sets(ctx, typed, found)
     _announce(ctx, found[0])
@@ -110,7 +122,7 @@ async def tapped_set(ctx: StepContext, value: str) -> str:
 
 
 async def parse_set(ctx: StepContext, typed: str) -> str:
-    found = rules().find_product_sets(typed, str(ctx.data["values"].get("group")))
+    found = rules(on=ctx.today).find_product_sets(typed, str(ctx.data["values"].get("group")))
     if len(found) != 1:
         raise _offer_sets(ctx, typed, found)
     _announce(ctx, found[0])
@@ -159,8 +171,20 @@ async def parse_certificate(_ctx: StepContext, typed: str) -> str:
     return value
 
 
+async def parse_issued(ctx: StepContext, typed: str) -> str:
+    """The certificate's issue date (not in the future); a re-rating hears its window."""
+    issued = parse_past_date(typed, ctx.today)
+    if ctx.data["values"].get("dossier_kind") == RERATING:
+        ctx.say(window_text(ctx, rerating_window(rules(on=ctx.today), issued, ctx.today)))
+    return issued.isoformat()
+
+
+async def show_date(ctx: StepContext, value: Any) -> str:
+    return ctx.t.date(date.fromisoformat(str(value)))
+
+
 async def show_set(ctx: StepContext, value: Any) -> str:
-    return _set_label(rules().product_set(int(value)), ctx.user.locale)
+    return _set_label(rules(on=ctx.today).product_set(int(value)), ctx.user.locale)
 
 
 def _needs_certificate(values: dict[str, Any]) -> bool:
@@ -182,6 +206,7 @@ FIELDS: tuple[Field, ...] = (
         tapped=tapped_set,
         columns=1,
         resets=("product_set",),
+        remark=announce_chosen,
     ),
     Field(
         "product_set",
@@ -194,6 +219,7 @@ FIELDS: tuple[Field, ...] = (
         check=check_may_file,
         columns=1,
         show=show_set,
+        remark=announce_chosen,
     ),
     Field(
         "name",
@@ -254,13 +280,21 @@ FIELDS: tuple[Field, ...] = (
         N_("Is this the product's first evaluation, an upgrade, or a re-rating?"),
         choices=kind_choices,
         columns=1,
-        resets=("certificate",),
+        resets=("certificate", "certificate_issued"),
     ),
     Field(
         "certificate",
         N_("Certificate"),
         N_("Which OCOP certificate does it concern? Type its number."),
         parse=parse_certificate,
+        when=_needs_certificate,
+    ),
+    Field(
+        "certificate_issued",
+        N_("Certificate issued on"),
+        N_("On what date was the certificate issued? Type it as on the paper, e.g. 15/3/2024."),
+        parse=parse_issued,
+        show=show_date,
         when=_needs_certificate,
     ),
 )
@@ -281,7 +315,8 @@ class ProductFormFlow(FormFlow):
         """Creates the product with a draft dossier under the current rules."""
         producer = await producer_of_user(ctx.session, ctx.user.id)
         assert producer is not None
-        rule_set = rules()
+        rule_set = rules(on=ctx.today)
+        certified = _needs_certificate(values)
         product, _dossier = await create_product(
             ctx.session,
             producer_id=producer.id,
@@ -295,7 +330,10 @@ class ProductFormFlow(FormFlow):
                 "raw_material_area": values.get("raw_material_area") or "",
             },
             dossier_kind=values["dossier_kind"],
-            certificate_ref=values.get("certificate") if _needs_certificate(values) else None,
+            certificate_ref=values.get("certificate") if certified else None,
+            certificate_issued=(
+                date.fromisoformat(values["certificate_issued"]) if certified else None
+            ),
             rules_version=rule_set.version,
         )
         ctx.say(ctx._("📦 {name} is registered. Now its dossier:").format(name=product.name))
@@ -306,13 +344,14 @@ class ProductFormFlow(FormFlow):
 
 
 async def product_summary(ctx: StepContext, product: Product) -> str:
-    """One line: "Name — 5/8 required documents, 1 sent back · submitted"."""
+    """One line: "Name — 3/4 documents, 1 sent back · submitted" (those needed to file and for
+    3★; it must fit a button)."""
     dossier = await current_dossier(ctx.session, product.id)
     if dossier is None:
         return product.name
     state = progress(dossier, product.product_set, await documents_of(ctx.session, dossier.id))
     line = ctx._("{done}/{total} documents").format(
-        done=state.required_done, total=len(state.required)
+        done=sum(line.done for line in state.needed), total=len(state.needed)
     )
     if state.sent_back:
         line += ", " + ctx.t.ngettext("{n} sent back", "{n} sent back", state.sent_back).format(
@@ -359,7 +398,8 @@ class ProductsFlow:
 
     def help(self, ctx: StepContext) -> str:
         return ctx._(
-            "These are your products. The numbers show how many required documents are in. "
+            "These are your products. The numbers show how many documents needed to file and "
+            "needed for 3★ are in. "
             "Tap a product to upload or re-upload its documents."
         )
 

@@ -12,6 +12,7 @@ products, so a guessed id in a button payload finds nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
@@ -83,8 +84,10 @@ async def create_product(
     dossier_kind: str,
     certificate_ref: str | None,
     rules_version: str,
+    certificate_issued: date | None = None,
 ) -> tuple[Product, Dossier]:
-    """A new product with its first (draft) dossier; audited."""
+    """A new product with its first (draft) dossier; audited. A dossier that concerns a
+    certificate keeps its number (``certificate_ref``) and issue date."""
     product = Product(producer_id=producer_id, created_by=user_id, **values)
     session.add(product)
     await session.flush()
@@ -92,6 +95,7 @@ async def create_product(
         product_id=product.id,
         kind=dossier_kind,
         certificate_ref=certificate_ref,
+        certificate_issued=certificate_issued,
         rules_version=rules_version,
         status=DossierStatus.DRAFT,
     )
@@ -107,6 +111,7 @@ async def create_product(
         values=values,
         dossier_id=dossier.id,
         dossier_kind=dossier_kind,
+        certificate_issued=certificate_issued.isoformat() if certificate_issued else None,
         rules_version=rules_version,
     )
     return product, dossier
@@ -216,7 +221,10 @@ async def add_file(
 async def submit_dossier(
     session: AsyncSession, dossier: Dossier, user_id: int, required: set[str]
 ) -> None:
-    """The producer declares the dossier complete; every type in ``required`` must be in."""
+    """The producer files the dossier: every type in ``required`` (the documents needed to
+    file; never none) must be in, and nothing may be waiting to be sent again."""
+    if not required:
+        raise ReviewError(f"dossier {dossier.id}: no required documents given")
     if dossier.status not in EDITABLE_DOSSIER:
         raise ReviewError(f"dossier {dossier.id} is {dossier.status}; it cannot be submitted")
     documents = await documents_of(session, dossier.id)

@@ -302,6 +302,7 @@ class Dossier(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     certificate_ref: Mapped[str | None] = mapped_column(String(60))
+    certificate_issued: Mapped[date | None]  # its issue date: the re-rating window follows
     rules_version: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=DossierStatus.DRAFT)
     review_reason: Mapped[str | None] = mapped_column(Text)

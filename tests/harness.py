@@ -21,6 +21,7 @@ from bot.app import App, build_app
 from bot.channels.telegram import TelegramChannel
 from bot.settings import Settings
 from storage.areas import import_areas, seed_provinces
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
 from storage.models import InboxEvent, OutboxMessage
 from storage.states import OUTBOX_WAITING
@@ -216,12 +217,14 @@ async def running_bot(
     *,
     per_chat_rate: float = 1000.0,
     first_update_id: int = 100_000,
+    clock: Clock = SYSTEM_CLOCK,
     **settings: Any,
 ) -> AsyncIterator[RunningBot]:
     """Start the real application against a fresh fake Bot API server; stop it afterwards.
 
     A bot restarted on the same database needs a higher ``first_update_id``, as Telegram's
-    update ids keep growing.
+    update ids keep growing. ``clock`` is the engine's: a :class:`ManualClock` set in the past
+    fixes "today" for the steps (the sender keeps the real clock, so replies still flow).
     """
     async with FakeTelegramAPI() as api:
         api.make = UpdateBuilder(first_update_id)
@@ -234,6 +237,7 @@ async def running_bot(
             **settings,
         )
         app = build_app(config, per_chat_rate=per_chat_rate)
+        app.engine.clock = clock
         telegram = TelegramChannel(api.token, api.url, app.engine, poll_timeout=1)
         await telegram.initialize()
         app.channels[telegram.name] = telegram

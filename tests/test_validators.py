@@ -1,6 +1,8 @@
-"""Tax codes, phone numbers, e-mail and names as producers type them."""
+"""Tax codes, phone numbers, e-mail, names and dates as producers type them."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
@@ -10,6 +12,7 @@ from bot.validators import (
     clean_mobile,
     clean_name,
     clean_tax_code,
+    parse_past_date,
     tax_check_digit,
 )
 
@@ -96,3 +99,48 @@ def test_names() -> None:
         clean_name("A")
     with pytest.raises(Invalid):
         clean_name("x" * 201)
+
+
+TODAY = date(2026, 11, 29)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("15/3/2024", date(2024, 3, 15)),
+        ("15-03-2024", date(2024, 3, 15)),
+        ("15.3.2024", date(2024, 3, 15)),
+        (" 15 / 03 / 2024 ", date(2024, 3, 15)),
+        ("ngày 15 tháng 3 năm 2024", date(2024, 3, 15)),
+        ("ngay 15 thang 3 nam 2024", date(2024, 3, 15)),
+        ("15/3/24", date(2024, 3, 15)),
+        ("2024-03-15", date(2024, 3, 15)),
+        ("29/11/2026", TODAY),
+        ("29/2/2024", date(2024, 2, 29)),
+    ],
+)
+def test_past_dates_accepted(typed: str, value: date) -> None:
+    assert parse_past_date(typed, TODAY) == value
+
+
+@pytest.mark.parametrize(
+    ("typed", "fragment"),
+    [
+        ("30/11/2026", "has not come yet"),
+        ("1/1/2030", "has not come yet"),
+        ("31/2/2024", "no such date"),
+        ("15/13/2024", "no such date"),
+        ("0/3/2024", "no such date"),
+        ("march 2024", "day/month/year"),
+        ("15032024", "day/month/year"),
+        ("15/3", "day/month/year"),
+        ("15/3/202", "day/month/year"),
+        ("15/٣/2024", "day/month/year"),
+        ("1/1/1999", "day/month/year"),
+        ("", "day/month/year"),
+    ],
+)
+def test_dates_refused(typed: str, fragment: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        parse_past_date(typed, TODAY)
+    assert fragment in str(caught.value)

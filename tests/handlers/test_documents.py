@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from bot.review import decide_document
 from storage.blobs import LocalBlobStore
 from storage.models import AuditEntry, DocumentFile, Dossier, DossierDocument, ProducerMember
+from storage.text import fold
+from tests.fakes.telegram_api import SentMessage
 from tests.files import make_docx, make_exe, make_jpeg, make_pdf, make_png, make_zip
 from tests.harness import Producer, RunningBot, register
 
@@ -38,11 +40,20 @@ async def handicraft_product(phone: Producer, *, typed: bool) -> None:
     await phone.tap("Confirm")
 
 
+async def open_document(phone: Producer, label: str) -> list[SentMessage]:
+    """Taps a document at the checklist, turning its pages to find it."""
+    while "Previous" in " ".join(phone.buttons()):
+        await phone.tap("Previous")
+    while not any(fold(label) in fold(button) for button in phone.buttons()):
+        await phone.tap("Next page")
+    return await phone.tap(label)
+
+
 async def upload(
     phone: Producer, label: str, content: bytes, name: str, mime: str = "application/pdf"
 ) -> list[str]:
     """Taps a document, sends one file, and taps Done where the document takes several."""
-    await phone.tap(label)
+    await open_document(phone, label)
     replies = await phone.send_document(content, name, mime)
     if "Done" in " ".join(phone.buttons()):
         replies += await phone.tap("Done")
@@ -65,7 +76,7 @@ async def test_each_allowed_type_is_stored_intact(bot: RunningBot, tmp_path: Pat
     for label, content, name, mime, _kind in uploads:
         replies = await upload(phone, label, content, name, mime)
         assert any("received" in text for text in replies), replies
-        assert any(text.startswith("Still missing") for text in replies), replies
+        assert any("Needed to file" in text for text in replies), replies
     stored = await files(bot)
     assert [f.kind for f in stored] == [kind for *_, kind in uploads]
     assert [f.original_name for f in stored] == [name for _, _, name, _, _ in uploads]
@@ -73,7 +84,7 @@ async def test_each_allowed_type_is_stored_intact(bot: RunningBot, tmp_path: Pat
     for record, (_, content, *_rest) in zip(stored, uploads, strict=True):
         assert await blobs.get(record.sha256) == content  # hash checked on read
         assert record.sha256 in str(blobs.path_for(record.sha256))
-    assert "1 of 2 required documents are in." in phone.last.plain
+    assert "Needed to file 1/2 · for 3★ 2/2 · extra points 0/12" in phone.last.plain
     # While each file was downloaded, the chat showed "sending a file…".
     actions = [a for a in bot.api.actions if int(a["chat_id"]) == CHAT]
     assert [a["action"] for a in actions] == ["upload_document"] * 3
@@ -115,15 +126,17 @@ async def test_same_file_twice_is_stored_once(bot: RunningBot, tmp_path: Path) -
 async def test_photo_album_makes_one_document(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     await handicraft_dossier(phone)
-    await phone.tap("Label and packaging photos")
+    await open_document(phone, "Label and packaging photos")
     replies = await phone.send_album([make_jpeg(1), make_jpeg(2), make_png()])
     acknowledgements = [m.plain for m in replies if "received" in m.plain]
-    assert acknowledgements == ["📄 Label and packaging photos: 3 files received."]
+    assert acknowledgements == [
+        "📄 Label and packaging photos: 3 files received. Send the next page, or tap ✅ Done."
+    ]
     await phone.tap("Done")
     async with bot.db.sessions() as session:
         documents = (await session.scalars(select(DossierDocument))).all()
     assert len(documents) == 1 and len(await files(bot)) == 3
-    assert "0 of 2 required documents are in." in phone.last.plain
+    assert "Needed to file 0/2 · for 3★ 0/2 · extra points 1/12" in phone.last.plain
 
 
 async def test_out_of_context_file_and_text(bot: RunningBot) -> None:
@@ -134,7 +147,7 @@ async def test_out_of_context_file_and_text(bot: RunningBot) -> None:
     await handicraft_product(phone, typed=True)
     replies = await phone.send_document(make_pdf(), "ho-so.pdf")
     assert "First tap the document" in replies[0].plain
-    await phone.tap("Trademark")
+    await open_document(phone, "Trademark")
     replies = await phone.say("here it is")
     assert "waiting for a file" in replies[0].plain
     assert await files(bot) == []
@@ -145,11 +158,11 @@ async def test_sent_back_reupload_and_submit(bot: RunningBot) -> None:
     await handicraft_dossier(phone)
     for n, label in enumerate((*HANDICRAFT_REQUIRED, "Trademark")):
         await upload(phone, label, make_pdf(f"document {n}"), f"doc{n}.pdf")
-    assert "All required documents are in" in " ".join(m.plain for m in phone.messages()[-4:])
+    assert "The dossier can be submitted now." in phone.last.plain
     await phone.tap("Submit the dossier")
     replies = await phone.tap("Submit")
     assert "is submitted" in replies[0].plain
-    assert "5 samples" in replies[1].plain
+    assert "5 samples" in replies[0].plain
     async with bot.db.sessions() as session:
         dossier = await session.scalar(select(Dossier))
         trademark = await session.scalar(
@@ -170,10 +183,13 @@ async def test_sent_back_reupload_and_submit(bot: RunningBot) -> None:
     assert "Ảnh bị mờ, chụp lại" in notice.plain
     replies = await phone.tap("Open the dossier")
     checklist = replies[-1].plain
-    assert "⚠️ Trademark application or certificate" in checklist
-    assert "Sent back: Ảnh bị mờ, chụp lại" in checklist
+    assert "1 document sent back" in checklist
+    assert "Next: send Trademark application or certificate again (Ảnh bị mờ, chụp lại)" in (
+        checklist
+    )
+    assert "⚠️ Trademark application or certificate" in phone.buttons()
     await phone.tap("My products")
-    assert "2/2 documents, 1 sent back · needs corrections" in " ".join(phone.buttons())
+    assert "2/4 documents, 1 sent back · needs corrections" in " ".join(phone.buttons())
     await phone.tap("Gio may tre")
     await upload(phone, "Trademark", make_jpeg(9), "nhan-hieu-moi.jpg", "image/jpeg")
     async with bot.db.sessions() as session:
@@ -236,3 +252,27 @@ async def test_second_member_joins_and_others_cannot_touch(bot: RunningBot) -> N
     await late.tap("join code")
     replies = await late.say(code)
     assert "already used" in replies[0].plain
+
+
+async def test_pages_and_a_submitted_dossier(bot: RunningBot) -> None:
+    phone = bot.producer(CHAT)
+    await handicraft_dossier(phone)
+    signature = phone.button_data("Full list").split("|")[0]
+    for forged in ("pg:²", "pg:999", "pg:-1"):
+        replies = await phone.push(phone.make.callback(CHAT, f"{signature}|{forged}"))
+        assert "Needed to file (page 1 of 4)" in replies[-1].plain or "Tap a document" in (
+            replies[-1].plain
+        )
+    for n, label in enumerate(HANDICRAFT_REQUIRED):
+        await upload(phone, label, make_pdf(f"document {n}"), f"doc{n}.pdf")
+    await phone.tap("Submit the dossier")
+    await phone.tap("Submit")
+    await phone.tap("Gio may tre")
+    status = phone.last.plain
+    assert "The dossier was submitted on" in status and "page" not in status
+    assert phone.buttons() == ["📋 Full list", "⬅️ My products", "🏠 Menu"]
+    signature = phone.button_data("Full list").split("|")[0]
+    replies = await phone.push(phone.make.callback(CHAT, f"{signature}|d:trademark"))
+    assert replies[-1].plain.startswith("📦 Gio may tre\nThis dossier cannot be changed now.")
+    replies = await phone.say("hello")
+    assert replies[-1].plain == "Tap 📋 Full list to see the documents, or ⬅️ My products."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Dossier, Product
@@ -33,9 +35,10 @@ async def test_food_product_in_vietnamese_by_typing(bot: RunningBot) -> None:
     assert "9. Tương, nước mắm, gia vị dạng lỏng khác" in summary
     assert "Đánh giá, phân hạng lần đầu" in summary
     replies = await phone.tap("Xac nhan")
-    checklist = replies[-1].plain
-    assert "Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm" in checklist
-    assert "Đã có 0/3 giấy tờ bắt buộc." in checklist
+    assert "Cần để nộp 0/3 · để đạt 3★ 0/4 · thêm điểm 0/11" in replies[-1].plain
+    replies = await phone.tap("Danh sach day du")
+    full_list = "\n".join(m.plain for m in replies)
+    assert "Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm" in full_list
     async with bot.db.sessions() as session:
         product = await session.scalar(select(Product))
         dossier = await session.scalar(select(Dossier))
@@ -67,17 +70,21 @@ async def test_handicraft_rerating_asks_for_the_certificate(bot: RunningBot) -> 
     replies = await phone.say("abc")
     assert "certificate's number" in replies[0].plain
     replies = await phone.say("125/QĐ-UBND")
-    assert "125/QĐ-UBND" in replies[-1].plain
-    replies = await phone.tap("Confirm")
-    checklist = replies[-1].plain
+    assert "issued" in replies[-1].plain
+    replies = await phone.say("2/5/2024")
+    assert "125/QĐ-UBND" in replies[-1].plain and "May 2, 2024" in replies[-1].plain
+    await phone.tap("Confirm")
+    replies = await phone.tap("Full list")
+    checklist = "\n".join(m.plain for m in replies)
     assert "Food-safety" not in checklist
     assert "Label and packaging photos" in checklist
     async with bot.db.sessions() as session:
         dossier = await session.scalar(select(Dossier))
-    assert dossier is not None and (dossier.kind, dossier.certificate_ref) == (
-        "rerating",
-        "125/QĐ-UBND",
-    )
+    assert dossier is not None and (
+        dossier.kind,
+        dossier.certificate_ref,
+        dossier.certificate_issued,
+    ) == ("rerating", "125/QĐ-UBND", date(2024, 5, 2))
 
 
 async def test_tourism_checklist_differs(bot: RunningBot) -> None:
@@ -95,11 +102,13 @@ async def test_tourism_checklist_differs(bot: RunningBot) -> None:
         await phone.say(answer)
     await phone.tap("Skip")
     await phone.tap("First evaluation")
-    replies = await phone.tap("Confirm")
-    checklist = replies[-1].plain
-    assert "Label and packaging" not in checklist
-    assert "Food-safety facility certificate (required)" not in checklist
-    assert "Tourism service description (optional)" in checklist
+    await phone.tap("Confirm")
+    replies = await phone.tap("Full list")
+    needed, _for_3_stars, extra = (m.plain for m in replies[:3])
+    assert "Label and packaging" not in "\n".join(m.plain for m in replies)
+    assert "Food-safety facility certificate" not in needed
+    assert "Food-safety facility certificate" in extra
+    assert "Tourism service description" in extra
 
 
 async def test_ambiguous_word_offers_sets_and_back_to_group(bot: RunningBot) -> None:

@@ -30,7 +30,7 @@ from tests.files import (
     make_pdf,
     make_zip_of_many_entries,
 )
-from tests.handlers.test_documents import CHAT, handicraft_dossier
+from tests.handlers.test_documents import CHAT, handicraft_dossier, open_document
 from tests.handlers.test_documents import files as stored_files
 from tests.harness import RunningBot
 
@@ -97,7 +97,7 @@ class Ticker:
 async def test_the_bot_keeps_running_while_a_heif_bomb_is_checked(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     await handicraft_dossier(phone)
-    await phone.tap("Trademark")
+    await open_document(phone, "Trademark")
 
     with Ticker() as ticker:
         replies = await phone.send_document(

@@ -12,7 +12,7 @@ import pytest
 
 from bot.filetypes import Detection, FileKind, Refusal, detect
 from tests.files import make_docx, make_ole2, make_xlsx
-from tests.handlers.test_documents import CHAT, handicraft_dossier
+from tests.handlers.test_documents import CHAT, handicraft_dossier, open_document
 from tests.handlers.test_documents import files as stored_files
 from tests.harness import RunningBot
 
@@ -117,7 +117,7 @@ def test_office_files_without_macros_still_pass() -> None:
 async def test_producer_is_told_the_file_has_macros_and_nothing_is_stored(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     await handicraft_dossier(phone)
-    await phone.tap("Product story")
+    await open_document(phone, "Product story")
 
     replies = await phone.send_document(
         make_docx(extra={"word/VBAPROJECT.BIN": b"VBA"}), "cau-chuyen.docx", "application/msword"

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from bot.i18n import LOCALES_DIR, translator
+from bot.rules import rules
 from storage.models import Producer
 from tests.harness import RunningBot, register
 
@@ -67,10 +68,10 @@ def test_the_worst_strings_say_what_the_law_means() -> None:
     assert vi.gettext("👥 Invite a member to work on the dossier") == (
         "👥 Mời thành viên cùng làm hồ sơ"
     )
-    samples = vi.gettext(
-        "Remember: {n} samples of the product go to the OCOP office with the dossier."
+    filing = vi.gettext("File the dossier at {where}: {how}.").format(
+        where=rules().filing.where.vi, how=rules().filing.how.vi
     )
-    assert "UBND xã/phường" in samples
+    assert "Nộp hồ sơ tại UBND xã/phường" in filing
 
 
 def test_vietnamese_dates_read_day_month_year() -> None:
