@@ -34,6 +34,7 @@ SECRETS = {"telegram_token", "telegram_webhook_secret"}
 
 MIGRATE_SETTINGS = ("database_url", "log_level", "log_file")
 AREAS_SETTINGS = ("database_url",)
+OFFICIALS_SETTINGS = ("database_url",)
 CHAT_SETTINGS = (
     "database_url",
     "default_locale",
@@ -75,7 +76,7 @@ def _command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """``ocop-bot serve | migrate | areas import FILE | areas status | chat``."""
+    """``ocop-bot serve | migrate | areas import FILE | areas status | officials … | chat``."""
     parser = argparse.ArgumentParser(
         prog="ocop-bot",
         description="OCOP Bot: the chat bot for Vietnam's OCOP programme. "
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         "loaded, 1 when there are none (so a script can import them).",
         AREAS_SETTINGS,
     )
+    _officials(sub)
     _command(
         sub,
         "chat",
@@ -140,3 +142,60 @@ def build_parser() -> argparse.ArgumentParser:
         CHAT_SETTINGS,
     )
     return parser
+
+
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of a prompt",
+    )
+
+
+def _officials(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    officials = _command(
+        sub,
+        "officials",
+        "the officials' console accounts: add, list, disable, reset a password",
+        "Officials sign in to the console (/console) with a username and password. Passwords "
+        "are asked at a prompt or read with --password-stdin, never given as arguments.",
+        OFFICIALS_SETTINGS,
+    )
+    actions = officials.add_subparsers(dest="officials_command", required=True, metavar="ACTION")
+    add = _command(
+        actions,
+        "add",
+        "add an official",
+        "Adds an official. A commune official sees the producers of their communes, a "
+        "province official those of their provinces, an admin everything. Areas by code or "
+        "name: provinces as the chat finds them (24, 'Bắc Ninh', 'bac ninh'); communes by "
+        "code, or by name with --province.",
+        OFFICIALS_SETTINGS,
+    )
+    add.add_argument("username", help="3-60 characters: a-z, 0-9, . _ @ - (any case)")
+    add.add_argument("--name", required=True, help="the name shown in the console")
+    add.add_argument("--role", required=True, choices=("commune", "province", "admin"))
+    add.add_argument(
+        "--area", action="append", help="a commune or province (code or name); repeatable"
+    )
+    add.add_argument("--province", help="the province in which --area communes are named")
+    add.add_argument("--locale", default="vi", help="the console's language: vi or en")
+    _password_stdin(add)
+    _command(actions, "list", "list the officials", "Lists every official.", OFFICIALS_SETTINGS)
+    disable = _command(
+        actions,
+        "disable",
+        "disable an official",
+        "The official can no longer sign in; their open sessions end at once.",
+        OFFICIALS_SETTINGS,
+    )
+    disable.add_argument("username")
+    reset = _command(
+        actions,
+        "reset-password",
+        "set a new password",
+        "Sets a new password (asked, or --password-stdin); the official's sessions end.",
+        OFFICIALS_SETTINGS,
+    )
+    reset.add_argument("username")
+    _password_stdin(reset)

@@ -93,6 +93,7 @@ __all__ = [
     "AreaImportError",
     "ImportReport",
     "area_counts",
+    "areas_with_code",
     "communes_of",
     "find_commune",
     "find_province",
@@ -724,6 +725,18 @@ async def find_commune(
     exactly, otherwise the closest names, best first."""
     communes = await communes_of(session, province_id, on=on)
     return _find(communes, typed, [(a.id, a.search_name) for a in communes], limit)
+
+
+async def areas_with_code(
+    session: AsyncSession, code: str, *, on: date | None = None
+) -> list[Area]:
+    """The areas current on ``on`` (default today) whose code is ``code`` (leading zeros
+    optional), at any level."""
+    day = on or _today()
+    typed = code.strip()
+    candidates = {typed, typed.zfill(2), typed.zfill(5)} if typed.isdigit() else {typed}
+    rows = await session.scalars(select(Area).where(Area.code.in_(candidates), _current(day)))
+    return _by_code(list(rows), typed)
 
 
 async def area_counts(session: AsyncSession, *, on: date | None = None) -> AreaCounts:
