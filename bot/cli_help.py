@@ -27,6 +27,8 @@ SETTING_HELP = {
     "send_max_attempts": "attempts before a message is given up on network errors",
     "worker_concurrency": "batches of steps run at once (PostgreSQL)",
     "poll_interval": "seconds between inbox/outbox checks when idle",
+    "console_secure_cookies": "console cookies only over HTTPS (set it behind HTTPS)",
+    "console_forwarded_for": "client address from X-Forwarded-For (only behind a proxy)",
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }
@@ -88,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         "run the bot: HTTP server, engine, sender, channels",
         "Runs everything configured until SIGINT/SIGTERM: the HTTP server (/healthz, the "
-        "Telegram webhook), the engine, the sender and, without a webhook, the Telegram poller. "
+        "Telegram webhook, the officials' console at /console/), the engine, the sender and, "
+        "without a webhook, the Telegram poller. "
         "Migrates the default SQLite file itself; refuses to start on an outdated PostgreSQL "
         "schema. Warns when no commune list is loaded.",
     )
