@@ -48,6 +48,11 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_static("/static/", STATIC, name="static", show_index=False, follow_symlinks=False)
 
 
+def _see_other(location: str) -> web.Response:
+    """The answer to a form: go (GET) to ``location``."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def _login_page(
     request: web.Request, locale: str, *, status: int = 200, error: str = "", username: str = ""
 ) -> web.Response:
@@ -91,17 +96,17 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if outcome is Outcome.WRONG or token is None:
         error = _("Wrong username or password.")
         return _login_page(request, locale, status=401, error=error, username=username)
-    response = web.HTTPSeeOther("/console/")
+    response = _see_other("/console/")
     set_cookie(response, config, SESSION_COOKIE, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/console")
-    raise response
+    return response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
     await sign_out(request.app[CONFIG], signed_in(request).session.id)
-    response = web.HTTPSeeOther("/console/login")
+    response = _see_other("/console/login")
     response.del_cookie(SESSION_COOKIE, path="/console")
-    raise response
+    return response
 
 
 async def change_locale(request: web.Request) -> web.StreamResponse:
@@ -113,7 +118,7 @@ async def change_locale(request: web.Request) -> web.StreamResponse:
             if official is not None:
                 official.locale = locale
                 official.updated_at = config.clock.now()
-    raise web.HTTPSeeOther("/console/")
+    return _see_other("/console/")
 
 
 def _area_label(area: Area, parent: Area | None) -> str:

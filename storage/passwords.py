@@ -49,8 +49,9 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``password_hash``; ``None`` (no such account) takes as long
     as a real check and is always False."""
+    too_long = len(password) > MAX_PASSWORD  # no stored password is; checked all the same
     try:
         ok = _HASHER.verify(password_hash or DUMMY_HASH, password[:MAX_PASSWORD])
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-    return ok and password_hash is not None
+    return ok and password_hash is not None and not too_long

@@ -1,10 +1,11 @@
 """Console sign-in: throttling by recent failures, and server-side sessions.
 
 Every try is recorded (``login_attempts``) *before* the password is checked, as a failure that
-a correct password then turns into a success: tries running side by side each count, so they
-cannot all slip under the limit. An account that failed :data:`ACCOUNT_FAILURES` times since
-its last success within :data:`WINDOW`, or an address that failed :data:`ADDRESS_FAILURES`
-times within it, is refused without checking the password until the window has moved on.
+a correct password then turns into a success: a try counts from the moment it starts, so tries
+sent side by side do not each get a full allowance while the slow check runs. An account that
+failed :data:`ACCOUNT_FAILURES` times since its last success within :data:`WINDOW`, or an
+address that failed :data:`ADDRESS_FAILURES` times within it, is refused without checking the
+password until the window has moved on.
 
 A session is a random token in the browser's cookie; the database keeps only its SHA-256. It
 ends when revoked, :data:`LIFETIME` after sign-in, after :data:`IDLE` without a request, or as

@@ -26,7 +26,7 @@ from storage.officials import (
     scope_of,
     set_password,
 )
-from storage.passwords import PasswordError, verify_password
+from storage.passwords import MAX_PASSWORD, PasswordError, verify_password
 from storage.states import OfficialRole
 from tests.conftest import create_schema
 from tests.postgres import POSTGRES_URL, temporary_database
@@ -168,7 +168,14 @@ async def test_passwords_are_hashed_and_checked(database: Database) -> None:
     assert not verify_password(added.password_hash, PASSWORD.upper())
     assert not verify_password(None, PASSWORD)
     assert not verify_password("not a hash", PASSWORD)
-    for weak in ("short", " " * 12):
+    longest = "p" * MAX_PASSWORD
+    async with database.transaction() as session:
+        row = await session.get(Official, added.id)
+        assert row is not None
+        await set_password(session, row, longest, clock)
+        assert verify_password(row.password_hash, longest)
+        assert not verify_password(row.password_hash, longest + "anything")  # never cut short
+    for weak in ("short", " " * 12, longest + "p"):
         with pytest.raises(PasswordError):
             async with database.transaction() as session:
                 row = await session.get(Official, added.id)
