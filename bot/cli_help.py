@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from bot.settings import Settings
+from storage.states import OfficialRole
 
 __all__ = ["SETTING_HELP", "build_parser", "settings_epilog"]
 
@@ -177,7 +178,7 @@ def _officials(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     add.add_argument("username", help="3-60 characters: a-z, 0-9, . _ @ - (any case)")
     add.add_argument("--name", required=True, help="the name shown in the console")
-    add.add_argument("--role", required=True, choices=("commune", "province", "admin"))
+    add.add_argument("--role", required=True, choices=[str(role) for role in OfficialRole])
     add.add_argument(
         "--area", action="append", help="a commune or province (code or name); repeatable"
     )

@@ -7,7 +7,6 @@ import secrets
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.i18n import LOCALES, N_, translator
 from console.auth import Outcome, sign_in, sign_out
@@ -24,7 +23,7 @@ from console.security import (
     tokens_match,
 )
 from storage.areas import get_area
-from storage.models import Area, Official, Producer
+from storage.models import Area, Official
 from storage.officials import areas_of, scope_of
 from storage.signin import WINDOW
 from storage.states import OfficialRole
@@ -135,10 +134,7 @@ async def home(request: web.Request) -> web.Response:
             _area_label(a, await get_area(session, a.parent_id) if a.parent_id else None)
             for a in areas
         ]
-        scope = await scope_of(session, official)
-        producers = await session.scalar(
-            select(func.count()).select_from(Producer).where(scope.producers())
-        )
+        producers = await (await scope_of(session, official)).count_producers(session)
     t = translator(official.locale)
     return html_page(
         "home.html",
@@ -147,6 +143,6 @@ async def home(request: web.Request) -> web.Response:
         csrf=current.session.csrf_token,
         role=t.gettext(ROLE_LABELS[OfficialRole(official.role)]),
         areas=labels,
-        producers=int(producers or 0),
+        producers=producers,
         signed_in_at=current.session.created_at,
     )

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select, true, update
+from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import audit
@@ -210,6 +210,13 @@ class Scope:
             return true()
         column = Producer.commune_id if self.role is OfficialRole.COMMUNE else Producer.province_id
         return column.in_(select(Area.id).where(Area.code.in_(self.codes)))
+
+    async def count_producers(self, session: AsyncSession) -> int:
+        """How many producers this official may see."""
+        count = await session.scalar(
+            select(func.count()).select_from(Producer).where(self.producers())
+        )
+        return int(count or 0)
 
     async def may_see_producer(self, session: AsyncSession, producer_id: int) -> bool:
         found = await session.scalar(

@@ -257,6 +257,7 @@ async def test_scope_by_role(database: Database) -> None:
             scope = await scope_of(session, who)
             listed = set(await session.scalars(select(Producer.id).where(scope.producers())))
             assert listed == expected[who.id], who.username
+            assert await scope.count_producers(session) == len(expected[who.id])
             for producer_id in everyone:
                 seen = await scope.may_see_producer(session, producer_id)
                 assert seen == (producer_id in expected[who.id]), (who.username, producer_id)
