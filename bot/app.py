@@ -1,7 +1,7 @@
 """Wiring: builds the database, engine, sender, channels and the HTTP server, and runs them.
 
-One aiohttp application serves ``/healthz`` and the Telegram webhook; the officials' console
-and more webhooks will be added to the same application.
+One aiohttp application serves ``/healthz``, the Telegram webhook and the officials' console
+(``/console/``); more webhooks will be added to the same application.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bot.health import health_report
 from bot.i18n import set_default_locale
 from bot.sender import Sender
 from bot.settings import Settings
+from console import ConsoleConfig, mount_console
 from storage.blobs import LocalBlobStore
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
@@ -43,6 +44,7 @@ class App:
     engine: Engine
     sender: Sender
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
+    clock: Clock = SYSTEM_CLOCK
 
 
 def build_app(
@@ -81,11 +83,12 @@ def build_app(
         clock=clock,
         channels=chans,
     )
-    return App(settings=settings, db=db, engine=engine, sender=sender, channels=chans)
+    return App(settings=settings, db=db, engine=engine, sender=sender, channels=chans, clock=clock)
 
 
 def http_app(app: App) -> web.Application:
-    """The aiohttp application: health check (and, when configured, webhooks)."""
+    """The aiohttp application: health check, the officials' console (and, when configured,
+    webhooks)."""
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -93,6 +96,16 @@ def http_app(app: App) -> web.Application:
         return web.json_response(body, status=status)
 
     web_app.router.add_get("/healthz", healthz)
+    mount_console(
+        web_app,
+        ConsoleConfig(
+            db=app.db,
+            clock=app.clock,
+            secure_cookies=app.settings.console_secure_cookies,
+            forwarded_for=app.settings.console_forwarded_for,
+            default_locale=app.settings.default_locale,
+        ),
+    )
     return web_app
 
 

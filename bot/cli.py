@@ -1,7 +1,8 @@
-"""The ``ocop-bot`` command: serve, migrate, import areas, chat in the terminal."""
+"""The ``ocop-bot`` command: serve, migrate, import areas, officials, chat in the terminal."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_areas_status(settings))
     if args.command == "areas":
         return asyncio.run(_import_areas(settings, args.file, if_empty=args.if_empty))
+    if args.command == "officials":
+        return asyncio.run(_officials(settings, args))
     if args.command == "chat":
         from bot.terminal_chat import run_terminal_chat
 
@@ -135,6 +138,14 @@ async def _import_areas(settings: Settings, path: Path, *, if_empty: bool = Fals
         f"The database now holds {provinces:,} provinces and {communes:,} communes."
     )
     return 0
+
+
+async def _officials(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_officials import run_officials
+
+    if not await ensure_schema(settings):
+        return 1
+    return await run_officials(settings, args)
 
 
 async def _serve(settings: Settings) -> int:

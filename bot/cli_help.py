@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from bot.settings import Settings
+from storage.states import OfficialRole
 
 __all__ = ["SETTING_HELP", "build_parser", "settings_epilog"]
 
@@ -27,6 +28,8 @@ SETTING_HELP = {
     "send_max_attempts": "attempts before a message is given up on network errors",
     "worker_concurrency": "batches of steps run at once (PostgreSQL)",
     "poll_interval": "seconds between inbox/outbox checks when idle",
+    "console_secure_cookies": "console cookies only over HTTPS (set it behind HTTPS)",
+    "console_forwarded_for": "client address from X-Forwarded-For (only behind a proxy)",
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }
@@ -34,6 +37,7 @@ SECRETS = {"telegram_token", "telegram_webhook_secret"}
 
 MIGRATE_SETTINGS = ("database_url", "log_level", "log_file")
 AREAS_SETTINGS = ("database_url",)
+OFFICIALS_SETTINGS = ("database_url",)
 CHAT_SETTINGS = (
     "database_url",
     "default_locale",
@@ -75,7 +79,7 @@ def _command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """``ocop-bot serve | migrate | areas import FILE | areas status | chat``."""
+    """``ocop-bot serve | migrate | areas import FILE | areas status | officials … | chat``."""
     parser = argparse.ArgumentParser(
         prog="ocop-bot",
         description="OCOP Bot: the chat bot for Vietnam's OCOP programme. "
@@ -87,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         "run the bot: HTTP server, engine, sender, channels",
         "Runs everything configured until SIGINT/SIGTERM: the HTTP server (/healthz, the "
-        "Telegram webhook), the engine, the sender and, without a webhook, the Telegram poller. "
+        "Telegram webhook, the officials' console at /console/), the engine, the sender and, "
+        "without a webhook, the Telegram poller. "
         "Migrates the default SQLite file itself; refuses to start on an outdated PostgreSQL "
         "schema. Warns when no commune list is loaded.",
     )
@@ -130,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "loaded, 1 when there are none (so a script can import them).",
         AREAS_SETTINGS,
     )
+    _officials(sub)
     _command(
         sub,
         "chat",
@@ -140,3 +146,60 @@ def build_parser() -> argparse.ArgumentParser:
         CHAT_SETTINGS,
     )
     return parser
+
+
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of a prompt",
+    )
+
+
+def _officials(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    officials = _command(
+        sub,
+        "officials",
+        "the officials' console accounts: add, list, disable, reset a password",
+        "Officials sign in to the console (/console) with a username and password. Passwords "
+        "are asked at a prompt or read with --password-stdin, never given as arguments.",
+        OFFICIALS_SETTINGS,
+    )
+    actions = officials.add_subparsers(dest="officials_command", required=True, metavar="ACTION")
+    add = _command(
+        actions,
+        "add",
+        "add an official",
+        "Adds an official. A commune official sees the producers of their communes, a "
+        "province official those of their provinces, an admin everything. Areas by code or "
+        "name: provinces as the chat finds them (24, 'Bắc Ninh', 'bac ninh'); communes by "
+        "code, or by name with --province.",
+        OFFICIALS_SETTINGS,
+    )
+    add.add_argument("username", help="3-60 characters: a-z, 0-9, . _ @ - (any case)")
+    add.add_argument("--name", required=True, help="the name shown in the console")
+    add.add_argument("--role", required=True, choices=[str(role) for role in OfficialRole])
+    add.add_argument(
+        "--area", action="append", help="a commune or province (code or name); repeatable"
+    )
+    add.add_argument("--province", help="the province in which --area communes are named")
+    add.add_argument("--locale", default="vi", help="the console's language: vi or en")
+    _password_stdin(add)
+    _command(actions, "list", "list the officials", "Lists every official.", OFFICIALS_SETTINGS)
+    disable = _command(
+        actions,
+        "disable",
+        "disable an official",
+        "The official can no longer sign in; their open sessions end at once.",
+        OFFICIALS_SETTINGS,
+    )
+    disable.add_argument("username")
+    reset = _command(
+        actions,
+        "reset-password",
+        "set a new password",
+        "Sets a new password (asked, or --password-stdin); the official's sessions end.",
+        OFFICIALS_SETTINGS,
+    )
+    reset.add_argument("username")
+    _password_stdin(reset)

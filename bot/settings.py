@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = 4  # batches of steps running at once (PostgreSQL)
     download_concurrency: int = 4  # files downloaded at once, beside the steps
     poll_interval: float = 0.5
+    # The officials' console: cookies marked Secure (set it when served over HTTPS), and the
+    # client address taken from X-Forwarded-For (set it only behind a reverse proxy that sets it).
+    console_secure_cookies: bool = False
+    console_forwarded_for: bool = False
     log_level: str = "INFO"
     log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
 

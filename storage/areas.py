@@ -103,6 +103,7 @@ __all__ = [
     "ImportReport",
     "OtherName",
     "area_counts",
+    "areas_with_code",
     "communes_of",
     "find_commune",
     "find_province",
@@ -867,6 +868,18 @@ async def find_commune(
     name or the other names imported with it (``aliases``, ``merged_from``)."""
     communes = await communes_of(session, province_id, on=on)
     return _find(communes, typed, limit)
+
+
+async def areas_with_code(
+    session: AsyncSession, code: str, *, on: date | None = None
+) -> list[Area]:
+    """The areas current on ``on`` (default today) whose code is ``code`` (leading zeros
+    optional), at any level."""
+    day = on or _today()
+    typed = code.strip()
+    candidates = {typed, typed.zfill(2), typed.zfill(5)} if typed.isdigit() else {typed}
+    rows = await session.scalars(select(Area).where(Area.code.in_(candidates), _current(day)))
+    return _by_code(list(rows), typed)
 
 
 async def area_counts(session: AsyncSession, *, on: date | None = None) -> AreaCounts:

@@ -32,6 +32,7 @@ from storage.states import (
     DossierStatus,
     InboxStatus,
     MemberRole,
+    OfficialRole,
     OutboxKind,
     OutboxStatus,
     ProducerStatus,
@@ -45,6 +46,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChannelIdentity",
+    "ConsoleSession",
     "Conversation",
     "DocumentFile",
     "Dossier",
@@ -52,6 +54,9 @@ __all__ = [
     "InboxEvent",
     "JoinAttempt",
     "JoinCode",
+    "LoginAttempt",
+    "Official",
+    "OfficialArea",
     "OutboxMessage",
     "Producer",
     "ProducerMember",
@@ -375,5 +380,70 @@ class JoinAttempt(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     join_code_id: Mapped[int | None] = mapped_column(ForeignKey("join_codes.id"))
+    succeeded: Mapped[bool]
+    at: Mapped[datetime]
+
+
+class Official(Base):
+    """A person who signs in to the officials' console.
+
+    ``username`` is stored folded to lower case, so it is unique whatever the case typed;
+    ``password_hash`` is an argon2 hash. A disabled official (``disabled_at`` set) cannot sign
+    in, and their sessions stop working at once.
+    """
+
+    __tablename__ = "officials"
+    __table_args__ = (CheckConstraint(in_values("role", OfficialRole), name="role"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    locale: Mapped[str] = mapped_column(String(10), default="vi")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OfficialArea(Base):
+    """An area an official is responsible for: a commune for a commune official, a province
+    for a province official (an administrator has none: they see everything)."""
+
+    __tablename__ = "official_areas"
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: the cookie carries a random token, this row only its SHA-256.
+
+    Valid until ``expires_at`` (fixed at sign-in) and while used within the idle limit
+    (``last_seen_at``); ``revoked_at`` ends it (sign-out, password reset). ``csrf_token`` is
+    the value every form of this session must send back.
+    """
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """One sign-in try (the username as typed, folded, and the client's address); recent
+    failures slow further tries per account and per address (``storage/officials.py``)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60))
+    address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool]
     at: Mapped[datetime]

@@ -22,6 +22,7 @@ __all__ = [
     "DossierStatus",
     "InboxStatus",
     "MemberRole",
+    "OfficialRole",
     "OutboxKind",
     "OutboxStatus",
     "ProducerStatus",
@@ -91,6 +92,15 @@ class MemberRole(StrEnum):
 
     OWNER = "owner"
     MEMBER = "member"
+
+
+class OfficialRole(StrEnum):
+    """What an official of the console is responsible for (``officials.role``): the producers
+    of their ``commune`` (or communes), of their ``province``, or of every area (``admin``)."""
+
+    COMMUNE = "commune"
+    PROVINCE = "province"
+    ADMIN = "admin"
 
 
 class DossierStatus(StrEnum):

@@ -16,7 +16,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff() -> None:
-    result = _run("ruff", "check", "bot", "handlers", "storage", "tests", "bench", "scripts")
+    sources = ("bot", "console", "handlers", "storage", "tests", "bench", "scripts")
+    result = _run("ruff", "check", *sources)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -50,7 +50,7 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 
 
 GETTEXT_NAMES = {"_": 1, "N_": 1, "gettext": 1, "ngettext": 2}
-SOURCE_DIRS = ("bot", "handlers", "storage")
+SOURCE_DIRS = ("bot", "console", "handlers", "storage")
 
 
 def _call_name(call: ast.Call) -> str | None:

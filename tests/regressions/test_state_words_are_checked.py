@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.clock import utcnow
 from storage.db import Database
 from storage.models import (
     Area,
@@ -31,6 +32,7 @@ from storage.models import (
     Dossier,
     DossierDocument,
     InboxEvent,
+    Official,
     OutboxMessage,
     Producer,
     ProducerMember,
@@ -44,6 +46,7 @@ from storage.states import (
     DossierStatus,
     InboxStatus,
     MemberRole,
+    OfficialRole,
     OutboxKind,
     OutboxStatus,
     ProducerStatus,
@@ -139,6 +142,20 @@ async def document(session: AsyncSession, status: str) -> None:
     session.add(DossierDocument(dossier_id=parent.id, doc_type="d", status=status))
 
 
+async def official(session: AsyncSession, role: str) -> None:
+    now = utcnow()
+    session.add(
+        Official(
+            username=f"official{next(_ids)}",
+            display_name="O",
+            role=role,
+            password_hash="h",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
 FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (inbox, InboxStatus),
     (outbox_status, OutboxStatus),
@@ -149,6 +166,7 @@ FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (member, MemberRole),
     (dossier, DossierStatus),
     (document, DocumentStatus),
+    (official, OfficialRole),
 ]
 
 
@@ -187,7 +205,7 @@ FIELDS: dict[str, set[str]] = {
     "kind": {str(s) for s in OutboxKind},
     "direction": {str(s) for s in TranscriptDirection},
     "actor_kind": {str(s) for s in ActorKind},
-    "role": {str(s) for s in MemberRole},
+    "role": {str(s) for s in itertools.chain(MemberRole, OfficialRole)},
 }
 ALL_WORDS = set().union(*FIELDS.values())
 
@@ -247,7 +265,7 @@ def _modules() -> list[Path]:
     skip = {ROOT / "storage" / "states.py"}
     return [
         path
-        for package in ("storage", "bot", "handlers")
+        for package in ("storage", "bot", "console", "handlers")
         for path in sorted((ROOT / package).rglob("*.py"))
         if path not in skip and "migrations" not in path.parts
     ]

@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "bot", "handlers", "storage", "locales")
+SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "bot",
+    "console",
+    "handlers",
+    "storage",
+    "locales",
+)
 
 
 def run(*args: str | Path, **kw: object) -> subprocess.CompletedProcess[str]:
@@ -77,6 +85,8 @@ def test_an_installed_wheel_speaks_vietnamese(tmp_path: Path) -> None:
         "storage/migrations/env.py",
         "storage/migrations/versions/0001_initial.py",
         "handlers/registration.mmd",
+        "console/templates/login.html",
+        "console/static/console.css",
     ):
         assert expected in names, f"{expected} is not in the wheel"
 
@@ -94,6 +104,13 @@ def test_an_installed_wheel_speaks_vietnamese(tmp_path: Path) -> None:
         env=env,
     )
     assert where.stdout.startswith(str(tmp_path / "venv")), where.stdout + where.stderr
+
+    page = (
+        "from console.render import render; print(render('login.html', 'vi', csrf='', "
+        "error='', username=''))"
+    )
+    console = run(bin_dir / "python", "-c", page, cwd=elsewhere, env=env)
+    assert "<h1>Đăng nhập</h1>" in console.stdout, console.stdout + console.stderr
 
     chat = run(bin_dir / "ocop-bot", "chat", input="1\n", cwd=elsewhere, env=env)
     assert chat.returncode == 0, chat.stdout + chat.stderr

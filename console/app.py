@@ -1,0 +1,25 @@
+"""Mounting the console: a sub-application at ``/console/`` with its routes, its static files
+and the middlewares that guard every page (security headers, sign-in, CSRF)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from console import pages
+from console.config import CONFIG, ConsoleConfig
+from console.security import guard, security_headers
+
+__all__ = ["ConsoleConfig", "mount_console"]
+
+
+async def _to_console(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/console/")
+
+
+def mount_console(web_app: web.Application, config: ConsoleConfig) -> None:
+    """Add the console to ``web_app`` at ``/console/`` (``/console`` redirects there)."""
+    console = web.Application(middlewares=[security_headers, guard])
+    console[CONFIG] = config
+    pages.add_routes(console.router)
+    web_app.router.add_get("/console", _to_console)
+    web_app.add_subapp("/console/", console)

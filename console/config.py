@@ -1,0 +1,26 @@
+"""What the console needs from the process: the database, the clock and a few settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from storage.clock import Clock
+from storage.db import Database
+
+__all__ = ["CONFIG", "ConsoleConfig"]
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The console's share of the settings (``OCOP_CONSOLE_*``, ``OCOP_DEFAULT_LOCALE``)."""
+
+    db: Database
+    clock: Clock
+    secure_cookies: bool = False
+    forwarded_for: bool = False
+    default_locale: str = "vi"
+
+
+CONFIG = web.AppKey("console_config", ConsoleConfig)

@@ -1,0 +1,57 @@
+"""Officials' passwords: argon2id hashes (argon2-cffi), checked in constant time.
+
+A password is never stored or logged; only its hash is kept. :func:`verify_password` on an
+unknown account still runs a full verification against :data:`DUMMY_HASH`, so the time a
+sign-in takes does not tell whether the username exists.
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+__all__ = [
+    "DUMMY_HASH",
+    "MAX_PASSWORD",
+    "MIN_PASSWORD",
+    "PasswordError",
+    "check_new_password",
+    "hash_password",
+    "verify_password",
+]
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+
+_HASHER = PasswordHasher()
+DUMMY_HASH = _HASHER.hash("not a password anyone has: it only makes failures take as long")
+
+
+class PasswordError(ValueError):
+    """A new password that cannot be used; the message says why."""
+
+
+def check_new_password(password: str) -> None:
+    """Refuse a password too short or too long to be a sensible secret."""
+    if len(password) < MIN_PASSWORD:
+        raise PasswordError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise PasswordError(f"a password may have at most {MAX_PASSWORD} characters")
+    if not password.strip():
+        raise PasswordError("a password cannot be only spaces")
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password`` (salted: the same password hashes differently)."""
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``; ``None`` (no such account) takes as long
+    as a real check and is always False."""
+    too_long = len(password) > MAX_PASSWORD  # no stored password is; checked all the same
+    try:
+        ok = _HASHER.verify(password_hash or DUMMY_HASH, password[:MAX_PASSWORD])
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return ok and password_hash is not None and not too_long
