@@ -76,21 +76,23 @@ def _one(typed: str, candidates: Sequence[Area], kind: str) -> Area:
     raise CommandError(f"no {kind} {typed!r}.{hint}")
 
 
+async def _provinces(session: AsyncSession, typed: str) -> list[Area]:
+    return [match.area for match in await find_province(session, typed)]
+
+
 async def resolve_areas(
     session: AsyncSession, role: OfficialRole, typed: Sequence[str], province: str | None
 ) -> list[Area]:
     """The areas named on the command line, each matched exactly (by code or name)."""
     if role is OfficialRole.PROVINCE:
-        return [_one(t, await find_province(session, t), "province") for t in typed]
+        return [_one(t, await _provinces(session, t), "province") for t in typed]
     if role is OfficialRole.ADMIN:
         return []
-    parent = (
-        _one(province, await find_province(session, province), "province") if province else None
-    )
+    parent = _one(province, await _provinces(session, province), "province") if province else None
     found = []
     for t in typed:
         if parent is not None:
-            candidates = await find_commune(session, parent.id, t)
+            candidates = [m.area for m in await find_commune(session, parent.id, t)]
         elif t.strip().isdigit():
             candidates = [a for a in await areas_with_code(session, t) if a.parent_id]
         else:

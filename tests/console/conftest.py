@@ -193,8 +193,8 @@ class Console:
         async with self.db.sessions() as session:
             (found,) = await find_province(session, province)
             if commune is not None:
-                (found,) = await find_commune(session, found.id, commune)
-            return found
+                (found,) = await find_commune(session, found.area.id, commune)
+            return found.area
 
     async def official(
         self,

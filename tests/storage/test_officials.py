@@ -64,8 +64,8 @@ async def area(db: Database, province: str, commune: str | None = None) -> Area:
     async with db.sessions() as session:
         (found,) = await find_province(session, province)
         if commune is not None:
-            (found,) = await find_commune(session, found.id, commune)
-        return found
+            (found,) = await find_commune(session, found.area.id, commune)
+        return found.area
 
 
 async def official(
