@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.i18n import LOCALES, N_, translator
 from console.auth import Outcome, sign_in, sign_out
 from console.config import CONFIG
+from console.layout import signed_in_page
 from console.render import html_page
 from console.security import (
     CSRF_FIELD,
@@ -136,11 +137,9 @@ async def home(request: web.Request) -> web.Response:
         ]
         producers = await (await scope_of(session, official)).count_producers(session)
     t = translator(official.locale)
-    return html_page(
+    return signed_in_page(
+        request,
         "home.html",
-        official.locale,
-        official=official,
-        csrf=current.session.csrf_token,
         role=t.gettext(ROLE_LABELS[OfficialRole(official.role)]),
         areas=labels,
         producers=producers,
