@@ -104,6 +104,7 @@ def http_app(app: App) -> web.Application:
             secure_cookies=app.settings.console_secure_cookies,
             forwarded_for=app.settings.console_forwarded_for,
             default_locale=app.settings.default_locale,
+            blobs=LocalBlobStore(app.settings.blob_dir),
         ),
     )
     return web_app

@@ -135,7 +135,14 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
         await ctx.goto("language")
     elif command == "product" and argument:
         # An id that is not one (too long, not ASCII digits) is a product nobody has.
-        await ctx.goto("documents", product_id=parse_id(argument) or 0)
+        # "/product 12 34" opens the upload of document 34 (a document sent back).
+        product, _, document = argument.partition(" ")
+        if document:
+            await ctx.goto(
+                "documents", product_id=parse_id(product) or 0, upload=parse_id(document) or 0
+            )
+        else:
+            await ctx.goto("documents", product_id=parse_id(product) or 0)
     elif command == "cancel":
         cancel = getattr(flow, "cancel", None)
         if cancel is not None:

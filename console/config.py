@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from storage.blobs import BlobStore
 from storage.clock import Clock
 from storage.db import Database
 
@@ -21,6 +22,7 @@ class ConsoleConfig:
     secure_cookies: bool = False
     forwarded_for: bool = False
     default_locale: str = "vi"
+    blobs: BlobStore | None = None  # the uploaded files (verified on every read)
 
 
 CONFIG = web.AppKey("console_config", ConsoleConfig)

@@ -202,6 +202,30 @@ class DocumentsFlow:
 
     # -- the short status -------------------------------------------------------------------
     async def start(self, ctx: StepContext) -> None:
+        """The short status; or, with ``data["upload"]`` (a document's id, from the button of
+        an official's notice), that document's upload when it belongs to this dossier and the
+        dossier can still change."""
+        upload = ctx.data.pop("upload", None)
+        if isinstance(upload, int):
+            loaded = await self._load(ctx)
+            if loaded is None:
+                return
+            product, dossier = loaded
+            codes = {
+                req.document.code
+                for req in rules(dossier.rules_version).checklist(product.product_set)
+            }
+            found = next(
+                (
+                    d
+                    for d in (await documents_of(ctx.session, dossier.id)).values()
+                    if d.id == upload and d.doc_type in codes
+                ),
+                None,
+            )
+            if found is not None and dossier.status in EDITABLE_DOSSIER:
+                await self.ask_upload(ctx, found.doc_type)
+                return
         await self.show_checklist(ctx)
 
     async def show_checklist(self, ctx: StepContext, *, first: str = "") -> None:

@@ -34,6 +34,7 @@ from storage.states import (
 __all__ = [
     "AddedFile",
     "ReviewError",
+    "StaleDecision",
     "add_file",
     "create_product",
     "current_dossier",
@@ -49,6 +50,34 @@ __all__ = [
 
 class ReviewError(ValueError):
     """A state change that the rules of the review do not allow."""
+
+
+class StaleDecision(ReviewError):
+    """A decision made on an older state of a document or dossier (someone changed it since:
+    another official decided, or the producer uploaded again); nothing was changed."""
+
+    def __init__(self, entity: str, entity_id: int, expected: int) -> None:
+        super().__init__(f"{entity} {entity_id} is no longer at version {expected}")
+        self.entity = entity
+        self.entity_id = entity_id
+        self.expected = expected
+
+
+async def _claim_version(
+    session: AsyncSession, model: type[Dossier] | type[DossierDocument], row_id: int, expected: int
+) -> None:
+    """Moves the row from version ``expected`` to the next one, or raises StaleDecision.
+
+    One conditional UPDATE: of two transactions deciding on the same version, the second
+    (PostgreSQL waits for the first's row lock, SQLite serialises writers) finds no row."""
+    result = await session.execute(
+        update(model)
+        .where(model.id == row_id, model.version == expected)
+        .values(version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise StaleDecision(model.__tablename__, row_id, expected)
 
 
 @dataclass(frozen=True)
@@ -167,7 +196,7 @@ async def add_file(
     document = (await documents_of(session, dossier.id)).get(doc_type)
     if document is None:
         document = DossierDocument(
-            dossier_id=dossier.id, doc_type=doc_type, status=DocumentStatus.RECEIVED
+            dossier_id=dossier.id, doc_type=doc_type, status=DocumentStatus.RECEIVED, version=0
         )
         session.add(document)
         await session.flush()
@@ -187,6 +216,8 @@ async def add_file(
         document.status = DocumentStatus.EDITED
         if dossier.status == DossierStatus.HAS_ISSUES:
             dossier.status = DossierStatus.EDITED
+            dossier.version += 1
+    document.version += 1  # a decision made before this file no longer applies
     session.add(
         DocumentFile(
             document_id=document.id,
@@ -237,6 +268,7 @@ async def submit_dossier(
         DossierStatus.SUBMITTED if previous == DossierStatus.DRAFT else DossierStatus.EDITED
     )
     dossier.submitted_at = dossier.updated_at = utcnow()
+    dossier.version += 1
     audit(
         session,
         actor_kind=ActorKind.USER,
@@ -264,15 +296,21 @@ async def set_document_status(
     *,
     official_id: int,
     reason: str | None = None,
+    expected_version: int | None = None,
 ) -> DossierDocument:
     """An official's decision on one document; ``has_issues`` and ``rejected`` need a reason.
 
-    A document with issues puts its dossier in ``has_issues`` too.
+    A document with issues puts its dossier in ``has_issues`` too. With ``expected_version``
+    (the version the official was shown) a document changed since raises StaleDecision.
     """
     _check_decision("document", status, reason)
-    document = await session.get(DossierDocument, document_id)
+    if expected_version is not None:
+        await _claim_version(session, DossierDocument, document_id, expected_version)
+    document = await session.get(DossierDocument, document_id, populate_existing=True)
     if document is None:
         raise ReviewError(f"no document {document_id}")
+    if expected_version is None:
+        document.version += 1
     dossier = await session.get_one(Dossier, document.dossier_id)
     previous = document.status
     document.status = status
@@ -282,6 +320,7 @@ async def set_document_status(
     if status in SENT_BACK and dossier.status in SENDS_DOSSIER_BACK:
         dossier.status = DossierStatus.HAS_ISSUES
         dossier.updated_at = utcnow()
+        dossier.version += 1
     audit(
         session,
         actor_kind=ActorKind.OFFICIAL,
@@ -303,14 +342,20 @@ async def set_dossier_status(
     *,
     official_id: int,
     reason: str | None = None,
+    expected_version: int | None = None,
 ) -> Dossier:
-    """An official's decision on a whole dossier (approve, send back, reject)."""
+    """An official's decision on a whole dossier (approve, send back, reject); with
+    ``expected_version``, a dossier changed since raises StaleDecision."""
     _check_decision("dossier", status, reason)
-    dossier = await session.get(Dossier, dossier_id)
+    if expected_version is not None:
+        await _claim_version(session, Dossier, dossier_id, expected_version)
+    dossier = await session.get(Dossier, dossier_id, populate_existing=True)
     if dossier is None:
         raise ReviewError(f"no dossier {dossier_id}")
     if dossier.status == DossierStatus.DRAFT:
         raise ReviewError(f"dossier {dossier_id} has not been submitted")
+    if expected_version is None:
+        dossier.version += 1
     previous = dossier.status
     dossier.status = status
     dossier.review_reason = reason.strip() if reason else None

@@ -312,6 +312,8 @@ class Dossier(Base):
     status: Mapped[str] = mapped_column(String(20), default=DossierStatus.DRAFT)
     review_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None]
+    # Counts changes (submission, decisions): a decision names the version it was made on.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -331,6 +333,8 @@ class DossierDocument(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[int | None] = mapped_column(BigInteger)
     reviewed_at: Mapped[datetime | None]
+    # Counts changes (uploads, decisions): a decision names the version it was made on.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

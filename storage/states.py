@@ -17,6 +17,7 @@ __all__ = [
     "OUTBOX_WAITING",
     "SENDS_DOSSIER_BACK",
     "SENT_BACK",
+    "UNDER_REVIEW",
     "ActorKind",
     "DocumentStatus",
     "DossierStatus",
@@ -132,6 +133,8 @@ class DocumentStatus(StrEnum):
 OUTBOX_WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 # Dossiers the producer may still change (upload, submit).
 EDITABLE_DOSSIER = (DossierStatus.DRAFT, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
+# Dossiers filed and waiting for an official's decision (documents may be decided on).
+UNDER_REVIEW = (DossierStatus.SUBMITTED, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
 # Dossiers that a document sent back puts in ``has_issues`` (not yet decided, not already).
 SENDS_DOSSIER_BACK = (DossierStatus.DRAFT, DossierStatus.SUBMITTED, DossierStatus.EDITED)
 # A document (or dossier) sent back to the producer: to correct, or rejected with a reason.
