@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from console.security import HEADERS
 from storage.blobs import LocalBlobStore
-from storage.models import AuditEntry, Dossier, DossierDocument, OutboxMessage
+from storage.dossiers import add_file
+from storage.models import AuditEntry, DocumentFile, Dossier, DossierDocument, OutboxMessage
 from storage.states import OfficialRole
 from tests.console.conftest import Console, csrf_of
 from tests.console.review_data import (
@@ -28,6 +29,7 @@ from tests.console.review_data import (
     chat_of,
     filed_dossier,
 )
+from tests.files import make_png
 
 XSS = "<script>alert(1)</script>"
 
@@ -453,3 +455,42 @@ async def test_two_officials_deciding_at_once_do_not_both_win(
         ).all()  # fmt: skip
         row = await session.get_one(DossierDocument, document)
     assert len(decisions) == 1 and decisions[0].action == f"document.{row.status}"
+
+
+async def test_a_file_sent_after_the_page_was_opened_makes_the_decision_stale(
+    console: Console, tmp_blobs: LocalBlobStore
+) -> None:
+    """The producer sends a new file while the official looks at the old one: approving what
+    the official saw is refused, and the new file is on the page that says so."""
+    ours, _theirs = await two_communes(console)
+    filed = await filed_dossier(console.db, tmp_blobs, ours)
+    await console.sign_in("damai")
+    path = f"/console/dossiers/{filed.dossier_id}"
+    page = await signed_in_page(console, path)
+    document = filed.documents[SELF_ASSESSMENT]
+    newer = make_png(8, 8)
+    ref = await tmp_blobs.put(newer)
+    async with console.db.transaction() as session:
+        dossier = await session.get_one(Dossier, filed.dossier_id)
+        dossier.status = "has_issues"  # as after an earlier send-back: it takes uploads
+        added = await add_file(
+            session, dossier, SELF_ASSESSMENT, user_id=filed.user_id, sha256=ref.sha256,
+            size=ref.size, kind="png", mime_type="image/png", new_round=True,
+        )  # fmt: skip
+        await session.flush()
+        new_file = (
+            await session.scalars(
+                select(DocumentFile.id).where(
+                    DocumentFile.document_id == added.document.id, DocumentFile.current
+                )
+            )
+        ).one()
+    action = f"/console/documents/{document}/decision"
+    assert await decide(console, path, page, "approved", action=action) == 409
+    async with console.db.sessions() as session:
+        assert (await session.get_one(DossierDocument, document)).status == "received"
+    malformed = await console.post(action, {"csrf_token": csrf_of(page), "decision": "approved"})
+    assert malformed.status == 400  # no version: refused, nothing changes
+    page = await signed_in_page(console, path)
+    assert f'href="/console/files/{new_file}"' in page
+    assert f'href="/console/files/{filed.files[SELF_ASSESSMENT]}"' in page  # an earlier file

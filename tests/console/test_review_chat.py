@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import http_app
+from bot.review import decide_document
 from storage.blobs import LocalBlobStore
 from storage.clock import ManualClock
 from storage.models import Dossier, DossierDocument, ProducerMember
@@ -92,3 +93,31 @@ async def test_the_producer_reads_the_reason_and_sends_the_document_again(
         page = await (await console.get(path)).text()
         assert "Đã gửi lại, chờ xem xét" in page
         assert "Thiếu chữ ký và dấu &lt;script&gt;" in page
+
+
+async def test_the_upload_command_opens_only_a_document_of_that_dossier(
+    bot: RunningBot, tmp_path: Path
+) -> None:
+    """``/product P D`` with a document of another dossier (or none) opens the checklist,
+    never an upload; with a document of its own sent back, that document's upload."""
+    phone = bot.producer(CHAT)
+    await register(phone, confirm=True)
+    async with bot.db.sessions() as session:
+        member = (await session.scalars(select(ProducerMember))).one()
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    mine = await filed_dossier(bot.db, blobs, member.producer_id, user_id=member.user_id)
+    other = await filed_dossier(
+        bot.db, blobs, member.producer_id, user_id=member.user_id, product="Trà xanh"
+    )
+    async with bot.db.transaction() as session:
+        await decide_document(
+            session, mine.documents[SELF_ASSESSMENT], "has_issues", official_id=1, reason="Mờ"
+        )
+    await bot.settle()
+    phone.new_messages()
+    for document in (other.documents[SELF_ASSESSMENT], 99_999_999, "x"):
+        replies = await phone.say(f"/product {mine.product_id} {document}")
+        assert "📎" not in replies[-1].text, document
+        assert "Mật ong bạc hà" in replies[-1].text  # the checklist of the product
+    replies = await phone.say(f"/product {mine.product_id} {mine.documents[SELF_ASSESSMENT]}")
+    assert "📎 Phương án sản xuất kinh doanh (Mẫu 02)" in replies[-1].text
