@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dossier_progress import DocumentLine, Progress, progress
 from bot.i18n import N_, translator
+from bot.profile_choices import GENDERS
 from bot.review import decide_document, decide_dossier
 from bot.rules import Tier, rules
 from bot.validators import parse_id
@@ -132,6 +133,9 @@ async def producer_page(request: web.Request) -> web.Response:
         section="producers",
         profile=profile,
         org_type=org_type,
+        gender=translator(locale).gettext(GENDERS[producer.rep_gender])
+        if producer.rep_gender in GENDERS
+        else producer.rep_gender,
         products=[
             (product, _product_set_name(product, dossier, locale), dossier)
             for product, dossier in products

@@ -94,6 +94,7 @@ async def test_producer_page_shows_the_profile_and_products(
     assert "Mật ong &lt;script&gt;" in page
     for shown in ("0101234567", "Trần Văn B", "Giám đốc", "0912345678", "Đa Mai", "telegram"):
         assert shown in page
+    assert "<dd>Nam</dd>" in page  # the gender in the official's language
     assert f'href="/console/dossiers/{filed.dossier_id}"' in page
     assert f'href="/console/producers/{ours}/transcript"' in page
     assert "Đã nộp, chờ xem xét" in page or "Filed, to review" in page
