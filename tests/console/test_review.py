@@ -495,3 +495,35 @@ async def test_a_file_sent_after_the_page_was_opened_makes_the_decision_stale(
     page = await signed_in_page(console, path)
     assert f'href="/console/files/{new_file}"' in page
     assert f'href="/console/files/{filed.files[SELF_ASSESSMENT]}"' in page  # an earlier file
+
+
+async def test_a_dossier_changed_meanwhile_is_not_decided_on_the_old_page(
+    console: Console, tmp_blobs: LocalBlobStore
+) -> None:
+    """A document of the dossier is sent back (the dossier now has issues) while another
+    page still shows it filed: rejecting the dossier there is refused, saying its state."""
+    ours, _theirs = await two_communes(console)
+    filed = await filed_dossier(console.db, tmp_blobs, ours)
+    path = f"/console/dossiers/{filed.dossier_id}"
+    action = f"/console/dossiers/{filed.dossier_id}/decision"
+    await console.sign_in("damai")
+    stale = await signed_in_page(console, path)
+    document = f"/console/documents/{filed.documents[FOOD_SAFETY]}/decision"
+    assert await decide(console, path, stale, "has_issues", "Hết hạn", action=document) == 303
+    refused = await console.post(
+        action,
+        {
+            "csrf_token": csrf_of(stale),
+            "version": re.findall(r'name="version" value="(\d+)"', stale)[-1],
+            "decision": "rejected",
+            "reason": "Sai nhóm sản phẩm",
+        },
+    )
+    assert refused.status == 409
+    text = await refused.text()
+    assert "Chưa lưu: hồ sơ này đã thay đổi" in text and "“Bị trả lại”" in text
+    async with console.db.sessions() as session:
+        dossier = await session.get_one(Dossier, filed.dossier_id)
+        notices = (await session.scalars(select(OutboxMessage))).all()
+    assert dossier.status == "has_issues" and dossier.review_reason is None
+    assert len(notices) == 1  # only the document's
