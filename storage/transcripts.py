@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -84,16 +84,22 @@ async def transcript_page(
     chats, users = await _chats(session, producer_id)
     if not chats:
         return TranscriptPage([], None, None)
-    query = select(TranscriptEntry).where(
-        tuple_(TranscriptEntry.channel, TranscriptEntry.chat_id).in_(chats)
-    )
-    if after is not None:
-        query = query.where(TranscriptEntry.id > after).order_by(TranscriptEntry.id)
-    else:
-        if before is not None:
-            query = query.where(TranscriptEntry.id < before)
-        query = query.order_by(TranscriptEntry.id.desc())
-    rows = list(await session.scalars(query.limit(size + 1)))
+    # One query per chat (a producer has a few), each a range of the (channel, chat_id, id)
+    # index, merged here: no plan can fall back to scanning the whole transcript.
+    rows = []
+    for channel, chat_id in chats:
+        query = select(TranscriptEntry).where(
+            TranscriptEntry.channel == channel, TranscriptEntry.chat_id == chat_id
+        )
+        if after is not None:
+            query = query.where(TranscriptEntry.id > after).order_by(TranscriptEntry.id)
+        else:
+            if before is not None:
+                query = query.where(TranscriptEntry.id < before)
+            query = query.order_by(TranscriptEntry.id.desc())
+        rows += list(await session.scalars(query.limit(size + 1)))
+    rows.sort(key=lambda row: row.id, reverse=after is None)
+    rows = rows[: size + 1]
     more = len(rows) > size
     rows = rows[:size]
     if after is None:
