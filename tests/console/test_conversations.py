@@ -32,10 +32,12 @@ XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
-async def member(console: Console, producer_id: int, chat_id: str, name: str = "Lan") -> int:
+async def member(
+    console: Console, producer_id: int, chat_id: str, name: str = "Lan", locale: str = "vi"
+) -> int:
     """A person of the producer with a Telegram chat; returns their user id."""
     async with console.db.transaction() as session:
-        user = User(display_name=name, locale="vi")
+        user = User(display_name=name, locale=locale)
         session.add(user)
         await session.flush()
         session.add(ChannelIdentity(user_id=user.id, channel="telegram", chat_id=chat_id))
@@ -217,6 +219,7 @@ async def test_transcript_pages_by_id_newest_last(console: Console) -> None:
 
 async def test_an_answer_goes_out_with_its_author_and_an_audit_entry(console: Console) -> None:
     mine, _theirs, user_id = await commune_setup(console)
+    await member(console, mine, "504", "Anna", locale="en")  # reads the frame in English
     await exchange(console, user_id, "501", "Khi nào đánh giá?", "Anh/chị chờ nhé")
     await console.sign_in("xa.damai")
     page = await signed_in_page(console, f"/console/producers/{mine}/transcript")
@@ -239,8 +242,11 @@ async def test_an_answer_goes_out_with_its_author_and_an_audit_entry(console: Co
             select(AuditEntry).where(AuditEntry.action == "producer.answer")
         )
         official_id = (await session.scalars(select(TranscriptEntry.official_id))).all()
-    assert len(rows) == 2 and rows[1].chat_id == "501"
-    assert rows[1].payload["text"] == f"Trả lời của UBND phường Đa Mai:\nTháng sau. {XSS}"
+    answers = {row.chat_id: row.payload["text"] for row in rows[1:]}
+    assert len(rows) == 3 and answers == {
+        "501": f"Trả lời của UBND phường Đa Mai:\nTháng sau. {XSS}",
+        "504": f"Answer from UBND phường Đa Mai:\nTháng sau. {XSS}",
+    }
     assert entry is not None and entry.actor_kind == ActorKind.OFFICIAL
     assert entry.entity_id == mine and entry.actor_id == max(i or 0 for i in official_id)
     page = await signed_in_page(console, f"/console/producers/{mine}/transcript")
