@@ -6,6 +6,8 @@ The order matters and reads like the rules a person would follow:
 2. a user with no language yet is asked for one;
 3. commands (/start, /help, /menu, /cancel, /language) and menu shortcuts work anywhere
    (``/start <code>``, from an invitation link, joins at once: no language question first);
+   /help twice in a row, or a message asking for a person ("gặp cán bộ"), offers to leave a
+   question for the office (the ``questions`` flow);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -24,7 +26,11 @@ from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
 from storage.clock import utcnow
 
-__all__ = ["dispatch"]
+__all__ = ["HELP_AGAIN_WITHIN", "dispatch"]
+
+HELP_AGAIN_WITHIN = 300  # seconds: a second /help in a row within this offers the office
+HELP_AT = "_help_at"  # when the last /help came (kept across flows; any other event clears it)
+QUESTIONS = "questions"
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,8 @@ async def dispatch(ctx: StepContext) -> None:
         return
     _answer_numbered_list(ctx)
     command = _command(ctx)
+    if command != "help":
+        ctx.data.pop(HELP_AT, None)
     joins = command is not None and command.startswith("start ")
     if ctx.user.locale is None and ctx.conversation.flow != "language" and not joins:
         await ctx.goto("language")
@@ -68,6 +76,8 @@ async def dispatch(ctx: StepContext) -> None:
     if command is not None:
         name, _, argument = command.partition(" ")
         await run_command(ctx, name, argument.strip())
+        return
+    if await _asks_for_a_person(ctx):
         return
     if not ctx.conversation.flow or ctx.conversation.flow not in ctx.flows:
         await ctx.goto("menu")
@@ -127,6 +137,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
             await flow.reprompt(ctx)
     elif command == "help":
         ctx.say(_help_text(ctx))
+        if await _help_again(ctx):
+            return
         if flow is not None:
             await flow.reprompt(ctx)
     elif command == "menu":
@@ -156,6 +168,34 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
             await flow.reprompt(ctx)
         else:
             await ctx.goto("menu")
+
+
+async def _help_again(ctx: StepContext) -> bool:
+    """A second /help in a row, soon after the first, offers a question for the office."""
+    now = ctx.clock.now().timestamp()
+    last = ctx.data.get(HELP_AT)
+    ctx.data[HELP_AT] = now
+    offer = getattr(ctx.flows.get(QUESTIONS), "offer", None)
+    if offer is None or not isinstance(last, int | float) or now - last > HELP_AGAIN_WITHIN:
+        return False
+    ctx.data.pop(HELP_AT, None)
+    await offer(ctx)
+    return True
+
+
+async def _asks_for_a_person(ctx: StepContext) -> bool:
+    """A typed request for an official ("gặp cán bộ") offers a question for the office
+    (not while typing the question itself)."""
+    flow = ctx.flows.get(QUESTIONS)
+    if (
+        ctx.event.kind != EventKind.TEXT
+        or flow is None
+        or ctx.conversation.flow == QUESTIONS
+        or not getattr(flow, "wants_a_person", lambda _text: False)(ctx.event.text)
+    ):
+        return False
+    await getattr(flow, "offer")(ctx)  # noqa: B009
+    return True
 
 
 async def _join_by_link(ctx: StepContext, code: str) -> None:

@@ -10,6 +10,7 @@ from handlers.members import InviteFlow, JoinFlow
 from handlers.menu import MenuFlow
 from handlers.products import ProductFormFlow, ProductsFlow
 from handlers.profile import ProfileFlow
+from handlers.questions import QuestionsFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
 
 __all__ = ["build_flows", "invite_links"]
@@ -35,6 +36,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         DocumentsFlow(),
         InviteFlow(links),
         JoinFlow(),
+        QuestionsFlow(),
     ):
         flows.add(flow)
     return flows

@@ -25,9 +25,15 @@ NOTIFICATION_PRIORITY = 5  # replies to live conversations (0) go first
 
 
 async def notify_producer(
-    session: AsyncSession, producer_id: int, message: Callable[[Translator], Reply]
+    session: AsyncSession,
+    producer_id: int,
+    message: Callable[[Translator], Reply],
+    *,
+    official_id: int | None = None,
 ) -> int:
-    """Queue ``message`` for every reachable person of a producer; returns how many."""
+    """Queue ``message`` for every reachable person of a producer; returns how many.
+
+    ``official_id``: the official who wrote it (the transcript shows them)."""
     rows = await session.execute(
         select(ChannelIdentity, User)
         .join(User, User.id == ChannelIdentity.user_id)
@@ -47,6 +53,7 @@ async def notify_producer(
                 text=reply.plain_text(),
                 kind=OutboxKind.NOTIFICATION,
                 priority=NOTIFICATION_PRIORITY,
+                official_id=official_id,
             )
         )
     await queue_messages(session, messages)

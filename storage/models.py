@@ -36,6 +36,7 @@ from storage.states import (
     OutboxKind,
     OutboxStatus,
     ProducerStatus,
+    QuestionStatus,
     TranscriptDirection,
     in_values,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Producer",
     "ProducerMember",
     "Product",
+    "Question",
     "TranscriptEntry",
     "User",
 ]
@@ -199,6 +201,10 @@ class TranscriptEntry(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The outbox row of an outgoing line (its delivery status), and the official who wrote
+    # it from the console (None: the bot).
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    official_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Area(Base):
@@ -451,3 +457,21 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool]
     at: Mapped[datetime]
+
+
+class Question(Base):
+    """A producer's question left in chat for the office; open ones are the console's queue."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index("ix_questions_status_created_at", "status", "created_at"),
+        CheckConstraint(in_values("status", QuestionStatus), name="status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default=QuestionStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    answered_at: Mapped[datetime | None]

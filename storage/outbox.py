@@ -1,9 +1,10 @@
 """Queueing messages: each outbox row goes with its transcript line, always together.
 
-Rows are written with two bulk inserts (outbox, transcript), in the caller's transaction.
-A payload's ``secrets`` (e.g. a join code in an invitation) are masked in the transcript line;
-the outbox row carries them only until its message is delivered or given up
-(:func:`forget_secrets`, called by the sender), so no plain secret stays at rest after that.
+Rows are written with two bulk inserts (outbox, then the transcript lines naming their rows),
+in the caller's transaction. A payload's ``secrets`` (e.g. a join code in an invitation) are
+masked in the transcript line; the outbox row carries them only until its message is
+delivered or given up (:func:`forget_secrets`, called by the sender), so no plain secret stays
+at rest after that.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Outgoing:
     kind: str = OutboxKind.REPLY
     priority: int = 0
     inbox_id: int | None = None
+    official_id: int | None = None  # written by an official in the console (None: the bot)
 
 
 def mask_secrets(payload: dict[str, Any], text: str | None = None) -> dict[str, Any]:
@@ -77,10 +79,33 @@ async def queue_messages(
 ) -> None:
     """Add messages to send, and to their chats' transcripts, in the caller's transaction.
 
+    Each transcript line of a message keeps the id of its outbox row (its delivery status).
     ``inbound`` is the transcript line of the message they answer (direction in), written
     in the same insert.
     """
     now = utcnow()
+    outbox_ids: list[int] = []
+    if messages:
+        outbox_ids = list(
+            await session.scalars(
+                insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "channel": m.channel,
+                        "chat_id": m.chat_id,
+                        "kind": m.kind,
+                        "priority": m.priority,
+                        "payload": m.payload,
+                        "inbox_id": m.inbox_id,
+                        "status": OutboxStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for m in messages
+                ],
+            )
+        )
     lines = (
         [{**inbound, "direction": TranscriptDirection.IN, "created_at": now}] if inbound else []
     )
@@ -94,28 +119,10 @@ async def queue_messages(
             "text": _mask(m.text, m.payload.get("secrets") or []),
             "payload": mask_secrets(m.payload),
             "created_at": now,
+            "outbox_id": outbox_id,
+            "official_id": m.official_id,
         }
-        for m in messages
+        for m, outbox_id in zip(messages, outbox_ids, strict=True)
     ]
     if lines:
         await session.execute(insert(TranscriptEntry), lines)
-    if not messages:
-        return
-    await session.execute(
-        insert(OutboxMessage),
-        [
-            {
-                "channel": m.channel,
-                "chat_id": m.chat_id,
-                "kind": m.kind,
-                "priority": m.priority,
-                "payload": m.payload,
-                "inbox_id": m.inbox_id,
-                "status": OutboxStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for m in messages
-        ],
-    )

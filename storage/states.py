@@ -27,6 +27,7 @@ __all__ = [
     "OutboxKind",
     "OutboxStatus",
     "ProducerStatus",
+    "QuestionStatus",
     "TranscriptDirection",
     "in_values",
 ]
@@ -102,6 +103,15 @@ class OfficialRole(StrEnum):
     COMMUNE = "commune"
     PROVINCE = "province"
     ADMIN = "admin"
+
+
+class QuestionStatus(StrEnum):
+    """A producer's question to the office (``questions.status``): ``open`` in the console's
+    queue until an official ``answered`` it, or ``closed`` without an answer."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
 
 
 class DossierStatus(StrEnum):

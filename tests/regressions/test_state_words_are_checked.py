@@ -37,6 +37,7 @@ from storage.models import (
     Producer,
     ProducerMember,
     Product,
+    Question,
     TranscriptEntry,
     User,
 )
@@ -50,6 +51,7 @@ from storage.states import (
     OutboxKind,
     OutboxStatus,
     ProducerStatus,
+    QuestionStatus,
     TranscriptDirection,
 )
 from tests.engine.conftest import database
@@ -156,6 +158,12 @@ async def official(session: AsyncSession, role: str) -> None:
     )
 
 
+async def question(session: AsyncSession, status: str) -> None:
+    user = await _user(session)
+    owner = await _producer(session)
+    session.add(Question(producer_id=owner.id, user_id=user.id, text="?", status=status))
+
+
 FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (inbox, InboxStatus),
     (outbox_status, OutboxStatus),
@@ -167,6 +175,7 @@ FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (dossier, DossierStatus),
     (document, DocumentStatus),
     (official, OfficialRole),
+    (question, QuestionStatus),
 ]
 
 
@@ -199,7 +208,12 @@ FIELDS: dict[str, set[str]] = {
     "status": {
         str(s)
         for s in itertools.chain(
-            InboxStatus, OutboxStatus, ProducerStatus, DossierStatus, DocumentStatus
+            InboxStatus,
+            OutboxStatus,
+            ProducerStatus,
+            DossierStatus,
+            DocumentStatus,
+            QuestionStatus,
         )
     },
     "kind": {str(s) for s in OutboxKind},
