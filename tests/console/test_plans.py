@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from storage.models import Area, AuditEntry, Plan, PlanTarget
-from storage.states import DossierStatus, OfficialRole
+from storage.states import DocumentStatus, DossierStatus, OfficialRole
 from tests.console.conftest import Console, csrf_of
 from tests.console.dashboard_data import add_dossier
 
@@ -246,3 +246,25 @@ async def test_the_chart_counts_dossiers_filed_this_year(console: Console) -> No
         "Target 2; dossiers submitted 1; accepted as valid 0.",
         "Target 4; dossiers submitted 2; accepted as valid 1.",
     ]
+
+
+async def test_names_in_plans_and_waiting_documents_show_as_text(console: Console) -> None:
+    bac_ninh = await console.area("bac ninh")
+    da_mai = await console.area("bac ninh", "Đa Mai")
+    hostile = "<script>alert(1)</script>"
+    producer = await console.producer(hostile, bac_ninh, da_mai)
+    await add_dossier(
+        console, producer, name=hostile,
+        documents=[("registration_form", DocumentStatus.RECEIVED, console.clock.now())],
+    )  # fmt: skip
+    await console.official("admin")
+    await console.sign_in("admin")
+    csrf = csrf_of(await _page(console, "/console/plans"))
+    created = await console.post(
+        "/console/plans",
+        {"csrf_token": csrf, "year": "2026", "area": str(bac_ninh.id), "name": hostile},
+    )
+    assert created.status == 303
+    for path in ("/console/", "/console/plans", created.headers["Location"]):
+        page = await _page(console, path)
+        assert hostile not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
