@@ -343,8 +343,7 @@ async def _province(session: AsyncSession, typed: PlanForm, t: Translator) -> Ar
 
 
 def _plan_error(typed: PlanForm, error: PlanError, t: Translator) -> None:
-    key = "taken" if "already has a plan" in str(error) else error.field
-    typed.errors[error.field] = t.gettext(PLAN_ERRORS.get(key, PLAN_ERRORS["name"]))
+    typed.errors[error.field] = t.gettext(PLAN_ERRORS.get(error.problem, PLAN_ERRORS["name"]))
 
 
 async def plan_create(request: web.Request) -> web.StreamResponse:
@@ -465,8 +464,7 @@ async def target_create(request: web.Request) -> web.StreamResponse:
                     session, plan, values, official_id=official.id, clock=config.clock
                 )
             except PlanError as error:
-                key = "set_and_group" if error.field == "product_set" else error.field
-                message = TARGET_ERRORS.get(key, TARGET_ERRORS["area"])
+                message = TARGET_ERRORS.get(error.problem, TARGET_ERRORS["area"])
                 typed.errors[error.field] = t.gettext(message)
             else:
                 return _see_other(f"/console/plans/{plan_id}#targets")

@@ -42,11 +42,13 @@ STARS = range(1, 6)
 
 
 class PlanError(ValueError):
-    """A plan or target that cannot be stored; ``field`` names what is wrong."""
+    """A plan or target that cannot be stored: ``field`` names the field that is wrong and
+    ``problem`` the kind of problem (the field's name, or e.g. ``taken``)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, problem: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.problem = problem or field
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ async def create_plan(
     """A new plan without targets (audited); one per province and year."""
     cleaned = _check_plan(year, name, province)
     if await _taken(session, province, year, None):
-        raise PlanError("year", f"{province.name} already has a plan for {year}")
+        raise PlanError("year", f"{province.name} already has a plan for {year}", "taken")
     now = clock.now()
     plan = Plan(
         year=year,
@@ -120,7 +122,7 @@ async def update_plan(
     """A plan's year, province or name changed (audited)."""
     cleaned = _check_plan(year, name, province)
     if await _taken(session, province, year, plan.id):
-        raise PlanError("year", f"{province.name} already has a plan for {year}")
+        raise PlanError("year", f"{province.name} already has a plan for {year}", "taken")
     plan.year, plan.area_id, plan.name = year, province.id, cleaned
     plan.updated_at = clock.now()
     _audit(session, official_id, "plan.update", plan, year=year, area=province.code, name=cleaned)
@@ -147,7 +149,9 @@ async def add_target(
     if values.min_stars is not None and values.min_stars not in STARS:
         raise PlanError("min_stars", "stars are 1 to 5")
     if values.product_set is not None and values.product_group is not None:
-        raise PlanError("product_set", "a target names a product set or a group, not both")
+        raise PlanError(
+            "product_set", "a target names a product set or a group, not both", "set_and_group"
+        )
     if values.area_id is not None and not await _inside(session, values.area_id, plan.area_id):
         raise PlanError("area", "the target's area is not in the plan's province")
     target = PlanTarget(
