@@ -2,7 +2,8 @@
 width: a province official sees the waiting document (with its age and a link to the dossier)
 and the plan's chart; an administrator enters the sample plan of the domain notes (Bắc Giang
 2023: 25 products at 3★ or more, 1 at 5★, 2 tourism products; Lục Ngạn 1 for 5★, Sơn Động 1
-tourism product) through the forms, a mistake included."""
+tourism product; 2–3 per district, here one target per commune) through the forms, a mistake
+included."""
 
 from __future__ import annotations
 
@@ -82,9 +83,7 @@ async def test_an_administrator_enters_the_sample_plan(
     await console.official("admin", name="Quản trị", locale="en")
     await sign_in(page, console, "admin")
     await page.wait_for_url(console.url("/console/"))
-    assert "No plan has been entered for your province this year." in (
-        await page.locator("main").inner_text()
-    )
+    assert "No plan has been entered for this year." in (await page.locator("main").inner_text())
     await page.get_by_role("link", name="All plans").click()
     await page.get_by_label("Year").fill("2026")
     await page.get_by_label("Province").select_option(label="Tỉnh Bắc Ninh")
@@ -107,6 +106,7 @@ async def test_an_administrator_enters_the_sample_plan(
     await _add_target(page, "2", tourism="1")
     await _add_target(page, "1", stars="5", area="Xã Lục Ngạn")
     await _add_target(page, "1", tourism="1", area="Xã Sơn Động")
+    await _add_target(page, "2", stars="3", area="Phường Bắc Giang")  # 2–3 per district
     main = await page.locator("main").inner_text()
     for target in (
         "At least 25 products, 3★ or more",
@@ -114,16 +114,17 @@ async def test_an_administrator_enters_the_sample_plan(
         "At least 2 products, tourism services",
         "At least 1 product, 5★ or more, in Xã Lục Ngạn",
         "At least 1 product, tourism services, in Xã Sơn Động",
+        "At least 2 products, 3★ or more, in Phường Bắc Giang",
     ):
         assert target in main, target
-    assert await page.locator("main svg[role=img]").count() == 5
+    assert await page.locator("main svg[role=img]").count() == 6
     assert await fits_the_screen(page, screen)
     if SCREENSHOTS:
         await page.screenshot(path=f"{SCREENSHOTS}/plan-{screen.name}.png", full_page=True)
 
     await page.get_by_role("link", name="Dashboard").click()
     await page.wait_for_url(console.url("/console/"))
-    assert await page.locator("main svg[role=img]").count() == 5
+    assert await page.locator("main svg[role=img]").count() == 6
     assert (
         await page.locator(
             "p", has_text="Target 25; dossiers submitted 0; accepted as valid 0."
