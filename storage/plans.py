@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -81,6 +82,19 @@ async def _taken(session: AsyncSession, province: Area, year: int, but: int | No
     return found is not None and found != but
 
 
+async def _store(session: AsyncSession, plan: Plan, province: Area, year: int) -> None:
+    """Write the plan now, in a savepoint: another official's plan for the same province and
+    year committed meanwhile (the unique constraint) is refused like one found before."""
+    try:
+        async with session.begin_nested():
+            session.add(plan)
+            await session.flush()
+    except IntegrityError:
+        raise PlanError(
+            "year", f"{province.name} already has a plan for {year}", "taken"
+        ) from None
+
+
 async def create_plan(
     session: AsyncSession,
     *,
@@ -103,8 +117,7 @@ async def create_plan(
         created_at=now,
         updated_at=now,
     )
-    session.add(plan)
-    await session.flush()
+    await _store(session, plan, province, year)
     _audit(session, official_id, "plan.create", plan, year=year, area=province.code, name=cleaned)
     return plan
 
@@ -125,6 +138,7 @@ async def update_plan(
         raise PlanError("year", f"{province.name} already has a plan for {year}", "taken")
     plan.year, plan.area_id, plan.name = year, province.id, cleaned
     plan.updated_at = clock.now()
+    await _store(session, plan, province, year)
     _audit(session, official_id, "plan.update", plan, year=year, area=province.code, name=cleaned)
 
 

@@ -5,12 +5,14 @@ progress chart's numbers: dossiers filed this year and accepted, per target."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from storage.models import Area, AuditEntry, Plan, PlanTarget
+from storage.plans import PlanError, create_plan
 from storage.states import DocumentStatus, DossierStatus, OfficialRole
 from tests.console.conftest import Console, csrf_of
 from tests.console.dashboard_data import add_dossier
@@ -268,3 +270,42 @@ async def test_names_in_plans_and_waiting_documents_show_as_text(console: Consol
     for path in ("/console/", "/console/plans", created.headers["Location"]):
         page = await _page(console, path)
         assert hostile not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
+
+
+async def test_two_administrators_creating_the_same_plan_at_once(console: Console) -> None:
+    """The second is refused as "taken", whether it saw the first plan or only the unique
+    constraint did (PostgreSQL: both transactions open at once)."""
+    bac_ninh = await console.area("bac ninh")
+    admin = await console.official("admin")
+    first_added, first_may_commit = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with console.db.transaction() as session:
+            await create_plan(
+                session, year=2026, province=bac_ninh, name="A", official_id=admin.id,
+                clock=console.clock,
+            )  # fmt: skip
+            first_added.set()
+            await first_may_commit.wait()
+
+    async def second() -> str:
+        await first_added.wait()
+        try:
+            async with console.db.transaction() as session:
+                await create_plan(
+                    session, year=2026, province=bac_ninh, name="B", official_id=admin.id,
+                    clock=console.clock,
+                )  # fmt: skip
+        except PlanError as error:
+            return error.problem
+        return "stored"
+
+    async def release() -> None:
+        await first_added.wait()
+        await asyncio.sleep(0.3)
+        first_may_commit.set()
+
+    _, problem, _ = await asyncio.gather(first(), second(), release())
+    assert problem == "taken"
+    async with console.db.sessions() as session:
+        assert list(await session.scalars(select(Plan.name))) == ["A"]
