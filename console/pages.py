@@ -1,5 +1,5 @@
-"""The console's pages: sign-in, sign-out, the language switch and the first page after
-sign-in (who the official is, their role and areas, how many producers they see)."""
+"""The console's pages: sign-in, sign-out and the language switch (the first page after
+sign-in is the dashboard, ``console/dashboard.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from aiohttp import web
 from bot.i18n import LOCALES, N_, translator
 from console.auth import Outcome, sign_in, sign_out
 from console.config import CONFIG
-from console.layout import signed_in_page
 from console.render import html_page
 from console.security import (
     CSRF_FIELD,
@@ -23,9 +22,7 @@ from console.security import (
     signed_in,
     tokens_match,
 )
-from storage.areas import get_area
-from storage.models import Area, Official
-from storage.officials import areas_of, scope_of
+from storage.models import Official
 from storage.signin import WINDOW
 from storage.states import OfficialRole
 
@@ -40,7 +37,6 @@ STATIC = Path(__file__).parent / "static"
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/", home, name="home")
     router.add_get("/login", login_form, name="login")
     router.add_post("/login", login_submit, name="login_submit")
     router.add_post("/logout", logout, name="logout")
@@ -119,29 +115,3 @@ async def change_locale(request: web.Request) -> web.StreamResponse:
                 official.locale = locale
                 official.updated_at = config.clock.now()
     return _see_other("/console/")
-
-
-def _area_label(area: Area, parent: Area | None) -> str:
-    return f"{area.name}, {parent.name}" if parent is not None else area.name
-
-
-async def home(request: web.Request) -> web.Response:
-    config = request.app[CONFIG]
-    current = signed_in(request)
-    official = current.official
-    async with config.db.sessions() as session:
-        areas = await areas_of(session, official.id)
-        labels = [
-            _area_label(a, await get_area(session, a.parent_id) if a.parent_id else None)
-            for a in areas
-        ]
-        producers = await (await scope_of(session, official)).count_producers(session)
-    t = translator(official.locale)
-    return signed_in_page(
-        request,
-        "home.html",
-        role=t.gettext(ROLE_LABELS[OfficialRole(official.role)]),
-        areas=labels,
-        producers=producers,
-        signed_in_at=current.session.created_at,
-    )

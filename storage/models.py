@@ -59,6 +59,8 @@ __all__ = [
     "Official",
     "OfficialArea",
     "OutboxMessage",
+    "Plan",
+    "PlanTarget",
     "Producer",
     "ProducerMember",
     "Product",
@@ -475,3 +477,35 @@ class Question(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
     answered_at: Mapped[datetime | None]
+
+
+class Plan(Base):
+    """A province's OCOP plan for one year (entered by an administrator): its targets are
+    :class:`PlanTarget` rows. One plan per province and year."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("area_id", "year"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)  # the province
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PlanTarget(Base):
+    """One target of a plan: at least ``count`` products, optionally of ``min_stars`` or more,
+    of one product set or group, in the tourism group, in one area inside the province
+    (checked by ``storage/plans.py``; CHECK constraints are kept for state words)."""
+
+    __tablename__ = "plan_targets"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    min_stars: Mapped[int | None] = mapped_column(Integer)
+    product_set: Mapped[int | None] = mapped_column(Integer)
+    product_group: Mapped[str | None] = mapped_column(String(10))
+    tourism: Mapped[bool] = mapped_column(default=False)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    created_at: Mapped[datetime]

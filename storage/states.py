@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "AWAITING_REVIEW",
     "DECISIONS",
     "EDITABLE_DOSSIER",
     "OUTBOX_WAITING",
@@ -152,6 +153,10 @@ SENDS_DOSSIER_BACK = (DossierStatus.DRAFT, DossierStatus.SUBMITTED, DossierStatu
 SENT_BACK = (DocumentStatus.HAS_ISSUES, DocumentStatus.REJECTED)
 # What a reviewer may decide about a document or a dossier.
 DECISIONS = (DocumentStatus.HAS_ISSUES, DocumentStatus.APPROVED, DocumentStatus.REJECTED)
+# Dossiers filed and not yet decided: their documents are for officials to review.
+UNDER_REVIEW = (DossierStatus.SUBMITTED, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
+# Documents no official has decided on since their last upload.
+AWAITING_REVIEW = (DocumentStatus.RECEIVED, DocumentStatus.EDITED)
 
 
 def in_values(column: str, states: type[StrEnum]) -> str:

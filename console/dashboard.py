@@ -1,0 +1,135 @@
+"""The dashboard, the console's first page (``/console/``): who the official is, and within
+their areas the producers registered, products and dossiers by state, the documents waiting for
+review (oldest first, with how long each has waited by the Clock) and the progress against the
+province's plan for this year as charts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from bot.i18n import N_, Translator, translator
+from bot.rules import RuleSet
+from console import plans
+from console.config import CONFIG
+from console.layout import signed_in_page
+from console.pages import ROLE_LABELS
+from console.plans import TargetProgress, plan_progress, rules_today
+from console.security import signed_in
+from storage.areas import get_area
+from storage.clock import LOCAL_TIMEZONE
+from storage.dashboard import WaitingDocument, overview, waiting_documents
+from storage.models import Area, Plan
+from storage.officials import areas_of, scope_of
+from storage.plans import list_plans, province_ids
+from storage.states import DossierStatus, OfficialRole
+
+__all__ = ["add_routes", "waited"]
+
+STATE_LABELS = {
+    DossierStatus.DRAFT: N_("Draft (not submitted)"),
+    DossierStatus.SUBMITTED: N_("Submitted"),
+    DossierStatus.HAS_ISSUES: N_("Sent back with issues"),
+    DossierStatus.EDITED: N_("Corrected, to review again"),
+    DossierStatus.APPROVED: N_("Accepted as valid"),
+    DossierStatus.REJECTED: N_("Rejected"),
+}
+WAITING_SHOWN = 20
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """The dashboard and the plans it follows (``console/plans.py``)."""
+    router.add_get("/", dashboard, name="home")
+    plans.add_routes(router)
+
+
+def waited(since: datetime, now: datetime, t: Translator) -> str:
+    """How long since ``since``, in whole days ("3 days"), else hours ("5 hours"), else
+    minutes ("12 minutes")."""
+    gap = max(now - since, timedelta(0))
+    if gap >= timedelta(days=1):
+        n = gap.days
+        return t.ngettext("{n} day", "{n} days", n).format(n=t.number(n))
+    if gap >= timedelta(hours=1):
+        n = int(gap.total_seconds() // 3600)
+        return t.ngettext("{n} hour", "{n} hours", n).format(n=t.number(n))
+    n = int(gap.total_seconds() // 60)
+    return t.ngettext("{n} minute", "{n} minutes", n).format(n=t.number(n))
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    """A waiting document as the page shows it."""
+
+    document: WaitingDocument
+    name: str
+    waited: str
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A plan of this year with its province's name and the progress against each target."""
+
+    plan: Plan
+    province: str
+    progress: list[TargetProgress]
+
+
+def _document_name(rule_set: RuleSet, code: str, locale: str) -> str:
+    try:
+        return rule_set.document_type(code).name(locale)
+    except KeyError:
+        return code
+
+
+def _area_label(area: Area, parent: Area | None) -> str:
+    return f"{area.name}, {parent.name}" if parent is not None else area.name
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    current = signed_in(request)
+    official = current.official
+    t = translator(official.locale)
+    rule_set = rules_today(request)
+    now = config.clock.now()
+    year = now.astimezone(LOCAL_TIMEZONE).year
+    async with config.db.sessions() as session:
+        areas = await areas_of(session, official.id)
+        labels = [
+            _area_label(a, await get_area(session, a.parent_id) if a.parent_id else None)
+            for a in areas
+        ]
+        scope = await scope_of(session, official)
+        counts = await overview(session, scope)
+        waiting, waiting_total = await waiting_documents(session, scope, WAITING_SHOWN)
+        plans = [
+            p
+            for p in await list_plans(session, await province_ids(session, scope))
+            if p.year == year
+        ]
+        views = []
+        for plan in plans:
+            province = await get_area(session, plan.area_id)
+            progress = await plan_progress(session, scope, plan, t, rule_set)
+            views.append(PlanView(plan, province.name if province else "", progress))
+    rows = [
+        WaitingRow(d, _document_name(rule_set, d.doc_type, t.locale), waited(d.since, now, t))
+        for d in waiting
+    ]
+    return signed_in_page(
+        request,
+        "dashboard_home.html",
+        role=t.gettext(ROLE_LABELS[OfficialRole(official.role)]),
+        areas=labels,
+        counts=counts,
+        states=[(str(s), t.gettext(label)) for s, label in STATE_LABELS.items()],
+        waiting=rows,
+        waiting_total=waiting_total,
+        plans=views,
+        year=year,
+        admin=scope.everything,
+        signed_in_at=current.session.created_at,
+    )
