@@ -157,8 +157,9 @@ async def generate(
     were added. Rows are written a chunk of producers at a time, each chunk one transaction.
 
     About 1 producer in 10 has no product, 1 in 10 has two; each product has one dossier
-    (states: half drafts, the rest submitted, sent back, edited, approved or rejected), and a
-    producer's documents go to its first product's dossier.
+    (states: half drafts, the rest submitted, sent back, edited, approved or rejected) with
+    ``documents_per_producer`` documents, so documents number about that many times the
+    producers (300,000 for the defaults).
     """
     rng = random.Random(seed)
     rule_set = rules()
@@ -213,7 +214,6 @@ async def generate(
                             "joined_at": at})  # fmt: skip
             roll = rng.random()
             how_many = 0 if roll < 0.1 else 2 if roll > 0.9 else 1
-            first_dossier = None
             for _ in range(how_many):
                 product_id = ids["products"] + counts["products"]
                 dossier_id = ids["dossiers"] + counts["dossiers"]
@@ -235,13 +235,11 @@ async def generate(
                     "submitted_at": None if status is DossierStatus.DRAFT else at,
                     "created_at": at, "updated_at": at,
                 })  # fmt: skip
-                first_dossier = first_dossier or dossier_id
-            if first_dossier is not None:
                 for doc_type in rng.sample(doc_types, min(documents_per_producer, len(doc_types))):
                     document_id = ids["dossier_documents"] + counts["documents"]
                     counts["documents"] += 1
                     documents.append({
-                        "id": document_id, "dossier_id": first_dossier, "doc_type": doc_type,
+                        "id": document_id, "dossier_id": dossier_id, "doc_type": doc_type,
                         "status": DocumentStatus.RECEIVED.value, "created_at": at,
                         "updated_at": at,
                     })  # fmt: skip

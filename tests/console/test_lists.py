@@ -337,3 +337,24 @@ def test_formula_guard_and_phone_display() -> None:
     assert guarded("") == ""
     assert national_phone("+84912345678") == "0912345678"
     assert national_phone("0912345678") == "0912345678"
+
+
+async def test_the_bench_data_set_is_listed_and_searchable(console: Console) -> None:
+    from bench.console_data import generate
+
+    counts = await generate(
+        console.db, producers=40, documents_per_producer=2, transcript_rows_per_producer=3
+    )
+    assert counts["producers"] == 40 and counts["transcript"] == 120
+    assert counts["documents"] == 2 * counts["dossiers"]
+    again = await generate(console.db, producers=5, transcript_rows_per_producer=1, seed=2)
+    assert again["producers"] == 5  # ids and sequences continue past the first set
+    await add_producer(console.db, "Hợp tác xã sau cùng", await console.area("ha noi"), None)
+    official = await console.official("admin")
+    async with console.db.sessions() as session:
+        scope = await scope_of(session, official)
+        count = await count_producers(session, scope, ProducerFilter())
+        page = await producer_page(session, scope, ProducerFilter(text="hop tac xa"), limit=100)
+    assert count.value == 46 and not count.capped
+    assert page.rows[0].name == "Hợp tác xã sau cùng"
+    assert all("Hợp tác xã" in row.name for row in page.rows) and len(page.rows) > 1
