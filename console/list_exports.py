@@ -155,8 +155,18 @@ async def _send_xlsx(
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     sheet.append([_clean(c, xlsx=True) for c in header])
-    async for row in rows:
-        sheet.append([_clean(c, xlsx=True) for c in row])
+
+    def append(batch: list[list[Cell]]) -> None:
+        for row in batch:
+            sheet.append([_clean(c, xlsx=True) for c in row])
+
+    batch: list[list[Cell]] = []
+    async for row in rows:  # the sheet is built in a thread, a batch at a time
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            await asyncio.to_thread(append, batch)
+            batch = []
+    await asyncio.to_thread(append, batch)
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
         await asyncio.to_thread(workbook.save, file)
         file.seek(0)

@@ -358,3 +358,36 @@ async def test_the_bench_data_set_is_listed_and_searchable(console: Console) -> 
     assert count.value == 46 and not count.capped
     assert page.rows[0].name == "Hợp tác xã sau cùng"
     assert all("Hợp tác xã" in row.name for row in page.rows) and len(page.rows) > 1
+
+
+async def test_area_choices_stay_inside_the_scope(console: Console) -> None:
+    bac_ninh = await console.area("bac ninh")
+    luc_ngan = await console.area("bac ninh", "Lục Ngạn")
+    ha_noi = await console.area("ha noi")
+    ba_dinh = await console.area("ha noi", "Ba Đình")
+    await add_producer(console.db, "HTX Lục Ngạn", bac_ninh, luc_ngan)
+    await add_producer(console.db, "HTX Ba Đình", ha_noi, ba_dinh)
+    await console.official("tinh.bacninh", OfficialRole.PROVINCE, [bac_ninh])
+    await console.sign_in("tinh.bacninh")
+
+    html = await page_text(console, "/console/producers")
+    assert f'<option value="{bac_ninh.id}"' in html and f'value="{ha_noi.id}"' not in html
+    assert f'<option value="{luc_ngan.id}"' in html and f'value="{ba_dinh.id}"' not in html
+    assert names_in(html) == ["HTX Lục Ngạn"]
+    for query in (f"province={ha_noi.id}", f"province={ha_noi.id}&commune={ba_dinh.id}"):
+        html = await page_text(console, f"/console/producers?{query}")
+        assert "HTX Ba Đình" not in html and f'value="{ha_noi.id}"' not in html, query
+        html = await page_text(console, f"/console/products?{query}")
+        assert "HTX Ba Đình" not in html, query
+    rows = await csv_rows(console, f"/console/producers.csv?province={ha_noi.id}")
+    assert rows[1:] == []  # the area asked for is outside the scope: nothing
+    assert all("Ba Đình" not in cell for row in rows for cell in row)
+
+    console.client.session.cookie_jar.clear()
+    await console.official("xa.lucngan", OfficialRole.COMMUNE, [luc_ngan])
+    await console.sign_in("xa.lucngan")
+    html = await page_text(console, "/console/producers")
+    assert 'id="province"' not in html
+    assert re.findall(
+        r'<option value="(\d+)"', html.split('id="commune"')[1].split("</select>")[0]
+    ) == [str(luc_ngan.id)]
