@@ -159,10 +159,15 @@ def _number_condition(typed: str) -> ColumnElement[bool] | None:
         return None
     conditions: list[ColumnElement[bool]] = []
     if not plus and len(digits) == 10:
-        # the company, and its branches (0101234567-001…), by a range the index serves
+        # the company, and its branches (0101234567-001…): a range the index serves whatever
+        # the collation (some ignore the hyphen), then the exact pattern on what it found
         conditions.append(Producer.tax_code == digits)
         conditions.append(
-            and_(Producer.tax_code >= f"{digits}-", Producer.tax_code < f"{digits}.")
+            and_(
+                Producer.tax_code >= f"{digits}-000",
+                Producer.tax_code <= f"{digits}-9999",
+                Producer.tax_code.like(f"{digits}-%"),
+            )
         )
     elif not plus and len(digits) == 13:
         conditions.append(Producer.tax_code == f"{digits[:10]}-{digits[10:]}")
