@@ -22,8 +22,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
 from storage.clock import utcnow
 from storage.states import (
@@ -40,6 +43,7 @@ from storage.states import (
     TranscriptDirection,
     in_values,
 )
+from storage.text import fold
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -79,6 +83,12 @@ NAMING = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _folded_name(context: DefaultExecutionContext) -> str:
+    """The default of a ``search_name`` column: the row's ``name``, folded (any insert, ORM or
+    Core, that gives a name; updates through the ORM refold it, below)."""
+    return fold(context.get_current_parameters().get("name") or "")
 
 
 class Base(DeclarativeBase):
@@ -228,10 +238,20 @@ class Area(Base):
 
 
 class Producer(Base):
-    """An OCOP producer (chủ thể OCOP): the organisation that owns products."""
+    """An OCOP producer (chủ thể OCOP): the organisation that owns products.
+
+    ``search_name`` is ``name`` folded (:func:`storage.text.fold`), kept in step by the model,
+    for the console's search without diacritics; the indexes serve the console's lists (keyset
+    paging by id within a commune or province, phone look-up).
+    """
 
     __tablename__ = "producers"
-    __table_args__ = (CheckConstraint(in_values("status", ProducerStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(in_values("status", ProducerStatus), name="status"),
+        Index("ix_producers_commune_id_id", "commune_id", "id"),
+        Index("ix_producers_province_id_id", "province_id", "id"),
+        Index("ix_producers_phone", "phone"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_type: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(300))
@@ -247,6 +267,7 @@ class Producer(Base):
     province_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
     commune_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     commune_name: Mapped[str] = mapped_column(String(200), default="")
+    search_name: Mapped[str] = mapped_column(String(300), default=_folded_name, server_default="")
     status: Mapped[str] = mapped_column(String(20), default=ProducerStatus.REGISTERED)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -286,13 +307,16 @@ class AuditEntry(Base):
 
 
 class Product(Base):
-    """A producer's product, in one of the 26 OCOP product sets."""
+    """A producer's product, in one of the 26 OCOP product sets (``search_name``: ``name``
+    folded, as for :class:`Producer`)."""
 
     __tablename__ = "products"
+    __table_args__ = (Index("ix_products_product_set_id", "product_set", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
     product_set: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(300))
+    search_name: Mapped[str] = mapped_column(String(300), default=_folded_name, server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
     packaging: Mapped[str] = mapped_column(String(300), default="")
     yearly_output: Mapped[str] = mapped_column(String(200), default="")
@@ -310,7 +334,10 @@ class Dossier(Base):
     """
 
     __tablename__ = "dossiers"
-    __table_args__ = (CheckConstraint(in_values("status", DossierStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(in_values("status", DossierStatus), name="status"),
+        Index("ix_dossiers_status_product_id", "status", "product_id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -509,3 +536,12 @@ class PlanTarget(Base):
     tourism: Mapped[bool] = mapped_column(default=False)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     created_at: Mapped[datetime]
+
+
+@event.listens_for(Producer, "before_update")
+@event.listens_for(Product, "before_update")
+def _refold_name(
+    _mapper: Mapper[Any], _connection: Connection, target: Producer | Product
+) -> None:
+    """A renamed producer or product is found by its new name."""
+    target.search_name = fold(target.name or "")

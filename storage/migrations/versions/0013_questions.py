@@ -5,7 +5,7 @@ wrote it from the console.
 The status words are written out here on purpose (see 0006_state_checks).
 
 Revision ID: 0013_questions
-Revises: 0010_review
+Revises: 0011_search
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_questions"
-down_revision: str | Sequence[str] | None = "0010_review"
+down_revision: str | Sequence[str] | None = "0011_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
