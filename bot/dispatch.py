@@ -5,7 +5,8 @@ The order matters and reads like the rules a person would follow:
 1. blocked / unblocked notices change the chat's reachability and say nothing;
 2. a user with no language yet is asked for one;
 3. commands (/start, /help, /menu, /cancel, /language) and menu shortcuts work anywhere
-   (``/start <code>``, from an invitation link, joins at once: no language question first);
+   (``/start <code>``, from an invitation link, joins at once: no language question first;
+   ``/official <code>`` and ``/start o-<code>`` link an official's chat, also at once);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -28,6 +29,7 @@ __all__ = ["dispatch"]
 
 log = logging.getLogger(__name__)
 
+OFFICIAL_LINK = "o-"  # the start payload of an official's link: ``/start o-<code>``
 OTHER_KINDS = {
     "sticker": N_("a sticker"),
     "voice": N_("a voice message"),
@@ -61,7 +63,7 @@ async def dispatch(ctx: StepContext) -> None:
         return
     _answer_numbered_list(ctx)
     command = _command(ctx)
-    joins = command is not None and command.startswith("start ")
+    joins = command is not None and command.startswith(("start ", "official "))
     if ctx.user.locale is None and ctx.conversation.flow != "language" and not joins:
         await ctx.goto("language")
         return
@@ -117,7 +119,10 @@ def _command(ctx: StepContext) -> str | None:
 async def run_command(ctx: StepContext, command: str, argument: str = "") -> None:
     """The commands that work at any step (``/product 12`` opens a product's dossier)."""
     flow = ctx.flows.get(ctx.conversation.flow)
-    if command == "start" and argument:
+    links_official = command == "official" or argument.startswith(OFFICIAL_LINK)
+    if command in ("start", "official") and argument and links_official:
+        await _link_official(ctx, argument)
+    elif command == "start" and argument:
         await _join_by_link(ctx, argument)
     elif command == "start":
         if flow is None or ctx.conversation.flow == "menu":
@@ -159,6 +164,19 @@ async def _join_by_link(ctx: StepContext, code: str) -> None:
         await ctx.goto("menu")
     else:
         await redeem(ctx, code)
+
+
+async def _link_official(ctx: StepContext, code: str) -> None:
+    """An official's code from the console links this chat to their account; the chat then
+    goes on where it was (a chat without a language yet is asked for one later)."""
+    redeem = getattr(ctx.flows.get("official_link"), "redeem", None)
+    if redeem is None:
+        await ctx.goto("menu")
+        return
+    await redeem(ctx, code)
+    flow = ctx.flows.get(ctx.conversation.flow)
+    if flow is not None:
+        await flow.reprompt(ctx)
 
 
 def _help_text(ctx: StepContext) -> str:

@@ -8,6 +8,7 @@ from handlers.documents import DocumentsFlow
 from handlers.language import LanguageFlow
 from handlers.members import InviteFlow, JoinFlow
 from handlers.menu import MenuFlow
+from handlers.officials import OfficialLinkFlow
 from handlers.products import ProductFormFlow, ProductsFlow
 from handlers.profile import ProfileFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
@@ -35,6 +36,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         DocumentsFlow(),
         InviteFlow(links),
         JoinFlow(),
+        OfficialLinkFlow(),
     ):
         flows.add(flow)
     return flows

@@ -21,6 +21,7 @@ class ConsoleConfig:
     secure_cookies: bool = False
     forwarded_for: bool = False
     default_locale: str = "vi"
+    bot_username: str | None = None  # the Telegram bot, for links that open it with a code
 
 
 CONFIG = web.AppKey("console_config", ConsoleConfig)
