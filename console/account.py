@@ -67,6 +67,8 @@ async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web
         code_expires = await live_code_expiry(session, official.id, config.clock)
     t = translator(official.locale)
     notice = NOTICES.get(request.query.get("done", ""))
+    shown = {"code": "", "command": "", "deep_link": "", "minutes": 0, "error": ""}
+    shown |= {"password_error": "", **extra}
     return signed_in_page(
         request,
         "account.html",
@@ -82,7 +84,7 @@ async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web
         code_expires=code_expires,
         notice=t.gettext(notice) if notice else "",
         min_password=MIN_PASSWORD,
-        **extra,
+        **shown,
     )
 
 
