@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.official_notify import notify_officials, send_due_digests
+from bot.review import decide_document
 from storage.areas import find_commune, find_province
 from storage.clock import LOCAL_TIMEZONE, SYSTEM_CLOCK, Clock, ManualClock
 from storage.members import MAX_WRONG_PER_USER, format_code
 from storage.models import (
+    Dossier,
+    DossierDocument,
     InboxEvent,
     Official,
     OfficialChat,
@@ -145,7 +148,22 @@ async def test_registration_and_submission_reach_the_linked_official(bot: Runnin
     assert "📨 Dossier submitted: Gio may tre of Hop tac xa Nong nghiep Luc Ngan." in (
         submitted.plain
     )
-    assert f"{CONSOLE_URL}/console/dossiers/" in submitted.plain
+    async with bot.db.sessions() as session:
+        dossier = await session.scalar(select(Dossier))
+        document = await session.scalar(select(DossierDocument).order_by(DossierDocument.id))
+    assert dossier is not None and document is not None
+    assert f"{CONSOLE_URL}/console/dossiers/{dossier.id}" in submitted.plain
+
+    # An official sends a document back; its new upload is news to the official.
+    async with bot.db.transaction() as session:
+        await decide_document(session, document.id, "has_issues", official_id=lan.id, reason="?")
+    await bot.settle()
+    await phone.tap("Open the dossier")
+    await upload(phone, HANDICRAFT_REQUIRED[0], make_pdf("again"), "again.pdf")
+    (corrected,) = lan_chat.new_messages()
+    assert corrected.plain.startswith(
+        "✏️ Corrected document uploaded: Gio may tre of Hop tac xa Nong nghiep Luc Ngan."
+    )
     assert nam_chat.new_messages() == []  # another commune's official hears nothing
 
 
