@@ -24,12 +24,12 @@ from bot.i18n import N_
 from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
 from storage.clock import utcnow
+from storage.official_chats import LINK_PREFIX
 
 __all__ = ["dispatch"]
 
 log = logging.getLogger(__name__)
 
-OFFICIAL_LINK = "o-"  # the start payload of an official's link: ``/start o-<code>``
 OTHER_KINDS = {
     "sticker": N_("a sticker"),
     "voice": N_("a voice message"),
@@ -119,8 +119,7 @@ def _command(ctx: StepContext) -> str | None:
 async def run_command(ctx: StepContext, command: str, argument: str = "") -> None:
     """The commands that work at any step (``/product 12`` opens a product's dossier)."""
     flow = ctx.flows.get(ctx.conversation.flow)
-    links_official = command == "official" or argument.startswith(OFFICIAL_LINK)
-    if command in ("start", "official") and argument and links_official:
+    if command == "official" or (command == "start" and argument.startswith(LINK_PREFIX)):
         await _link_official(ctx, argument)
     elif command == "start" and argument:
         await _join_by_link(ctx, argument)

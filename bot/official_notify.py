@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Translator, translator
 from bot.notify import NOTIFICATION_PRIORITY
-from bot.vocabulary import Reply
+from bot.vocabulary import Button, Reply
 from storage.clock import LOCAL_TIMEZONE, Clock
 from storage.db import Database
 from storage.models import OfficialChat, OfficialDigestItem, Producer, Product
@@ -85,6 +85,16 @@ def _describe(t: Translator, event: str, producer: str, product: str) -> str:
     return t.gettext(EVENT_TEXTS[OfficialEvent(event)]).format(producer=producer, product=product)
 
 
+def _with_link(t: Translator, text: str, link: str) -> Reply:
+    """``text`` with a button that opens ``link`` (an absolute HTTPS link: a channel without
+    link buttons shows it as text), or with the link in the text (a bare path)."""
+    if link.startswith("https://"):
+        button = Button(t.gettext("Open in the console"), "", url=link)
+        return Reply(text=text, buttons=[[button]], locale=t.locale)
+    text += "\n" + t.gettext("Open in the console: {link}").format(link=link)
+    return Reply(text=text, locale=t.locale)
+
+
 def _outgoing(recipient: Recipient, reply: Reply) -> Outgoing:
     chat = recipient.chat
     assert chat.channel is not None and chat.chat_id is not None
@@ -136,8 +146,7 @@ async def notify_officials(
             continue
         t = translator(recipient.official.locale)
         text = _describe(t, event, producer.name, product.name if product else "")
-        text += "\n" + t.gettext("Open in the console: {link}").format(link=console_link(page))
-        messages.append(_outgoing(recipient, Reply(text=text, locale=t.locale)))
+        messages.append(_outgoing(recipient, _with_link(t, text, console_link(page))))
     await queue_messages(session, messages)
     return told
 

@@ -21,19 +21,19 @@ from storage.members import format_code
 from storage.official_chats import (
     DIGEST_HOURS,
     LINK_CODE_VALIDITY,
+    LINK_PREFIX,
     chat_of,
     create_link_code,
     live_code_expiry,
     set_preference,
     unlink_chat,
 )
-from storage.officials import change_own_password
+from storage.officials import WrongPassword, change_own_password
 from storage.passwords import MIN_PASSWORD, PasswordError
 from storage.states import NotifyMode
 
 __all__ = ["add_routes"]
 
-LINK_PREFIX = "o-"  # as handlers/officials.py reads it from /start
 NOTICES = {
     "unlinked": N_("The chat is unlinked: it gets no more notifications."),
     "saved": N_("Your notification choice is saved."),
@@ -158,12 +158,10 @@ async def password(request: web.Request) -> web.Response:
                 keep_session=current.session.id,
                 clock=config.clock,
             )
-    except PasswordError as exc:
-        wrong = "current" in str(exc)
-        error = (
-            t.gettext("The current password is wrong.")
-            if wrong
-            else t.gettext("A new password needs {n} characters or more.").format(n=MIN_PASSWORD)
-        )
+    except WrongPassword:
+        error = t.gettext("The current password is wrong.")
+        return await _page(request, status=400, password_error=error)
+    except PasswordError:
+        error = t.gettext("A new password needs {n} characters or more.").format(n=MIN_PASSWORD)
         return await _page(request, status=400, password_error=error)
     return _see_other("/console/account?done=password")

@@ -14,11 +14,9 @@ import math
 from bot.flow import StepContext
 from bot.i18n import N_, translator
 from storage.members import JoinRefused, retry_in
-from storage.official_chats import redeem_link_code
+from storage.official_chats import LINK_PREFIX, redeem_link_code
 
-__all__ = ["LINK_PREFIX", "OfficialLinkFlow"]
-
-LINK_PREFIX = "o-"  # the start payload of a link that carries an official's code
+__all__ = ["OfficialLinkFlow"]
 
 REFUSALS = {
     JoinRefused.MALFORMED: N_(

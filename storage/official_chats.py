@@ -41,6 +41,7 @@ from storage.states import ActorKind, NotifyMode
 __all__ = [
     "DIGEST_HOURS",
     "LINK_CODE_VALIDITY",
+    "LINK_PREFIX",
     "PURPOSE",
     "Recipient",
     "add_digest_item",
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 LINK_CODE_VALIDITY = timedelta(minutes=15)
+LINK_PREFIX = "o-"  # a link's start payload: ``t.me/<bot>?start=o-<code>``
 PURPOSE = "official"  # the hash's salt keeps these codes apart from join codes
 DIGEST_HOURS = range(7, 21)  # the hours a digest may be chosen for: never at night
 

@@ -24,6 +24,7 @@ from storage.states import ActorKind, OfficialRole
 __all__ = [
     "OfficialError",
     "Scope",
+    "WrongPassword",
     "add_official",
     "areas_of",
     "change_own_password",
@@ -193,6 +194,10 @@ async def set_password(
     )
 
 
+class WrongPassword(PasswordError):
+    """The current password given to change it is not the official's."""
+
+
 async def change_own_password(
     session: AsyncSession,
     official: Official,
@@ -204,9 +209,9 @@ async def change_own_password(
 ) -> None:
     """The official changes their password (``current`` must match): their other sessions
     end, ``keep_session`` (the one they change it in) goes on; audited as theirs. Raises
-    :class:`PasswordError` for a wrong current password or an unusable new one."""
+    :class:`WrongPassword`, or :class:`PasswordError` for an unusable new one."""
     if not verify_password(official.password_hash, current):
-        raise PasswordError("the current password is wrong")
+        raise WrongPassword("the current password is wrong")
     check_new_password(new)
     now = clock.now()
     official.password_hash = hash_password(new)

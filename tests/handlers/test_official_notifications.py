@@ -30,6 +30,7 @@ from storage.models import (
 from storage.official_chats import create_link_code, set_preference
 from storage.officials import add_official
 from storage.states import NotifyMode, OfficialEvent, OfficialRole
+from tests.fakes.telegram_api import SentMessage
 from tests.files import make_pdf
 from tests.handlers.test_documents import HANDICRAFT_REQUIRED, handicraft_dossier, upload
 from tests.harness import Producer as Phone
@@ -72,6 +73,12 @@ async def link(bot: RunningBot, who: Official, chat_id: int) -> Phone:
     replies = await phone.say(f"/official {format_code(await code_for(bot, who.id))}")
     assert "is linked to the console account" in replies[0].plain
     return phone
+
+
+def link_of(message: SentMessage) -> str:
+    """The link of the message's one button."""
+    ((button,),) = message.inline_keyboard or [[{}]]
+    return str(button.get("url"))
 
 
 async def chat_row(bot: RunningBot, official_id: int) -> OfficialChat | None:
@@ -136,10 +143,10 @@ async def test_registration_and_submission_reach_the_linked_official(bot: Runnin
     async with bot.db.sessions() as session:
         producer = await session.scalar(select(Producer))
     assert producer is not None
-    assert registered.plain == (
-        "🆕 New registration: Hop tac xa Nong nghiep Luc Ngan.\n"
-        f"Open in the console: {CONSOLE_URL}/console/producers/{producer.id}"
-    )
+    assert registered.plain == "🆕 New registration: Hop tac xa Nong nghiep Luc Ngan."
+    assert registered.inline_keyboard == [
+        [{"text": "Open in the console", "url": f"{CONSOLE_URL}/console/producers/{producer.id}"}]
+    ]
     for n, label in enumerate(HANDICRAFT_REQUIRED):
         await upload(phone, label, make_pdf(f"document {n}"), f"doc{n}.pdf")
     await phone.tap("Submit the dossier")
@@ -152,7 +159,7 @@ async def test_registration_and_submission_reach_the_linked_official(bot: Runnin
         dossier = await session.scalar(select(Dossier))
         document = await session.scalar(select(DossierDocument).order_by(DossierDocument.id))
     assert dossier is not None and document is not None
-    assert f"{CONSOLE_URL}/console/dossiers/{dossier.id}" in submitted.plain
+    assert link_of(submitted) == f"{CONSOLE_URL}/console/dossiers/{dossier.id}"
 
     # An official sends a document back; its new upload is news to the official.
     async with bot.db.transaction() as session:
@@ -235,3 +242,16 @@ async def test_a_digest_goes_once_a_day_at_the_hour_never_at_night(bot: RunningB
     await bot.settle()
     (second,) = lan_chat.new_messages()
     assert "New question from Hop tac xa Nong nghiep Luc Ngan." in second.plain
+
+
+async def test_without_the_console_url_the_link_is_a_path_in_the_text(
+    prepared_database: Path, tmp_path: Path
+) -> None:
+    url = copy_database(prepared_database, tmp_path / "plain.sqlite3")
+    async with running_bot(url, tmp_path / "blobs") as plain:
+        lan = await official(plain, "lan")
+        lan_chat = await link(plain, lan, OFFICIAL_CHAT)
+        await register(plain.producer(PRODUCER_CHAT), language="English", confirm=True)
+        (message,) = lan_chat.new_messages()
+    assert message.inline_keyboard is None
+    assert message.plain.endswith("\nOpen in the console: /console/producers/1")
