@@ -41,6 +41,14 @@ async def test_an_official_links_their_chat_with_the_code_shown(
     await page.goto(console.url("/console/account"))
     state = await page.locator("#link-state").text_content() or ""
     assert state.startswith("Đã liên kết: cuộc trò chuyện Telegram nhận thông báo")
+    await page.get_by_label("Một bản tổng hợp mỗi ngày").check()
+    await page.get_by_label("Giờ gửi bản tổng hợp hằng ngày (giờ Việt Nam)").select_option("9")
+    await page.get_by_role("button", name="Lưu").click()
+    await page.wait_for_url(re.compile(r".*/console/account\?done=saved$"))
+    assert await page.get_by_label("Một bản tổng hợp mỗi ngày").is_checked()
+    assert await page.get_by_role("status").first.text_content() == (
+        "Đã lưu lựa chọn nhận thông báo."
+    )
     await page.get_by_role("button", name="Hủy liên kết cuộc trò chuyện").click()
     await page.wait_for_url(re.compile(r".*/console/account\?done=unlinked$"))
     assert "Chưa liên kết" in (await page.locator("#link-state").text_content() or "")
