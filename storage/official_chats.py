@@ -30,6 +30,7 @@ from storage.members import (
     retry_in,
 )
 from storage.models import (
+    ChannelIdentity,
     JoinAttempt,
     Official,
     OfficialChat,
@@ -273,7 +274,17 @@ class Recipient:
 
 
 async def recipients(session: AsyncSession) -> list[Recipient]:
-    """Every official with a linked chat who is neither muted nor disabled."""
+    """Every official with a linked chat who is neither muted nor disabled, and whose chat has
+    not blocked the bot."""
+    blocked = (
+        select(ChannelIdentity.id)
+        .where(
+            ChannelIdentity.channel == OfficialChat.channel,
+            ChannelIdentity.chat_id == OfficialChat.chat_id,
+            ChannelIdentity.blocked_at.is_not(None),
+        )
+        .exists()
+    )
     rows = await session.execute(
         select(Official, OfficialChat)
         .join(OfficialChat, OfficialChat.official_id == Official.id)
@@ -281,6 +292,7 @@ async def recipients(session: AsyncSession) -> list[Recipient]:
             OfficialChat.chat_id.is_not(None),
             OfficialChat.mode != NotifyMode.MUTED,
             Official.disabled_at.is_(None),
+            ~blocked,
         )
         .order_by(Official.id)
     )

@@ -13,6 +13,7 @@ from storage.clock import LOCAL_TIMEZONE, ManualClock
 from storage.db import Database
 from storage.members import JoinRefused
 from storage.models import (
+    ChannelIdentity,
     Official,
     OfficialDigestItem,
     OutboxMessage,
@@ -62,6 +63,7 @@ async def test_the_officials_whose_scope_covers_the_producer_hear_of_it(
         "muted": await official(database, "muted", OfficialRole.ADMIN, [], CLOCK),
         "disabled": await official(database, "gone", OfficialRole.ADMIN, [], CLOCK),
         "unlinked": await official(database, "nochat", OfficialRole.ADMIN, [], CLOCK),
+        "blocked": await official(database, "blocked", OfficialRole.ADMIN, [], CLOCK),
         "digest": await official(database, "digest", OfficialRole.ADMIN, [], CLOCK),
     }
     for name, person in people.items():
@@ -70,6 +72,12 @@ async def test_the_officials_whose_scope_covers_the_producer_hear_of_it(
     async with database.transaction() as session:
         await set_preference(session, people["muted"].id, NotifyMode.MUTED, 8)
         await set_preference(session, people["digest"].id, NotifyMode.DIGEST, 10)
+        blocker = await session.scalar(select(User).order_by(User.id.desc()).limit(1))
+        assert blocker is not None
+        blocked = ChannelIdentity(  # the blocked official's chat has blocked the bot since
+            user_id=blocker.id, channel="telegram", chat_id="chat-blocked", blocked_at=CLOCK.now()
+        )
+        session.add(blocked)
         gone = await session.get_one(Official, people["disabled"].id)
         await disable_official(session, gone, CLOCK)
     producer_id = await producer(database, "HTX <b>Đa Mai</b>", bac_ninh, da_mai)
