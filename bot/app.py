@@ -23,6 +23,7 @@ from bot.files import FileFetcher
 from bot.flows import build_flows, invite_links
 from bot.health import health_report
 from bot.i18n import set_default_locale
+from bot.official_notify import run_digests, set_console_url
 from bot.sender import Sender
 from bot.settings import Settings
 from console import ConsoleConfig, mount_console
@@ -57,6 +58,7 @@ def build_app(
 ) -> App:
     """Engine and sender on ``settings``'s database for ``channels``."""
     set_default_locale(settings.default_locale)
+    set_console_url(settings.console_url)
     db = db or Database(settings.database_url)
     chans = ChannelRegistry(channels or {})
     sender = Sender(
@@ -105,13 +107,15 @@ def http_app(app: App) -> web.Application:
             forwarded_for=app.settings.console_forwarded_for,
             default_locale=app.settings.default_locale,
             blobs=LocalBlobStore(app.settings.blob_dir),
+            bot_username=(app.settings.telegram_bot_username or "").lstrip("@") or None,
         ),
     )
     return web_app
 
 
 async def serve(app: App, web_app: web.Application, extra: list[Any] | None = None) -> None:
-    """Run the HTTP server, engine, sender, channels and ``extra`` until SIGINT/SIGTERM.
+    """Run the HTTP server, engine, sender, officials' digests, channels and ``extra`` until
+    SIGINT/SIGTERM.
 
     Each channel adds its routes first; its ``run`` starts only once the server listens (a
     webhook is set then, so no update Telegram sends meanwhile bounces).
@@ -131,6 +135,7 @@ async def serve(app: App, web_app: web.Application, extra: list[Any] | None = No
     tasks = [
         asyncio.create_task(app.engine.run(stop)),
         asyncio.create_task(app.sender.run(stop)),
+        asyncio.create_task(run_digests(app.db, app.clock, stop)),
         *[asyncio.create_task(channel.run(stop)) for channel in app.channels.values()],
         *[asyncio.create_task(coro(stop)) for coro in (extra or [])],
     ]

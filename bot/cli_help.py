@@ -30,6 +30,7 @@ SETTING_HELP = {
     "poll_interval": "seconds between inbox/outbox checks when idle",
     "console_secure_cookies": "console cookies only over HTTPS (set it behind HTTPS)",
     "console_forwarded_for": "client address from X-Forwarded-For (only behind a proxy)",
+    "console_url": "the console's base URL, for links in officials' chat notifications",
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }

@@ -5,7 +5,8 @@ The order matters and reads like the rules a person would follow:
 1. blocked / unblocked notices change the chat's reachability and say nothing;
 2. a user with no language yet is asked for one;
 3. commands (/start, /help, /menu, /cancel, /language) and menu shortcuts work anywhere
-   (``/start <code>``, from an invitation link, joins at once: no language question first);
+   (``/start <code>``, from an invitation link, joins at once: no language question first;
+   ``/official <code>`` and ``/start o-<code>`` link an official's chat, also at once);
    /help twice in a row, or a message asking for a person ("gặp cán bộ"), offers to leave a
    question for the office (the ``questions`` flow);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
@@ -25,6 +26,7 @@ from bot.i18n import N_
 from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
 from storage.clock import utcnow
+from storage.official_chats import LINK_PREFIX
 
 __all__ = ["HELP_AGAIN_WITHIN", "dispatch"]
 
@@ -69,7 +71,7 @@ async def dispatch(ctx: StepContext) -> None:
     command = _command(ctx)
     if command != "help":
         ctx.data.pop(HELP_AT, None)
-    joins = command is not None and command.startswith("start ")
+    joins = command is not None and command.startswith(("start ", "official "))
     if ctx.user.locale is None and ctx.conversation.flow != "language" and not joins:
         await ctx.goto("language")
         return
@@ -127,7 +129,9 @@ def _command(ctx: StepContext) -> str | None:
 async def run_command(ctx: StepContext, command: str, argument: str = "") -> None:
     """The commands that work at any step (``/product 12`` opens a product's dossier)."""
     flow = ctx.flows.get(ctx.conversation.flow)
-    if command == "start" and argument:
+    if command == "official" or (command == "start" and argument.startswith(LINK_PREFIX)):
+        await _link_official(ctx, argument)
+    elif command == "start" and argument:
         await _join_by_link(ctx, argument)
     elif command == "start":
         if flow is None or ctx.conversation.flow == "menu":
@@ -206,6 +210,19 @@ async def _join_by_link(ctx: StepContext, code: str) -> None:
         await ctx.goto("menu")
     else:
         await redeem(ctx, code)
+
+
+async def _link_official(ctx: StepContext, code: str) -> None:
+    """An official's code from the console links this chat to their account; the chat then
+    goes on where it was (a chat without a language yet is asked for one later)."""
+    redeem = getattr(ctx.flows.get("official_link"), "redeem", None)
+    if redeem is None:
+        await ctx.goto("menu")
+        return
+    await redeem(ctx, code)
+    flow = ctx.flows.get(ctx.conversation.flow)
+    if flow is not None:
+        await flow.reprompt(ctx)
 
 
 def _help_text(ctx: StepContext) -> str:

@@ -36,6 +36,8 @@ def sign_reply(reply: Reply, signature: str | None) -> Reply:
     a conversation step (``signature`` None) may carry commands only."""
 
     def sign(button: Button) -> Button:
+        if button.url:  # a link: nothing comes back to sign
+            return button
         if button.payload.startswith("/"):
             return Button(button.label, button_payload(GLOBAL_SIGNATURE, button.payload))
         if signature is None:

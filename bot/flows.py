@@ -8,6 +8,7 @@ from handlers.documents import DocumentsFlow
 from handlers.language import LanguageFlow
 from handlers.members import InviteFlow, JoinFlow
 from handlers.menu import MenuFlow
+from handlers.officials import OfficialLinkFlow
 from handlers.products import ProductFormFlow, ProductsFlow
 from handlers.profile import ProfileFlow
 from handlers.questions import QuestionsFlow
@@ -37,6 +38,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         InviteFlow(links),
         JoinFlow(),
         QuestionsFlow(),
+        OfficialLinkFlow(),
     ):
         flows.add(flow)
     return flows

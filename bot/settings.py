@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # client address taken from X-Forwarded-For (set it only behind a reverse proxy that sets it).
     console_secure_cookies: bool = False
     console_forwarded_for: bool = False
+    # The console's absolute base URL (https://ocop.example.vn) for links in officials' chats.
+    console_url: str | None = None
     log_level: str = "INFO"
     log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
 

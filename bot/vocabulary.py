@@ -120,10 +120,13 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """An inline choice; ``payload`` is short and never shown."""
+    """An inline choice; ``payload`` is short and never shown. A button with a ``url`` is a
+    link instead (it opens the page; no payload): a channel without link buttons shows it as
+    text (:func:`bot.channels.base.fit_reply`)."""
 
     label: str
     payload: str
+    url: str = ""
 
 
 @dataclass(slots=True)
@@ -153,7 +156,10 @@ class Reply:
         data: dict[str, Any] = {
             "text": self.text,
             "title": self.title,
-            "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
+            "buttons": [
+                [[b.label, b.payload, b.url] if b.url else [b.label, b.payload] for b in row]
+                for row in self.buttons
+            ],
             "contact_button": self.contact_button,
             "contact_request_over": self.contact_request_over,
             "locale": self.locale,
@@ -167,9 +173,7 @@ class Reply:
         return cls(
             text=data["text"],
             title=data.get("title", ""),
-            buttons=[
-                [Button(label, payload) for label, payload in row] for row in data["buttons"]
-            ],
+            buttons=[[Button(*button) for button in row] for row in data["buttons"]],
             contact_button=data.get("contact_button", ""),
             contact_request_over=data.get(
                 "contact_request_over",

@@ -23,6 +23,7 @@ class ConsoleConfig:
     forwarded_for: bool = False
     default_locale: str = "vi"
     blobs: BlobStore | None = None  # the uploaded files (verified on every read)
+    bot_username: str | None = None  # the Telegram bot, for links that open it with a code
 
 
 CONFIG = web.AppKey("console_config", ConsoleConfig)

@@ -21,6 +21,7 @@ from bot.dossier_progress import DocumentLine, Progress, progress
 from bot.files import ReceivedFile
 from bot.flow import StepContext
 from bot.i18n import N_
+from bot.official_notify import notify_officials
 from bot.rerating import RERATING, RerateWindow, WindowState, rerating_window
 from bot.rules import RuleSet, Tier, rules
 from bot.vocabulary import Button, EventKind
@@ -33,9 +34,15 @@ from storage.dossiers import (
     product_of,
     submit_dossier,
 )
-from storage.models import Dossier, Product
+from storage.models import Dossier, Producer, Product
 from storage.producers import producer_of_user
-from storage.states import EDITABLE_DOSSIER, SENT_BACK, DocumentStatus, DossierStatus
+from storage.states import (
+    EDITABLE_DOSSIER,
+    SENT_BACK,
+    DocumentStatus,
+    DossierStatus,
+    OfficialEvent,
+)
 
 __all__ = ["DocumentsFlow", "filing_text", "window_text"]
 
@@ -499,7 +506,7 @@ class DocumentsFlow:
         loaded = await self._load(ctx)
         if loaded is None:
             return
-        _product, dossier = loaded
+        product, dossier = loaded
         received: ReceivedFile | None = ctx.file_blob
         code = str(ctx.data.get("doc"))
         if received is None or received.problem or not received.sha256:
@@ -526,6 +533,8 @@ class DocumentsFlow:
             await self.show_checklist(ctx, first=ctx._("This dossier cannot be changed now."))
             return
         ctx.data["received"] = added.files
+        if added.reopened:
+            await self._tell_officials(ctx, product, dossier, OfficialEvent.REUPLOADED)
         locale = ctx.user.locale
         if added.duplicate:
             ctx.say(
@@ -642,6 +651,7 @@ class DocumentsFlow:
         except ReviewError:
             await self.show_checklist(ctx, first=ctx._("This dossier cannot be changed now."))
             return
+        await self._tell_officials(ctx, product, dossier, OfficialEvent.SUBMITTED)
         ctx.say(
             "\n".join(
                 [
@@ -658,6 +668,21 @@ class DocumentsFlow:
             )
         )
         await ctx.goto("products")
+
+    @staticmethod
+    async def _tell_officials(
+        ctx: StepContext, product: Product, dossier: Dossier, event: OfficialEvent
+    ) -> None:
+        """The officials of the producer's area hear of ``event`` (same transaction)."""
+        producer = await ctx.session.get_one(Producer, product.producer_id)
+        await notify_officials(
+            ctx.session,
+            producer=producer,
+            event=event,
+            clock=ctx.clock,
+            product=product,
+            dossier_id=dossier.id,
+        )
 
     # -- Flow protocol --------------------------------------------------------------------
     async def handle(self, ctx: StepContext) -> None:

@@ -14,10 +14,12 @@ from typing import Any
 
 from bot.flow import StepContext
 from bot.i18n import N_
+from bot.official_notify import notify_officials
 from bot.vocabulary import Button, EventKind
 from handlers.forms import BACK, CANCEL, CONFIRM, TYPED_COMMANDS, nav_row
 from storage.producers import producer_of_user
 from storage.questions import MAX_QUESTION, add_question, office_name
+from storage.states import OfficialEvent
 from storage.text import fold
 
 __all__ = ["QuestionsFlow", "asks_for_a_person"]
@@ -195,6 +197,9 @@ class QuestionsFlow:
             await self.start(ctx)
             return
         await add_question(ctx.session, producer.id, ctx.user.id, text, ctx.clock)
+        await notify_officials(
+            ctx.session, producer=producer, event=OfficialEvent.QUESTION, clock=ctx.clock
+        )
         ctx.say(
             ctx._("✅ Your question was sent to {office}.").format(office=ctx.data.get("office"))
             + "\n"

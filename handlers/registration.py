@@ -18,6 +18,7 @@ import phonenumbers
 
 from bot.flow import StepContext
 from bot.i18n import N_, translator
+from bot.official_notify import notify_officials
 from bot.profile_choices import (
     GENDERS,
     POSITIONS,
@@ -50,6 +51,7 @@ from storage.areas import (
 )
 from storage.models import Area
 from storage.producers import create_producer, producer_of_user, update_producer
+from storage.states import OfficialEvent
 
 __all__ = ["FIELDS", "ProfileEditFlow", "RegistrationFlow", "short_area_name"]
 
@@ -429,6 +431,9 @@ class RegistrationFlow(FormFlow):
     async def complete(self, ctx: StepContext, values: dict[str, Any]) -> None:
         """Creates the producer and shows the main menu."""
         producer = await create_producer(ctx.session, ctx.user.id, producer_columns(ctx, values))
+        await notify_officials(
+            ctx.session, producer=producer, event=OfficialEvent.REGISTERED, clock=ctx.clock
+        )
         ctx.say(ctx._("🎉 {name} is registered. Welcome to OCOP Bot!").format(name=producer.name))
         await ctx.goto("menu")
 

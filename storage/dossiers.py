@@ -87,6 +87,7 @@ class AddedFile:
     document: DossierDocument
     duplicate: bool  # the same content was already part of this document
     files: int  # how many current files the document has now
+    reopened: bool = False  # a document sent back (to correct, or rejected) got a new upload
 
 
 async def products_of(session: AsyncSession, producer_id: int) -> list[Product]:
@@ -212,7 +213,8 @@ async def add_file(
             .values(current=False)
         )
         files = []
-    if document.status in SENT_BACK:
+    reopened = document.status in SENT_BACK
+    if reopened:
         document.status = DocumentStatus.EDITED
         if dossier.status == DossierStatus.HAS_ISSUES:
             dossier.status = DossierStatus.EDITED
@@ -246,7 +248,7 @@ async def add_file(
         kind=kind,
         status=document.status,
     )
-    return AddedFile(document, duplicate=False, files=len(files) + 1)
+    return AddedFile(document, duplicate=False, files=len(files) + 1, reopened=reopened)
 
 
 async def submit_dossier(

@@ -41,7 +41,9 @@ __all__ = [
     "JoinRefused",
     "create_join_code",
     "format_code",
+    "hash_code",
     "looks_like_code",
+    "new_code",
     "normalise_code",
     "redeem_join_code",
     "retry_in",
@@ -85,10 +87,21 @@ def format_code(code: str) -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
-def _hash(code: str) -> str:
+def new_code() -> str:
+    """A fresh random code (not yet checked against the live ones' selectors)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def hash_code(code: str, purpose: str = "join") -> str:
+    """The slow salted hash stored for ``code``; ``purpose`` keeps the codes of different
+    uses (joining a producer, linking an official's chat) apart."""
     code = normalise_code(code)
-    salt = f"ocop-join:{code[:SELECTOR_LENGTH]}".encode()
+    salt = f"ocop-{purpose}:{code[:SELECTOR_LENGTH]}".encode()
     return hashlib.pbkdf2_hmac("sha256", code.encode(), salt, HASH_ROUNDS).hex()
+
+
+def _hash(code: str) -> str:
+    return hash_code(code)
 
 
 def _live(clock: Clock) -> tuple[ColumnElement[bool], ...]:
@@ -117,7 +130,7 @@ async def create_join_code(
         .values(revoked_at=now)
     )
     while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = new_code()
         selector = code[:SELECTOR_LENGTH]
         taken = await session.scalar(
             select(JoinCode.id).where(JoinCode.selector == selector, *_live(clock)).limit(1)

@@ -35,6 +35,8 @@ from storage.states import (
     DossierStatus,
     InboxStatus,
     MemberRole,
+    NotifyMode,
+    OfficialEvent,
     OfficialRole,
     OutboxKind,
     OutboxStatus,
@@ -62,6 +64,9 @@ __all__ = [
     "LoginAttempt",
     "Official",
     "OfficialArea",
+    "OfficialChat",
+    "OfficialDigestItem",
+    "OfficialLinkCode",
     "OutboxMessage",
     "Plan",
     "PlanTarget",
@@ -545,3 +550,55 @@ def _refold_name(
 ) -> None:
     """A renamed producer or product is found by its new name."""
     target.search_name = fold(target.name or "")
+
+
+class OfficialChat(Base):
+    """An official's chat for notifications: the chat linked with a one-time code from the
+    console (``channel``/``chat_id``, empty when unlinked) and how they want to hear of events
+    (``mode``; a digest goes once a day at ``digest_hour``, Vietnam time)."""
+
+    __tablename__ = "official_chats"
+    __table_args__ = (CheckConstraint(in_values("mode", NotifyMode), name="mode"),)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), primary_key=True)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    linked_at: Mapped[datetime | None]
+    mode: Mapped[str] = mapped_column(String(10), default=NotifyMode.EVERY)
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8)
+    last_digest_on: Mapped[date | None] = mapped_column(Date)
+
+
+class OfficialLinkCode(Base):
+    """A one-time code shown in the console with which an official links their chat; stored
+    as the join codes are (a plain selector and a slow hash, ``storage/members.py``)."""
+
+    __tablename__ = "official_link_codes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
+    selector: Mapped[str] = mapped_column(String(8), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_at: Mapped[datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OfficialDigestItem(Base):
+    """An event waiting for an official's daily digest (``sent_at`` once it went)."""
+
+    __tablename__ = "official_digest_items"
+    __table_args__ = (
+        CheckConstraint(in_values("event", OfficialEvent), name="event"),
+        Index("ix_official_digest_items_official_id_sent_at", "official_id", "sent_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    event: Mapped[str] = mapped_column(String(20))
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"))
+    product_id: Mapped[int | None] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import audit
 from storage.clock import Clock
 from storage.models import Area, ConsoleSession, Official, OfficialArea, Producer
-from storage.passwords import check_new_password, hash_password
+from storage.passwords import PasswordError, check_new_password, hash_password, verify_password
 from storage.states import ActorKind, OfficialRole
 
 __all__ = [
     "OfficialError",
     "Scope",
+    "WrongPassword",
     "add_official",
     "areas_of",
+    "change_own_password",
     "disable_official",
     "fold_username",
     "get_official",
@@ -187,6 +189,47 @@ async def set_password(
         actor_kind=ActorKind.SYSTEM,
         actor_id=None,
         action="official.reset_password",
+        entity="official",
+        entity_id=official.id,
+    )
+
+
+class WrongPassword(PasswordError):
+    """The current password given to change it is not the official's."""
+
+
+async def change_own_password(
+    session: AsyncSession,
+    official: Official,
+    current: str,
+    new: str,
+    *,
+    keep_session: int,
+    clock: Clock,
+) -> None:
+    """The official changes their password (``current`` must match): their other sessions
+    end, ``keep_session`` (the one they change it in) goes on; audited as theirs. Raises
+    :class:`WrongPassword`, or :class:`PasswordError` for an unusable new one."""
+    if not verify_password(official.password_hash, current):
+        raise WrongPassword("the current password is wrong")
+    check_new_password(new)
+    now = clock.now()
+    official.password_hash = hash_password(new)
+    official.updated_at = now
+    await session.execute(
+        update(ConsoleSession)
+        .where(
+            ConsoleSession.official_id == official.id,
+            ConsoleSession.id != keep_session,
+            ConsoleSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    audit(
+        session,
+        actor_kind=ActorKind.OFFICIAL,
+        actor_id=official.id,
+        action="official.change_password",
         entity="official",
         entity_id=official.id,
     )

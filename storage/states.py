@@ -24,6 +24,8 @@ __all__ = [
     "DossierStatus",
     "InboxStatus",
     "MemberRole",
+    "NotifyMode",
+    "OfficialEvent",
     "OfficialRole",
     "OutboxKind",
     "OutboxStatus",
@@ -113,6 +115,27 @@ class QuestionStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
     CLOSED = "closed"
+
+
+class NotifyMode(StrEnum):
+    """How an official with a linked chat hears of events in their area
+    (``official_chats.mode``): a message for ``every`` event, one ``digest`` a day, or
+    nothing (``muted``)."""
+
+    EVERY = "every"
+    DIGEST = "digest"
+    MUTED = "muted"
+
+
+class OfficialEvent(StrEnum):
+    """What an official is told of (``official_digest_items.event``): a producer
+    ``registered``, a dossier ``submitted``, a sent-back document ``reuploaded``, a producer's
+    ``question``."""
+
+    REGISTERED = "registered"
+    SUBMITTED = "submitted"
+    REUPLOADED = "reuploaded"
+    QUESTION = "question"
 
 
 class DossierStatus(StrEnum):

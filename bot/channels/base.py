@@ -94,6 +94,7 @@ class Capabilities:
     """What a channel can show and receive; what it cannot is done in text by :func:`fit_reply`."""
 
     buttons_per_message: int = 0  # 0: no buttons at all
+    url_buttons: bool = False  # buttons that open a link (else the link goes into the text)
     buttons_per_row: int = 1
     button_label_length: int = 64
     reply_keyboard: bool = False
@@ -112,11 +113,24 @@ def _needs_list(reply: Reply, caps: Capabilities) -> bool:
     return bool(buttons) and len(buttons) > caps.buttons_per_message
 
 
+def _links_in_text(reply: Reply, caps: Capabilities) -> Reply:
+    """Link buttons as lines of text (``label: url``) where the channel has no link buttons
+    or the buttons will be a numbered list."""
+    links = [b for b in _buttons(reply) if b.url]
+    if not links or (caps.url_buttons and not _needs_list(reply, caps)):
+        return reply
+    rows = [[b for b in row if not b.url] for row in reply.buttons]
+    lines = [f"{b.label}: {b.url}" for b in links]
+    text = "\n".join([reply.text, *lines]) if reply.text else "\n".join(lines)
+    return replace(reply, text=text, buttons=[row for row in rows if row])
+
+
 def fit_reply(reply: Reply, caps: Capabilities) -> Reply:
-    """``reply`` as ``caps`` can show it: buttons beyond the limit (all of them then) become a
-    numbered list in the text, long rows are cut, long labels shortened, and a contact button
-    or its end dropped where the channel has no reply keyboard."""
-    fitted = reply
+    """``reply`` as ``caps`` can show it: link buttons become text where the channel has none,
+    buttons beyond the limit (all of them then) become a numbered list in the text, long rows
+    are cut, long labels shortened, and a contact button or its end dropped where the channel
+    has no reply keyboard."""
+    fitted = _links_in_text(reply, caps)
     if not caps.contact_request and reply.contact_button:
         fitted = replace(fitted, contact_button="")
     if not caps.reply_keyboard and reply.contact_request_over:
@@ -132,7 +146,7 @@ def fit_reply(reply: Reply, caps: Capabilities) -> Reply:
         return replace(fitted, text=text, buttons=[])
     limit, width = caps.button_label_length, max(caps.buttons_per_row, 1)
     rows = [
-        [Button(_shorten(b.label, limit), b.payload) for b in row[i : i + width]]
+        [Button(_shorten(b.label, limit), b.payload, b.url) for b in row[i : i + width]]
         for row in fitted.buttons
         for i in range(0, len(row), width)
     ]
@@ -141,6 +155,7 @@ def fit_reply(reply: Reply, caps: Capabilities) -> Reply:
 
 def numbered_choices(reply: Reply, caps: Capabilities) -> list[str] | None:
     """The button payloads, in order, when :func:`fit_reply` shows them as a numbered list."""
+    reply = _links_in_text(reply, caps)
     return [b.payload for b in _buttons(reply)] if _needs_list(reply, caps) else None
 
 

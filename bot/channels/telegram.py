@@ -140,6 +140,7 @@ class TelegramChannel(BaseChannel):
     name = "telegram"
     capabilities = Capabilities(
         buttons_per_message=100,
+        url_buttons=True,
         buttons_per_row=8,
         button_label_length=64,
         reply_keyboard=True,
@@ -455,8 +456,9 @@ class TelegramChannel(BaseChannel):
         inline: tg.InlineKeyboardMarkup | None = None
         keyboard: tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None = None
         if reply.buttons:
-            inline = tg.InlineKeyboardMarkup([[tg.InlineKeyboardButton(b.label, callback_data=
-                b.payload) for b in row] for row in reply.buttons])  # fmt: skip
+            inline = tg.InlineKeyboardMarkup([[tg.InlineKeyboardButton(b.label, url=b.url)
+                if b.url else tg.InlineKeyboardButton(b.label, callback_data=b.payload)
+                for b in row] for row in reply.buttons])  # fmt: skip
         if reply.contact_button:
             button = tg.KeyboardButton(reply.contact_button, request_contact=True)
             keyboard = tg.ReplyKeyboardMarkup([[button]], one_time_keyboard=True,

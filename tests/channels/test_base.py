@@ -61,3 +61,18 @@ async def test_a_typed_number_answers_a_numbered_list(db: Database, tmp_path: Pa
     answers = "\n".join(r.text for r in channel.delivered[before:])
     assert "Welcome to OCOP Bot!" in answers  # English was chosen
     assert "Reply with the number of your choice." in answers  # the menu, numbered
+
+
+def test_link_buttons_are_text_where_the_channel_has_none() -> None:
+    link = Button("Open", "", url="https://console.example.vn/console/producers/1")
+    reply = Reply("New", buttons=[[link], [Button("Menu", "g|/menu")]], locale="en")
+    assert fit_reply(reply, Capabilities(buttons_per_message=5, url_buttons=True)) == reply
+    fitted = fit_reply(reply, Capabilities(buttons_per_message=5))
+    assert fitted.text == "New\nOpen: https://console.example.vn/console/producers/1"
+    assert fitted.buttons == [[Button("Menu", "g|/menu")]]
+    more = Reply("New", buttons=[[link], [Button("Menu", "g|/menu"), Button("Back", "s|b")]])
+    listed = fit_reply(more, Capabilities(buttons_per_message=1, url_buttons=True))
+    assert listed.text.startswith("New\nOpen: https://console.example.vn/console/producers/1\n")
+    assert "1. Menu\n2. Back" in listed.text and listed.buttons == []
+    assert numbered_choices(more, Capabilities(buttons_per_message=1)) == ["g|/menu", "s|b"]
+    assert Reply.from_json(reply.to_json()) == reply  # the link survives the outbox

@@ -820,6 +820,11 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode()) <= 64:
                     raise _bad("BUTTON_DATA_INVALID")
+                url = button.get("url")
+                if (data is None) == (url is None):
+                    raise _bad("a button needs callback_data or url")
+                if url is not None and not str(url).startswith(("https://", "http://")):
+                    raise _bad("BUTTON_URL_INVALID")
     elif "keyboard" in markup:
         if not markup["keyboard"] or not all(markup["keyboard"]):
             raise _bad("keyboard must be non-empty")

@@ -33,6 +33,8 @@ from storage.models import (
     DossierDocument,
     InboxEvent,
     Official,
+    OfficialChat,
+    OfficialDigestItem,
     OutboxMessage,
     Producer,
     ProducerMember,
@@ -47,6 +49,8 @@ from storage.states import (
     DossierStatus,
     InboxStatus,
     MemberRole,
+    NotifyMode,
+    OfficialEvent,
     OfficialRole,
     OutboxKind,
     OutboxStatus,
@@ -164,6 +168,29 @@ async def question(session: AsyncSession, status: str) -> None:
     session.add(Question(producer_id=owner.id, user_id=user.id, text="?", status=status))
 
 
+async def _official(session: AsyncSession) -> Official:
+    await official(session, OfficialRole.ADMIN)
+    await session.flush()
+    row = await session.scalar(select(Official).order_by(Official.id.desc()).limit(1))
+    assert row is not None
+    return row
+
+
+async def official_chat(session: AsyncSession, mode: str) -> None:
+    owner = await _official(session)
+    session.add(OfficialChat(official_id=owner.id, mode=mode, digest_hour=8))
+
+
+async def digest_item(session: AsyncSession, event: str) -> None:
+    owner = await _official(session)
+    about = await _producer(session)
+    session.add(
+        OfficialDigestItem(
+            official_id=owner.id, event=event, producer_id=about.id, path="/", created_at=utcnow()
+        )
+    )
+
+
 FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (inbox, InboxStatus),
     (outbox_status, OutboxStatus),
@@ -176,6 +203,8 @@ FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (document, DocumentStatus),
     (official, OfficialRole),
     (question, QuestionStatus),
+    (official_chat, NotifyMode),
+    (digest_item, OfficialEvent),
 ]
 
 
@@ -217,6 +246,8 @@ FIELDS: dict[str, set[str]] = {
         )
     },
     "kind": {str(s) for s in OutboxKind},
+    "mode": {str(s) for s in NotifyMode},
+    "event": {str(s) for s in OfficialEvent},
     "direction": {str(s) for s in TranscriptDirection},
     "actor_kind": {str(s) for s in ActorKind},
     "role": {str(s) for s in itertools.chain(MemberRole, OfficialRole)},
