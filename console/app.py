@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from console import audit as audit_log
 from console import pages
 from console.config import CONFIG, ConsoleConfig
 from console.security import guard, security_headers
@@ -21,5 +22,6 @@ def mount_console(web_app: web.Application, config: ConsoleConfig) -> None:
     console = web.Application(middlewares=[security_headers, guard])
     console[CONFIG] = config
     pages.add_routes(console.router)
+    audit_log.add_routes(console.router)
     web_app.router.add_get("/console", _to_console)
     web_app.add_subapp("/console/", console)
