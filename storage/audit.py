@@ -21,7 +21,7 @@ from storage.states import ActorKind
 if TYPE_CHECKING:
     from storage.officials import Scope
 
-__all__ = ["AuditFilter", "AuditPage", "AuditRow", "audit", "read_audit"]
+__all__ = ["AuditFilter", "AuditPage", "AuditRow", "audit", "officials_by_name", "read_audit"]
 
 PAGE_SIZE = 50
 
