@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["AuditFilter", "AuditPage", "AuditRow", "audit", "officials_by_name", "read_audit"]
 
 PAGE_SIZE = 50
+LISTED_PRODUCERS = 5_000  # above this, the scope's producers stay a subquery
 
 
 def _producer_of(entity: str, entity_id: int | None) -> int | ScalarSelect[Any] | None:
@@ -100,14 +101,18 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
+    def conditions(self, *, action_index: bool = True) -> list[ColumnElement[bool]]:
+        """The filter in SQL. Without ``action_index`` the action is compared in a form no
+        index serves, so that the database looks entries up by producer (a few producers'
+        entries, sorted) rather than walk every entry of that action for the few of theirs."""
         found: list[ColumnElement[bool]] = []
         if self.official_id is not None:
             found.append(_by_official(self.official_id))
         if self.producer_id is not None:
             found.append(AuditEntry.producer_id == self.producer_id)
         if self.action:
-            found.append(AuditEntry.action == self.action)
+            action = AuditEntry.action if action_index else AuditEntry.action.concat("")
+            found.append(action == self.action)
         if self.since is not None:
             found.append(AuditEntry.at >= self.since)
         if self.until is not None:
@@ -137,17 +142,33 @@ def _by_official(official_id: int) -> ColumnElement[bool]:
     return and_(AuditEntry.actor_kind == ActorKind.OFFICIAL, AuditEntry.actor_id == official_id)
 
 
-def _scope_branches(scope: Scope) -> list[ColumnElement[bool] | None]:
-    """The entries a scope sees, as conditions whose union it is (None: every entry).
+@dataclass(frozen=True)
+class _Branch:
+    """Part of what a scope sees: a condition (None: every entry), and whether the filter's
+    action may pick the index (not when a list of producers does better)."""
+
+    condition: ColumnElement[bool] | None
+    action_index: bool = True
+
+
+async def _scope_branches(session: AsyncSession, scope: Scope) -> list[_Branch]:
+    """The entries a scope sees, as branches whose union it is.
 
     Not everything: entries about the producers in the official's areas, and their own
-    actions. Kept as two queries, so that each walks its own index and stops at a page."""
+    actions; kept as two queries, so that each walks its own index and stops at a page. The
+    producers are listed by id when they are few (a commune, most provinces): the database
+    then looks each one's entries up in ``ix_audit_producer`` instead of walking the whole
+    log for the few that are theirs."""
     if scope.everything:
-        return [None]
-    return [
-        AuditEntry.producer_id.in_(select(Producer.id).where(scope.producers())),
-        _by_official(scope.official_id),
-    ]
+        return [_Branch(None)]
+    in_scope = select(Producer.id).where(scope.producers())
+    listed = list(await session.scalars(in_scope.limit(LISTED_PRODUCERS + 1)))
+    mine = _Branch(_by_official(scope.official_id))
+    if not listed:
+        return [mine]
+    if len(listed) <= LISTED_PRODUCERS:
+        return [_Branch(AuditEntry.producer_id.in_(listed), action_index=False), mine]
+    return [_Branch(AuditEntry.producer_id.in_(in_scope)), mine]
 
 
 async def read_audit(
@@ -160,12 +181,13 @@ async def read_audit(
 ) -> AuditPage:
     """One page of the entries ``scope`` may see that match ``wanted``, newest (highest id)
     first, those with an id below ``before`` when given."""
-    common = wanted.conditions()
-    if before is not None:
-        common.append(AuditEntry.id < before)
     ids: set[int] = set()
-    for branch in _scope_branches(scope):
-        conditions = [*common, branch] if branch is not None else common
+    for branch in await _scope_branches(session, scope):
+        conditions = wanted.conditions(action_index=branch.action_index)
+        if before is not None:
+            conditions.append(AuditEntry.id < before)
+        if branch.condition is not None:
+            conditions.append(branch.condition)
         found = await session.scalars(
             select(AuditEntry.id)
             .where(*conditions)

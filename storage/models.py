@@ -265,7 +265,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_entity", "entity", "entity_id"),
-        Index("ix_audit_producer", "producer_id", "id"),
+        Index("ix_audit_producer", "producer_id", "action", "id"),
         Index("ix_audit_actor", "actor_kind", "actor_id", "id"),
         Index("ix_audit_action", "action", "id"),
         Index("ix_audit_at", "at"),

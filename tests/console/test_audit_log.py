@@ -221,6 +221,10 @@ async def test_officials_see_their_areas_and_their_own_actions(console: Console)
     await console.sign_in("xa.damai")
     commune = entry_ids(await page_of(console, "/console/audit"))
     assert commune == [own_elsewhere, here_document, here]
+    uploads = await page_of(console, "/console/audit?action=document.uploaded")
+    assert entry_ids(uploads) == [here_document]
+    own = await page_of(console, "/console/audit?action=producer.updated")
+    assert entry_ids(own) == [own_elsewhere]
     await page_of(console, f"/console/audit?producer={world.xuan_luong}", status=404)
     await page_of(console, f"/console/audit?producer={world.ba_dinh}", status=404)
     await page_of(console, "/console/audit?producer=999999", status=404)

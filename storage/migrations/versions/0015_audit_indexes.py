@@ -42,7 +42,7 @@ def upgrade() -> None:
                 f"UPDATE audit_log SET producer_id = ({producer}) WHERE entity = :entity"
             ).bindparams(entity=entity)
         )
-    op.create_index("ix_audit_producer", "audit_log", ["producer_id", "id"])
+    op.create_index("ix_audit_producer", "audit_log", ["producer_id", "action", "id"])
     op.create_index("ix_audit_actor", "audit_log", ["actor_kind", "actor_id", "id"])
     op.create_index("ix_audit_action", "audit_log", ["action", "id"])
     op.create_index("ix_audit_at", "audit_log", ["at"])
