@@ -1,37 +1,36 @@
-"""A large, realistic data set for the console's benchmarks and tests, written with bulk inserts.
+"""A console-sized data set for the console benchmark (``bench/console.py``): producers spread
+over the real communes, their owner (a chat user with a Telegram identity), one product with one
+dossier each, documents with a file each, transcript lines and the audit entries the chat would
+have written; one producer (the first) is busy, with a large share of the transcript.
 
-:func:`generate` adds producers spread over the communes already loaded (each with an owner user
-and a Telegram identity), 0–2 products each in real product sets, each product's dossier in a
-mix of states, documents with one file each, and transcript lines for every producer's chat.
-Names are Vietnamese with diacritics ("Hợp tác xã Chè Lục Ngạn 17"); phones are E.164
-(``+849…``); everything follows ``seed``, so two runs make the same data.
+Rows go in bulk: COPY on PostgreSQL, ``executemany`` on SQLite, in batches, ids given here (the
+tables may hold rows already; PostgreSQL's sequences are moved past them after). Deterministic
+for a ``seed``. The communes are those in the database; when it has none, the real list is
+imported first (``$OCOP_AREAS``, default ``vn-admin-units-2025.json`` of the shared data).
 
-    .venv/bin/python -m bench.console_data URL [--producers N]   # prints the time it took
-
-On PostgreSQL the rows go in with ``COPY`` (asyncpg's ``copy_records_to_table``) and the id
-sequences are moved past them; on SQLite with ``executemany`` in large batches.
+    counts = await generate(db, producers=100_000)   # 300,000 documents, 2,000,000 lines
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
+import hashlib
 import json
+import os
 import random
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.rules import rules
 from storage.areas import import_areas
 from storage.db import Database
 from storage.models import (
     Area,
+    AuditEntry,
     Base,
     ChannelIdentity,
     DocumentFile,
@@ -43,105 +42,175 @@ from storage.models import (
     TranscriptEntry,
     User,
 )
-from storage.states import DocumentStatus, DossierStatus, MemberRole, ProducerStatus
-from storage.text import fold
+from storage.states import (
+    ActorKind,
+    DocumentStatus,
+    DossierStatus,
+    MemberRole,
+    ProducerStatus,
+    TranscriptDirection,
+)
 
-__all__ = ["generate"]
+__all__ = ["AREAS", "BUSY_SHARE", "generate"]
 
 ROOT = Path(__file__).resolve().parents[1]
-AREA_FILES = (
-    ROOT.parent / "shared" / "data" / "vn-admin-units-2025.json",
-    ROOT / "tests" / "data" / "communes-sample.csv",
+AREAS = Path(
+    os.environ.get("OCOP_AREAS")
+    or next(
+        (
+            str(p)
+            for p in (
+                ROOT.parent / "shared" / "data" / "vn-admin-units-2025.json",
+                Path("/work/shared/data/vn-admin-units-2025.json"),
+            )
+            if p.is_file()
+        ),
+        "vn-admin-units-2025.json",
+    )
 )
-BATCH = 5000
-START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
-
-_KINDS = ("Hợp tác xã", "Tổ hợp tác", "Công ty TNHH", "Hộ kinh doanh", "Cơ sở sản xuất")
-_GOODS = ("Chè", "Mật ong", "Nước mắm", "Gạo", "Vải thiều", "Cà phê", "Miến dong", "Bưởi",
-          "Nấm", "Mắm tôm", "Rượu", "Dầu lạc", "Bánh đa", "Tương", "Thổ cẩm")  # fmt: skip
-_PLACES = ("Lục Ngạn", "Tân Cương", "Đa Mai", "Cửa Lò", "Mộc Châu", "Phúc Trạch", "Cao Phong",
-           "Bắc Hà", "Sìn Hồ", "Đồng Tháp", "Cát Hải", "Kiến Xương")  # fmt: skip
-_PERSONS = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Hoàng Văn Em")
-_DOSSIER_MIX = (
-    (DossierStatus.DRAFT, 50),
-    (DossierStatus.SUBMITTED, 20),
+BATCH = 50_000
+BUSY_SHARE = 0.0025  # of all transcript lines, for the busy producer (5,000 of 2,000,000)
+START = datetime(2024, 1, 1, tzinfo=UTC)
+ORGS = ("HTX", "Tổ hợp tác", "Công ty TNHH", "Hộ kinh doanh")
+GOODS = (
+    "Mật ong",
+    "Chè Shan tuyết",
+    "Gạo ST25",
+    "Bưởi Diễn",
+    "Nước mắm",
+    "Miến dong",
+    "Cà phê",
+    "Vải thiều",
+    "Nhãn lồng",
+    "Tương bần",
+    "Rượu ngô",
+    "Mây tre đan",
+    "Gốm",
+    "Nấm linh chi",
+    "Hạt điều",
+    "Tinh dầu sả",
+    "Bánh đa",
+    "Cam sành",
+    "Chả mực",
+    "Lụa tơ tằm",
+)
+SAYS = (
+    "Xin chào",
+    "Đăng ký chủ thể",
+    "Tải lên tài liệu",
+    "Nộp hồ sơ",
+    "Cảm ơn",
+    "Anh/chị vui lòng gửi giấy chứng nhận đăng ký kinh doanh.",
+    "Đã nhận tài liệu.",
+)
+DOSSIER_STATES = (
+    (DossierStatus.DRAFT, 40),
+    (DossierStatus.SUBMITTED, 25),
     (DossierStatus.HAS_ISSUES, 10),
     (DossierStatus.EDITED, 5),
-    (DossierStatus.APPROVED, 12),
-    (DossierStatus.REJECTED, 3),
+    (DossierStatus.APPROVED, 15),
+    (DossierStatus.REJECTED, 5),
 )
-_LINES = ("Xin chào", "Đăng ký chủ thể", "Hợp tác xã", "0912 345 678", "Bắc Ninh", "Có", "Tiếp")
 
 
-async def _ensure_areas(session: AsyncSession) -> list[tuple[int, int, str]]:
-    """The communes (id, province id, name) to spread producers over; imports them if none."""
-    for _attempt in range(2):
-        province = _table(Area).alias("province")
-        rows = (
-            await session.execute(
-                select(Area.id, province.c.id, Area.name)
-                .join(province, province.c.id == Area.parent_id)
-                .where(Area.valid_to.is_(None), province.c.parent_id.is_(None))
-                .order_by(Area.id)
-            )
-        ).all()
-        if rows:
-            return [(int(a), int(p), str(n)) for a, p, n in rows]
-        path = next((p for p in AREA_FILES if p.is_file()), None)
-        if path is None:
-            break
-        await import_areas(session, path)
-    raise RuntimeError("no communes: import areas first (ocop-bot areas import FILE)")
-
-
-async def _next_id(session: AsyncSession, table: Table) -> int:
-    return int(await session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
-
-
-async def _bulk(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (every row the same keys): COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
-        return
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
-        json_columns = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
-        records = [
-            tuple(json.dumps(r[c]) if c in json_columns else r[c] for c in columns) for r in rows
-        ]
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name, records=records, columns=columns
-        )
-        return
-    for start in range(0, len(rows), BATCH):
-        await session.execute(insert(table), list(rows[start : start + BATCH]))
-
-
-async def _move_sequences(session: AsyncSession, tables: Sequence[Table]) -> None:
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        return
-    for table in tables:
-        await session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
-            )
-        )
-
-
-def _table(model: type[Base]) -> Table:
+def _t(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _weighted(rng: random.Random, mix: Sequence[tuple[DossierStatus, int]]) -> DossierStatus:
-    return rng.choices([s for s, _ in mix], weights=[w for _, w in mix])[0]
+def _batches(
+    rows: Iterable[tuple[Any, ...]], size: int = BATCH
+) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def _chunks(first: int, count: int, size: int) -> Iterator[range]:
-    for start in range(first, first + count, size):
-        yield range(start, min(start + size, first + count))
+class _Writer:
+    """Bulk inserts of plain tuples into one table, as the backend takes them fastest."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return str(value)  # the state words' enums as plain text
+        if isinstance(value, datetime):
+            return value if self.postgres else value.replace(tzinfo=None).isoformat(" ")
+        if isinstance(value, dict):
+            return json.dumps(value, ensure_ascii=False)
+        return value
+
+    async def insert(
+        self, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+    ) -> int:
+        _check_columns(table, columns)
+        count = 0
+        for batch in _batches(rows):
+            values = [tuple(self.value(v) for v in row) for row in batch]
+            if self.postgres:
+                raw = await self.conn.get_raw_connection()
+                driver: Any = raw.driver_connection
+                await driver.copy_records_to_table(
+                    table.name, records=values, columns=list(columns)
+                )
+            else:
+                marks = ", ".join("?" for _ in columns)
+                sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+                await self.conn.exec_driver_sql(sql, values)
+            await self.conn.commit()
+            count += len(values)
+        return count
+
+    async def next_id(self, table: Table) -> int:
+        return int(await self.conn.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+
+    async def move_sequence(self, table: Table) -> None:
+        if self.postgres:
+            await self.conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"(SELECT max(id) FROM {table.name}))"
+            )
+            await self.conn.commit()
+
+
+def _check_columns(table: Table, columns: Sequence[str]) -> None:
+    """Every column that needs a value has one here (a new column fails loudly, not later)."""
+    missing = [
+        c.name
+        for c in table.columns
+        if c.name not in columns
+        and not c.nullable
+        and c.server_default is None
+        and not (c.primary_key and c.autoincrement)
+    ]
+    if missing:
+        raise RuntimeError(f"bench data for {table.name} lacks {', '.join(missing)}")
+
+
+async def _communes(db: Database) -> list[tuple[int, int, str]]:
+    """(commune id, province id, name) of every commune; imports the real list when none."""
+
+    async def read() -> list[tuple[int, int, str]]:
+        async with db.sessions() as session:
+            rows = await session.execute(
+                select(Area.id, Area.parent_id, Area.name)
+                .where(Area.parent_id.is_not(None), Area.valid_to.is_(None))
+                .order_by(Area.id)
+            )
+            return [(a, p, n) for a, p, n in rows if p is not None]
+
+    found = await read()
+    if not found:
+        async with db.transaction() as session:
+            await import_areas(session, AREAS)
+        found = await read()
+    return found
 
 
 async def generate(
@@ -151,152 +220,314 @@ async def generate(
     transcript_rows_per_producer: int = 20,
     seed: int = 1,
 ) -> dict[str, int]:
-    """Add ``producers`` producers (with users, products, dossiers, ``documents_per_producer``
-    documents and ``transcript_rows_per_producer`` transcript lines each) to a migrated
-    database; import the communes first if it has none. Returns how many rows of each kind
-    were added. Rows are written a chunk of producers at a time, each chunk one transaction.
-
-    About 1 producer in 10 has no product, 1 in 10 has two; each product has one dossier
-    (states: half drafts, the rest submitted, sent back, edited, approved or rejected) with
-    ``documents_per_producer`` documents, so documents number about that many times the
-    producers (300,000 for the defaults).
-    """
+    """Fill ``db`` (migrated) with the data set; returns how many rows of each kind were added,
+    and ``busy_producer`` (the id of the producer with the most transcript lines)."""
     rng = random.Random(seed)
+    communes = await _communes(db)
     rule_set = rules()
+    doc_types = [d.code for d in rule_set.document_types][:documents_per_producer]
+    if len(doc_types) < documents_per_producer:
+        raise ValueError(f"at most {len(rule_set.document_types)} documents per producer")
     sets = [s.number for s in rule_set.product_sets]
-    org_types = [o.code for o in rule_set.org_types if o.only_sets is None]
-    doc_types = [d.code for d in rule_set.document_types]
-    counts = dict.fromkeys(("producers", "products", "dossiers", "documents", "transcript"), 0)
-    async with db.transaction() as session:
-        communes = await _ensure_areas(session)
-        ids = {
-            t.name: await _next_id(session, t)
-            for t in (
-                _table(User),
-                _table(ChannelIdentity),
-                _table(Producer),
-                _table(ProducerMember),
-                _table(Product),
-                _table(Dossier),
-                _table(DossierDocument),
-                _table(DocumentFile),
-                _table(TranscriptEntry),
-            )
-        }
-    first_user = ids["users"]
-    for chunk in _chunks(0, producers, 10_000):
-        users, identities, rows, members = [], [], [], []
-        products, dossiers, documents, files, lines = [], [], [], [], []
-        for n in chunk:
-            user_id, producer_id = first_user + n, ids["producers"] + n
-            at = START + timedelta(minutes=5 * n)
-            chat_id = str(5_000_000_000 + user_id)
-            commune_id, province_id, commune_name = communes[rng.randrange(len(communes))]
-            name = f"{rng.choice(_KINDS)} {rng.choice(_GOODS)} {rng.choice(_PLACES)} {n}"
-            users.append({"id": user_id, "display_name": f"user{n}", "locale": "vi",
-                          "created_at": at})  # fmt: skip
-            identities.append({
-                "id": ids["channel_identities"] + n, "user_id": user_id, "channel": "telegram",
-                "chat_id": chat_id, "platform_user_id": chat_id, "created_at": at,
-            })  # fmt: skip
-            rows.append({
-                "id": producer_id, "org_type": rng.choice(org_types), "name": name,
-                "search_name": fold(name), "tax_code": f"{rng.randrange(10**9, 10**10):010d}",
-                "rep_name": rng.choice(_PERSONS), "rep_position": "Giám đốc",
-                "rep_gender": "male", "rep_ethnicity": "Kinh",
-                "phone": f"+849{rng.randrange(10**8):08d}", "phone_verified": True,
-                "province_id": province_id, "commune_id": commune_id,
-                "commune_name": commune_name, "status": ProducerStatus.REGISTERED.value,
-                "created_at": at, "updated_at": at,
-            })  # fmt: skip
-            members.append({"id": ids["producer_members"] + n, "producer_id": producer_id,
-                            "user_id": user_id, "role": MemberRole.OWNER.value,
-                            "joined_at": at})  # fmt: skip
-            roll = rng.random()
-            how_many = 0 if roll < 0.1 else 2 if roll > 0.9 else 1
-            for _ in range(how_many):
-                product_id = ids["products"] + counts["products"]
-                dossier_id = ids["dossiers"] + counts["dossiers"]
-                counts["products"] += 1
-                counts["dossiers"] += 1
-                good = rng.choice(_GOODS)
-                product_name = f"{good} {rng.choice(_PLACES)}"
-                products.append({
-                    "id": product_id, "producer_id": producer_id,
-                    "product_set": rng.choice(sets), "name": product_name,
-                    "search_name": fold(product_name), "description": "", "packaging": "",
-                    "yearly_output": "", "raw_material_area": "", "created_by": user_id,
-                    "created_at": at, "updated_at": at,
-                })  # fmt: skip
-                status = _weighted(rng, _DOSSIER_MIX)
-                dossiers.append({
-                    "id": dossier_id, "product_id": product_id, "kind": "new",
-                    "rules_version": rule_set.version, "status": status.value,
-                    "submitted_at": None if status is DossierStatus.DRAFT else at,
-                    "created_at": at, "updated_at": at,
-                })  # fmt: skip
-                for doc_type in rng.sample(doc_types, min(documents_per_producer, len(doc_types))):
-                    document_id = ids["dossier_documents"] + counts["documents"]
-                    counts["documents"] += 1
-                    documents.append({
-                        "id": document_id, "dossier_id": dossier_id, "doc_type": doc_type,
-                        "status": DocumentStatus.RECEIVED.value, "created_at": at,
-                        "updated_at": at,
-                    })  # fmt: skip
-                    files.append({
-                        "id": ids["document_files"] + document_id - ids["dossier_documents"],
-                        "document_id": document_id, "sha256": f"{document_id:064x}",
-                        "size": 120_000, "kind": "document", "mime_type": "application/pdf",
-                        "original_name": f"{doc_type}.pdf", "platform_unique_id": "",
-                        "uploaded_by": user_id, "current": True, "created_at": at,
-                    })  # fmt: skip
-            for k in range(transcript_rows_per_producer):
-                lines.append({
-                    "id": ids["transcript"] + counts["transcript"], "channel": "telegram",
-                    "chat_id": chat_id, "user_id": user_id, "direction": "in" if k % 2 else "out",
-                    "kind": "text", "text": _LINES[k % len(_LINES)], "payload": {},
-                    "created_at": at + timedelta(seconds=30 * k),
-                })  # fmt: skip
-                counts["transcript"] += 1
-        async with db.transaction() as session:
-            for table, batch in (
-                (_table(User), users), (_table(ChannelIdentity), identities),
-                (_table(Producer), rows), (_table(ProducerMember), members),
-                (_table(Product), products), (_table(Dossier), dossiers),
-                (_table(DossierDocument), documents), (_table(DocumentFile), files),
-                (_table(TranscriptEntry), lines),
-            ):  # fmt: skip
-                await _bulk(session, table, batch)
-        counts["producers"] += len(chunk)
-    async with db.transaction() as session:
-        await _move_sequences(
-            session,
-            [_table(User), _table(ChannelIdentity), _table(Producer),
-             _table(ProducerMember), _table(Product), _table(Dossier),
-             _table(DossierDocument), _table(DocumentFile),
-             _table(TranscriptEntry)],
-        )  # fmt: skip
-        if (await session.connection()).dialect.name == "postgresql":
-            await session.execute(text("ANALYZE"))
+    orgs = [o.code for o in rule_set.org_types if o.only_sets is None]
+    states = [str(state) for state, _ in DOSSIER_STATES]
+    weights = [weight for _, weight in DOSSIER_STATES]
+    counts: dict[str, int] = {}
+    async with db.engine.connect() as conn:
+        w = _Writer(conn)
+        tables = (
+            User,
+            ChannelIdentity,
+            Producer,
+            ProducerMember,
+            Product,
+            Dossier,
+            DossierDocument,
+            DocumentFile,
+            TranscriptEntry,
+            AuditEntry,
+        )
+        u0, c0, p0, m0, r0, d0, x0, f0, t0, a0 = [await w.next_id(_t(t)) for t in tables]
+
+        places = [rng.choice(communes) for _ in range(producers)]
+        born = [
+            START + timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60))
+            for _ in range(producers)
+        ]
+        chat = [str(8_000_000_000 + u0 + i) for i in range(producers)]
+
+        counts["users"] = await w.insert(
+            _t(User),
+            ("id", "display_name", "locale", "created_at"),
+            ((u0 + i, f"Người dùng {i}", "vi", born[i]) for i in range(producers)),
+        )
+        await w.insert(
+            _t(ChannelIdentity),
+            ("id", "user_id", "channel", "chat_id", "platform_user_id", "created_at"),
+            ((c0 + i, u0 + i, "telegram", chat[i], chat[i], born[i]) for i in range(producers)),
+        )
+
+        def producer_rows() -> Iterator[tuple[Any, ...]]:
+            for i in range(producers):
+                commune, province, place = places[i]
+                good = rng.choice(GOODS)
+                name = f"{rng.choice(ORGS)} {good} {place.split(' ', 1)[-1]} {i + 1}"
+                yield (
+                    p0 + i,
+                    rng.choice(orgs),
+                    name,
+                    f"{1_000_000_000 + i:010d}",
+                    None,
+                    f"Nguyễn Văn {i}",
+                    "Giám đốc",
+                    "male",
+                    "Kinh",
+                    f"09{i:08d}",
+                    False,
+                    None,
+                    province,
+                    commune,
+                    place,
+                    ProducerStatus.REGISTERED,
+                    born[i],
+                    born[i],
+                )
+
+        counts["producers"] = await w.insert(
+            _t(Producer),
+            (
+                "id",
+                "org_type",
+                "name",
+                "tax_code",
+                "business_reg_no",
+                "rep_name",
+                "rep_position",
+                "rep_gender",
+                "rep_ethnicity",
+                "phone",
+                "phone_verified",
+                "email",
+                "province_id",
+                "commune_id",
+                "commune_name",
+                "status",
+                "created_at",
+                "updated_at",
+            ),
+            producer_rows(),
+        )
+        await w.insert(
+            _t(ProducerMember),
+            ("id", "producer_id", "user_id", "role", "joined_at"),
+            ((m0 + i, p0 + i, u0 + i, MemberRole.OWNER, born[i]) for i in range(producers)),
+        )
+        counts["products"] = await w.insert(
+            _t(Product),
+            (
+                "id",
+                "producer_id",
+                "product_set",
+                "name",
+                "description",
+                "packaging",
+                "yearly_output",
+                "raw_material_area",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ),
+            (
+                (
+                    r0 + i,
+                    p0 + i,
+                    rng.choice(sets),
+                    f"{rng.choice(GOODS)} loại {i % 7 + 1}",
+                    "",
+                    "",
+                    "",
+                    "",
+                    u0 + i,
+                    born[i],
+                    born[i],
+                )
+                for i in range(producers)
+            ),
+        )
+        status = rng.choices(states, weights, k=producers)
+        counts["dossiers"] = await w.insert(
+            _t(Dossier),
+            (
+                "id",
+                "product_id",
+                "kind",
+                "rules_version",
+                "status",
+                "submitted_at",
+                "created_at",
+                "updated_at",
+            ),
+            (
+                (
+                    d0 + i,
+                    r0 + i,
+                    "first",
+                    rule_set.version,
+                    status[i],
+                    None if status[i] == DossierStatus.DRAFT else born[i] + timedelta(days=3),
+                    born[i],
+                    born[i],
+                )
+                for i in range(producers)
+            ),
+        )
+        k = documents_per_producer
+
+        def document_rows() -> Iterator[tuple[Any, ...]]:
+            for i in range(producers):
+                for j, doc_type in enumerate(doc_types):
+                    at = born[i] + timedelta(days=1, minutes=j)
+                    yield (x0 + i * k + j, d0 + i, doc_type, DocumentStatus.RECEIVED, at, at)
+
+        counts["documents"] = await w.insert(
+            _t(DossierDocument),
+            ("id", "dossier_id", "doc_type", "status", "created_at", "updated_at"),
+            document_rows(),
+        )
+        await w.insert(
+            _t(DocumentFile),
+            (
+                "id",
+                "document_id",
+                "sha256",
+                "size",
+                "kind",
+                "mime_type",
+                "original_name",
+                "platform_unique_id",
+                "uploaded_by",
+                "current",
+                "created_at",
+            ),
+            (
+                (
+                    f0 + n,
+                    x0 + n,
+                    hashlib.sha256(str(n).encode()).hexdigest(),
+                    150_000 + n % 997,
+                    "pdf",
+                    "application/pdf",
+                    f"tai-lieu-{n}.pdf",
+                    "",
+                    u0 + n // k,
+                    True,
+                    born[n // k] + timedelta(days=1),
+                )
+                for n in range(producers * k)
+            ),
+        )
+
+        total = producers * transcript_rows_per_producer
+        busy = min(total, max(10 * transcript_rows_per_producer, int(total * BUSY_SHARE)))
+        others, extra = divmod(total - busy, max(producers - 1, 1))
+        lines = [busy] + [others + (1 if i <= extra else 0) for i in range(1, producers)]
+        if producers == 1:
+            lines = [total]
+
+        def transcript_rows() -> Iterator[tuple[Any, ...]]:
+            n = 0
+            for i in range(producers):
+                for j in range(lines[i]):
+                    direction = TranscriptDirection.IN if j % 2 == 0 else TranscriptDirection.OUT
+                    at = born[i] + timedelta(seconds=30 * j)
+                    yield (
+                        t0 + n,
+                        "telegram",
+                        chat[i],
+                        u0 + i,
+                        direction,
+                        "text",
+                        SAYS[(i + j) % len(SAYS)],
+                        {},
+                        at,
+                    )
+                    n += 1
+
+        counts["transcript"] = await w.insert(
+            _t(TranscriptEntry),
+            (
+                "id",
+                "channel",
+                "chat_id",
+                "user_id",
+                "direction",
+                "kind",
+                "text",
+                "payload",
+                "created_at",
+            ),
+            transcript_rows(),
+        )
+
+        def audit_rows() -> Iterator[tuple[Any, ...]]:
+            n = a0
+            for i in range(producers):
+                yield (
+                    n,
+                    born[i],
+                    ActorKind.USER,
+                    u0 + i,
+                    "producer.registered",
+                    "producer",
+                    p0 + i,
+                    p0 + i,
+                    {},
+                )
+                yield (
+                    n + 1,
+                    born[i],
+                    ActorKind.USER,
+                    u0 + i,
+                    "product.registered",
+                    "product",
+                    r0 + i,
+                    p0 + i,
+                    {"dossier_id": d0 + i},
+                )
+                n += 2
+                for j in range(k):
+                    yield (
+                        n,
+                        born[i] + timedelta(days=1, minutes=j),
+                        ActorKind.USER,
+                        u0 + i,
+                        "document.uploaded",
+                        "dossier_document",
+                        x0 + i * k + j,
+                        p0 + i,
+                        {"dossier_id": d0 + i, "doc_type": doc_types[j]},
+                    )
+                    n += 1
+
+        counts["audit"] = await w.insert(
+            _t(AuditEntry),
+            (
+                "id",
+                "at",
+                "actor_kind",
+                "actor_id",
+                "action",
+                "entity",
+                "entity_id",
+                "producer_id",
+                "details",
+            ),
+            audit_rows(),
+        )
+        for model in tables:
+            await w.move_sequence(_t(model))
+        if w.postgres:  # what autovacuum does soon after; SQLite is left as the bot leaves it
+            await conn.exec_driver_sql("ANALYZE")
+            await conn.commit()
+    counts["busy_producer"] = p0
     return counts
-
-
-async def _main(url: str, producers: int) -> None:
-    from storage.migrate import upgrade
-
-    await upgrade(url)
-    db = Database(url)
-    try:
-        began = time.perf_counter()
-        counts = await generate(db, producers)
-        print(f"{counts} in {time.perf_counter() - began:.1f} s")
-    finally:
-        await db.dispose()
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url", help="database URL (migrated first)")
-    parser.add_argument("--producers", type=int, default=100_000)
-    arguments = parser.parse_args()
-    asyncio.run(_main(arguments.url, arguments.producers))

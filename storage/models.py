@@ -299,6 +299,10 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_entity", "entity", "entity_id"),
+        Index("ix_audit_producer", "producer_id", "action", "id"),
+        Index("ix_audit_actor", "actor_kind", "actor_id", "id"),
+        Index("ix_audit_action", "action", "id"),
+        Index("ix_audit_at", "at"),
         CheckConstraint(in_values("actor_kind", ActorKind), name="actor_kind"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -308,6 +312,9 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The producer the entry is about (none for officials' accounts): the console's filter
+    # and scope read it.
+    producer_id: Mapped[int | None] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -226,7 +227,7 @@ async def _inside(session: AsyncSession, area_id: int, province_id: int) -> bool
 
 
 def _audit(
-    session: AsyncSession, official_id: int, action: str, plan: Plan, **details: object
+    session: AsyncSession, official_id: int, action: str, plan: Plan, **details: Any
 ) -> None:
     audit(
         session,
