@@ -13,7 +13,9 @@ old. A code works once, within its validity, and:
   producer's code gets at most that many tries at its 8 secret characters, ≈ 2**40).
 
 Every try is a row in ``join_attempts`` (counted in the database, so it holds across
-processes and restarts); time comes from a :class:`~storage.clock.Clock`.
+processes and restarts); time comes from a :class:`~storage.clock.Clock`. Officials' link codes
+(``storage/official_chats.py``) are checked by the same :func:`take_code`, told their table by
+a :class:`CodeTable`.
 """
 
 from __future__ import annotations
@@ -21,23 +23,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.audit import audit
 from storage.clock import SYSTEM_CLOCK, Clock
-from storage.models import JoinAttempt, JoinCode, Producer, ProducerMember
+from storage.models import JoinAttempt, JoinCode, OfficialLinkCode, Producer, ProducerMember
 from storage.states import ActorKind, MemberRole
 
 __all__ = [
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "JOIN_CODES",
     "MAX_WRONG_PER_CODE",
     "MAX_WRONG_PER_USER",
     "WRONG_WINDOW",
+    "CodeTable",
     "JoinRefused",
     "create_join_code",
     "format_code",
@@ -47,6 +55,7 @@ __all__ = [
     "normalise_code",
     "redeem_join_code",
     "retry_in",
+    "take_code",
 ]
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
@@ -57,6 +66,8 @@ MAX_WRONG_PER_USER = 5
 WRONG_WINDOW = timedelta(hours=1)
 MAX_WRONG_PER_CODE = 10
 HASH_ROUNDS = 20_000  # PBKDF2-SHA256: ~10 ms a try here, slow for whoever copies the table
+
+CodeT = TypeVar("CodeT", JoinCode, OfficialLinkCode)
 
 
 class JoinRefused(StrEnum):
@@ -180,6 +191,108 @@ async def retry_in(
     return wrong[-1] + WRONG_WINDOW - now
 
 
+@dataclass(frozen=True)
+class CodeTable(Generic[CodeT]):
+    """A table of one-time codes (join codes, officials' link codes) and what sets it apart:
+    the hash's ``purpose``, whose code it is and how a revocation for wrong tries is audited."""
+
+    model: type[CodeT]
+    purpose: str  # the hash's salt (see :func:`hash_code`)
+    owner_entity: str  # the audited entity a code belongs to ("producer", "official")
+    owner_id: Callable[[CodeT], int]
+    revoked_action: str  # audit action when too many wrong tries revoke a code
+    attempts_name_code: bool  # whether ``join_attempts.join_code_id`` may point at its rows
+
+
+JOIN_CODES = CodeTable(
+    model=JoinCode,
+    purpose="join",
+    owner_entity="producer",
+    owner_id=lambda code: code.producer_id,
+    revoked_action="join_code.revoked",
+    attempts_name_code=True,
+)
+
+
+async def take_code(
+    session: AsyncSession, table: CodeTable[CodeT], typed: str, user_id: int, clock: Clock
+) -> CodeT | JoinRefused:
+    """Mark the live code ``typed`` used by ``user_id`` and return its row, or say why not.
+
+    Checks, in order: the user's recent wrong tries, the code's shape, then its hash among the
+    rows with its selector (compared in constant time). A wrong code counts as a failed
+    ``join_attempts`` row and, when its selector is a live code's, as a wrong try at that code.
+    A success is not recorded here: the caller adds its ``join_attempts`` row once it has
+    acted on the code, dated with the returned row's ``used_at``.
+    """
+    model = table.model
+    if await retry_in(session, user_id, clock=clock) > timedelta(0):
+        return JoinRefused.TOO_MANY
+    if not looks_like_code(typed):
+        return JoinRefused.MALFORMED
+    code = normalise_code(typed)
+    digest = hash_code(code, table.purpose)
+    rows = (
+        await session.scalars(
+            select(model).where(model.selector == code[:SELECTOR_LENGTH]).order_by(model.id.desc())
+        )
+    ).all()
+    now = clock.now()
+    row = next((r for r in rows if hmac.compare_digest(r.code_hash, digest)), None)
+    if row is None:
+        live = next((r for r in rows if r.used_at is None and r.revoked_at is None), None)
+        if live is not None and live.expires_at > now:
+            await _count_wrong_try(session, table, live, clock)
+        named = live.id if live is not None and table.attempts_name_code else None
+        session.add(JoinAttempt(user_id=user_id, join_code_id=named, succeeded=False, at=now))
+        return JoinRefused.UNKNOWN
+    if row.used_at is not None:
+        return JoinRefused.USED
+    if row.revoked_at is not None:
+        return JoinRefused.REVOKED
+    if row.expires_at <= now:
+        return JoinRefused.EXPIRED
+    taken = await session.execute(  # one use, even with two users at the same moment
+        update(model)
+        .where(model.id == row.id, model.used_at.is_(None), model.revoked_at.is_(None))
+        .values(used_at=now, used_by=user_id)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return JoinRefused.USED
+    set_committed_value(row, "used_at", now)  # as stored: callers date their acts with it
+    set_committed_value(row, "used_by", user_id)
+    return row
+
+
+async def _count_wrong_try(
+    session: AsyncSession, table: CodeTable[CodeT], code: CodeT, clock: Clock
+) -> None:
+    """One more wrong try at ``code``'s selector; too many revoke it."""
+    model = table.model
+    tries = await session.scalar(
+        update(model)
+        .where(model.id == code.id)
+        .values(failed_attempts=model.failed_attempts + 1)
+        .returning(model.failed_attempts)
+    )
+    if (tries or 0) < MAX_WRONG_PER_CODE:
+        return
+    await session.execute(
+        update(model)
+        .where(model.id == code.id, model.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    audit(
+        session,
+        actor_kind=ActorKind.SYSTEM,
+        actor_id=None,
+        action=table.revoked_action,
+        entity=table.owner_entity,
+        entity_id=table.owner_id(code),
+        reason="too many wrong tries",
+    )
+
+
 async def redeem_join_code(
     session: AsyncSession, typed: str, user_id: int, *, clock: Clock = SYSTEM_CLOCK
 ) -> Producer | JoinRefused:
@@ -189,48 +302,10 @@ async def redeem_join_code(
     )
     if existing is not None:
         return JoinRefused.ALREADY_MEMBER
-    if await retry_in(session, user_id, clock=clock) > timedelta(0):
-        return JoinRefused.TOO_MANY
-    if not looks_like_code(typed):
-        return JoinRefused.MALFORMED
-    code = normalise_code(typed)
-    digest = _hash(code)
-    rows = (
-        await session.scalars(
-            select(JoinCode)
-            .where(JoinCode.selector == code[:SELECTOR_LENGTH])
-            .order_by(JoinCode.id.desc())
-        )
-    ).all()
-    now = clock.now()
-    row = next((r for r in rows if hmac.compare_digest(r.code_hash, digest)), None)
-    if row is None:
-        live = next((r for r in rows if r.used_at is None and r.revoked_at is None), None)
-        if live is not None and live.expires_at > now:
-            await _count_wrong_try(session, live, clock)
-        session.add(
-            JoinAttempt(
-                user_id=user_id,
-                join_code_id=live.id if live else None,
-                succeeded=False,
-                at=now,
-            )
-        )
-        return JoinRefused.UNKNOWN
-    if row.used_at is not None:
-        return JoinRefused.USED
-    if row.revoked_at is not None:
-        return JoinRefused.REVOKED
-    if row.expires_at <= now:
-        return JoinRefused.EXPIRED
-    taken = await session.execute(  # one use, even with two colleagues at the same moment
-        update(JoinCode)
-        .where(JoinCode.id == row.id, JoinCode.used_at.is_(None), JoinCode.revoked_at.is_(None))
-        .values(used_at=now, used_by=user_id)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return JoinRefused.USED
-    session.add(JoinAttempt(user_id=user_id, join_code_id=row.id, succeeded=True, at=now))
+    row = await take_code(session, JOIN_CODES, typed, user_id, clock)
+    if isinstance(row, JoinRefused):
+        return row
+    session.add(JoinAttempt(user_id=user_id, join_code_id=row.id, succeeded=True, at=row.used_at))
     session.add(
         ProducerMember(producer_id=row.producer_id, user_id=user_id, role=MemberRole.MEMBER)
     )
@@ -243,29 +318,3 @@ async def redeem_join_code(
         entity_id=row.producer_id,
     )
     return await session.get_one(Producer, row.producer_id)
-
-
-async def _count_wrong_try(session: AsyncSession, code: JoinCode, clock: Clock) -> None:
-    """One more wrong try at ``code``'s selector; too many revoke it."""
-    tries = await session.scalar(
-        update(JoinCode)
-        .where(JoinCode.id == code.id)
-        .values(failed_attempts=JoinCode.failed_attempts + 1)
-        .returning(JoinCode.failed_attempts)
-    )
-    if (tries or 0) < MAX_WRONG_PER_CODE:
-        return
-    await session.execute(
-        update(JoinCode)
-        .where(JoinCode.id == code.id, JoinCode.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
-    audit(
-        session,
-        actor_kind=ActorKind.SYSTEM,
-        actor_id=None,
-        action="join_code.revoked",
-        entity="producer",
-        entity_id=code.producer_id,
-        reason="too many wrong tries",
-    )

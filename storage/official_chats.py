@@ -10,7 +10,6 @@ whoever guesses at codes of either kind is slowed by one limit.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -20,14 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import audit
 from storage.clock import Clock
 from storage.members import (
-    MAX_WRONG_PER_CODE,
     SELECTOR_LENGTH,
+    CodeTable,
     JoinRefused,
     hash_code,
-    looks_like_code,
     new_code,
-    normalise_code,
-    retry_in,
+    take_code,
 )
 from storage.models import (
     ChannelIdentity,
@@ -61,6 +58,14 @@ LINK_CODE_VALIDITY = timedelta(minutes=15)
 LINK_PREFIX = "o-"  # a link's start payload: ``t.me/<bot>?start=o-<code>``
 PURPOSE = "official"  # the hash's salt keeps these codes apart from join codes
 DIGEST_HOURS = range(7, 21)  # the hours a digest may be chosen for: never at night
+LINK_CODES = CodeTable(
+    model=OfficialLinkCode,
+    purpose=PURPOSE,
+    owner_entity="official",
+    owner_id=lambda code: code.official_id,
+    revoked_action="official.link_code_revoked",
+    attempts_name_code=False,  # join_attempts.join_code_id points at join codes only
+)
 
 
 def _live(clock: Clock) -> tuple[ColumnElement[bool], ...]:
@@ -146,44 +151,10 @@ async def redeem_link_code(
     clock: Clock,
 ) -> Official | JoinRefused:
     """Link this chat to the code's official (unlinking it from any other), or say why not."""
-    if await retry_in(session, user_id, clock=clock) > timedelta(0):
-        return JoinRefused.TOO_MANY
-    if not looks_like_code(typed):
-        return JoinRefused.MALFORMED
-    code = normalise_code(typed)
-    digest = hash_code(code, PURPOSE)
-    rows = (
-        await session.scalars(
-            select(OfficialLinkCode)
-            .where(OfficialLinkCode.selector == code[:SELECTOR_LENGTH])
-            .order_by(OfficialLinkCode.id.desc())
-        )
-    ).all()
-    now = clock.now()
-    row = next((r for r in rows if hmac.compare_digest(r.code_hash, digest)), None)
-    if row is None:
-        live = next((r for r in rows if r.used_at is None and r.revoked_at is None), None)
-        if live is not None and live.expires_at > now:
-            await _count_wrong_try(session, live, clock)
-        session.add(JoinAttempt(user_id=user_id, join_code_id=None, succeeded=False, at=now))
-        return JoinRefused.UNKNOWN
-    if row.used_at is not None:
-        return JoinRefused.USED
-    if row.revoked_at is not None:
-        return JoinRefused.REVOKED
-    if row.expires_at <= now:
-        return JoinRefused.EXPIRED
-    taken = await session.execute(  # one use, even with two chats at the same moment
-        update(OfficialLinkCode)
-        .where(
-            OfficialLinkCode.id == row.id,
-            OfficialLinkCode.used_at.is_(None),
-            OfficialLinkCode.revoked_at.is_(None),
-        )
-        .values(used_at=now, used_by=user_id)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return JoinRefused.USED
+    row = await take_code(session, LINK_CODES, typed, user_id, clock)
+    if isinstance(row, JoinRefused):
+        return row
+    now = row.used_at
     official = await session.get_one(Official, row.official_id)
     if official.disabled_at is not None:
         return JoinRefused.REVOKED
@@ -205,22 +176,6 @@ async def redeem_link_code(
         channel=channel,
     )
     return official
-
-
-async def _count_wrong_try(session: AsyncSession, code: OfficialLinkCode, clock: Clock) -> None:
-    """One more wrong try at ``code``'s selector; too many revoke it."""
-    code.failed_attempts += 1
-    if code.failed_attempts >= MAX_WRONG_PER_CODE and code.revoked_at is None:
-        code.revoked_at = clock.now()
-        audit(
-            session,
-            actor_kind=ActorKind.SYSTEM,
-            actor_id=None,
-            action="official.link_code_revoked",
-            entity="official",
-            entity_id=code.official_id,
-            reason="too many wrong tries",
-        )
 
 
 async def unlink_chat(session: AsyncSession, official_id: int, clock: Clock) -> None:

@@ -10,7 +10,7 @@ Who may change plans (administrators) is the console's check; this module keeps 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -169,32 +169,12 @@ async def add_target(
         )
     if values.area_id is not None and not await _inside(session, values.area_id, plan.area_id):
         raise PlanError("area", "the target's area is not in the plan's province")
-    target = PlanTarget(
-        plan_id=plan.id,
-        count=values.count,
-        min_stars=values.min_stars,
-        product_set=values.product_set,
-        product_group=values.product_group,
-        tourism=values.tourism,
-        area_id=values.area_id,
-        created_at=clock.now(),
-    )
+    asked = asdict(values)  # the target's columns, and what the audit row records
+    target = PlanTarget(plan_id=plan.id, **asked, created_at=clock.now())
     session.add(target)
     await session.flush()
     plan.updated_at = clock.now()
-    _audit(
-        session,
-        official_id,
-        "plan.target_add",
-        plan,
-        target_id=target.id,
-        count=values.count,
-        min_stars=values.min_stars,
-        product_set=values.product_set,
-        product_group=values.product_group,
-        tourism=values.tourism,
-        area_id=values.area_id,
-    )
+    _audit(session, official_id, "plan.target_add", plan, target_id=target.id, **asked)
     return target
 
 
