@@ -9,16 +9,15 @@ Every route checks the official's scope on the server: a producer or question ou
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from babel.dates import format_timedelta
 
 from bot.answers import MAX_ANSWER, PROGRAMME_OFFICE, AnswerError, answer_producer
 from bot.i18n import N_, Translator, translator
 from bot.validators import parse_id
 from console.config import CONFIG
+from console.labels import waited
 from console.layout import signed_in_page
 from console.security import signed_in
 from storage.models import Official, Producer
@@ -139,10 +138,6 @@ async def answer(request: web.Request) -> web.StreamResponse:
     return _see_other(f"/console/producers/{producer.id}/transcript#latest")
 
 
-def _waiting(t: Translator, since: datetime, now: datetime) -> str:
-    return format_timedelta(now - since, locale=t.babel_locale, threshold=1.5)
-
-
 async def _queue_response(
     request: web.Request, *, status: int = 200, error: str = "", failed: int | None = None
 ) -> web.Response:
@@ -159,7 +154,7 @@ async def _queue_response(
         status=status,
         section="questions",
         queue=queue,
-        waiting={q.id: _waiting(t, q.created_at, now) for q in queue},
+        waiting={q.id: waited(q.created_at, now, t) for q in queue},
         error=error,
         # The error shows on its question's card, or above the queue when it left the queue.
         failed=failed if any(q.id == failed for q in queue) else None,

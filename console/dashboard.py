@@ -6,14 +6,14 @@ province's plan for this year as charts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot.i18n import N_, Translator, translator
+from bot.i18n import translator
 from bot.rules import RuleSet
 from console import plans
 from console.config import CONFIG
+from console.labels import DOSSIER_STATES, waited
 from console.layout import signed_in_page
 from console.pages import ROLE_LABELS
 from console.plans import TargetProgress, plan_progress, rules_today
@@ -24,39 +24,19 @@ from storage.dashboard import WaitingDocument, overview, waiting_documents
 from storage.models import Area, Plan
 from storage.officials import areas_of, scope_of
 from storage.plans import list_plans, province_ids
-from storage.states import DossierStatus, OfficialRole
+from storage.questions import count_open_questions, open_questions
+from storage.states import OfficialRole
 
 __all__ = ["add_routes", "waited"]
 
-STATE_LABELS = {
-    DossierStatus.DRAFT: N_("Draft (not submitted)"),
-    DossierStatus.SUBMITTED: N_("Submitted"),
-    DossierStatus.HAS_ISSUES: N_("Sent back with issues"),
-    DossierStatus.EDITED: N_("Corrected, to review again"),
-    DossierStatus.APPROVED: N_("Accepted as valid"),
-    DossierStatus.REJECTED: N_("Rejected"),
-}
 WAITING_SHOWN = 20
+QUESTIONS_SHOWN = 5
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
     """The dashboard and the plans it follows (``console/plans.py``)."""
     router.add_get("/", dashboard, name="home")
     plans.add_routes(router)
-
-
-def waited(since: datetime, now: datetime, t: Translator) -> str:
-    """How long since ``since``, in whole days ("3 days"), else hours ("5 hours"), else
-    minutes ("12 minutes")."""
-    gap = max(now - since, timedelta(0))
-    if gap >= timedelta(days=1):
-        n = gap.days
-        return t.ngettext("{n} day", "{n} days", n).format(n=t.number(n))
-    if gap >= timedelta(hours=1):
-        n = int(gap.total_seconds() // 3600)
-        return t.ngettext("{n} hour", "{n} hours", n).format(n=t.number(n))
-    n = int(gap.total_seconds() // 60)
-    return t.ngettext("{n} minute", "{n} minutes", n).format(n=t.number(n))
 
 
 @dataclass(frozen=True)
@@ -105,6 +85,8 @@ async def dashboard(request: web.Request) -> web.Response:
         scope = await scope_of(session, official)
         counts = await overview(session, scope)
         waiting, waiting_total = await waiting_documents(session, scope, WAITING_SHOWN)
+        questions = await open_questions(session, scope, limit=QUESTIONS_SHOWN)
+        questions_total = await count_open_questions(session, scope)
         plans = [
             p
             for p in await list_plans(session, await province_ids(session, scope))
@@ -125,9 +107,11 @@ async def dashboard(request: web.Request) -> web.Response:
         role=t.gettext(ROLE_LABELS[OfficialRole(official.role)]),
         areas=labels,
         counts=counts,
-        states=[(str(s), t.gettext(label)) for s, label in STATE_LABELS.items()],
+        states=[(str(s), t.gettext(label)) for s, label in DOSSIER_STATES.items()],
         waiting=rows,
         waiting_total=waiting_total,
+        questions=[(q, waited(q.created_at, now, t)) for q in questions],
+        questions_total=questions_total,
         plans=views,
         year=year,
         admin=scope.everything,

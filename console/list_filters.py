@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.i18n import N_
 from bot.rules import RuleSet
+from console.labels import DOSSIER_STATES
 from storage.search import NO_DOSSIER, NO_PRODUCT, ProducerFilter, ProductFilter
 from storage.states import DossierStatus
 
@@ -25,15 +26,10 @@ __all__ = [
     "set_label",
 ]
 
-STATE_LABELS = {
+STATE_LABELS: dict[str, str] = {
     NO_PRODUCT: N_("Registered, no product yet"),
     NO_DOSSIER: N_("No dossier"),
-    DossierStatus.DRAFT: N_("Draft"),
-    DossierStatus.SUBMITTED: N_("Submitted"),
-    DossierStatus.HAS_ISSUES: N_("Sent back with issues"),
-    DossierStatus.EDITED: N_("Corrected, to review again"),
-    DossierStatus.APPROVED: N_("Accepted as valid"),
-    DossierStatus.REJECTED: N_("Rejected"),
+    **DOSSIER_STATES,
 }
 PRODUCER_STATES = (NO_PRODUCT, *DossierStatus)
 PRODUCT_STATES = (NO_DOSSIER, *DossierStatus)

@@ -28,6 +28,7 @@ from bot.rules import Tier, rules
 from bot.validators import parse_id
 from console import review_files
 from console.config import CONFIG
+from console.labels import DOSSIER_STATES
 from console.layout import signed_in_page
 from console.review_files import INLINE_KINDS
 from console.security import signed_in
@@ -62,14 +63,6 @@ DOCUMENT_STATES = {
     DocumentStatus.APPROVED: N_("Approved"),
     DocumentStatus.HAS_ISSUES: N_("Sent back"),
     DocumentStatus.REJECTED: N_("Rejected"),
-}
-DOSSIER_STATES = {
-    DossierStatus.DRAFT: N_("Draft (not filed)"),
-    DossierStatus.SUBMITTED: N_("Filed, to review"),
-    DossierStatus.HAS_ISSUES: N_("Sent back"),
-    DossierStatus.EDITED: N_("Corrected, to review"),
-    DossierStatus.APPROVED: N_("Valid, passed on for evaluation"),
-    DossierStatus.REJECTED: N_("Rejected"),
 }
 ACTIONS = {
     "document.uploaded": N_("File uploaded"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import audit
@@ -26,6 +26,7 @@ __all__ = [
     "QueuedQuestion",
     "add_question",
     "close_question",
+    "count_open_questions",
     "mark_answered",
     "office_name",
     "open_questions",
@@ -145,6 +146,17 @@ async def open_questions(
         QueuedQuestion(q.id, q.text, q.created_at, q.producer_id, name, asker)
         for q, name, asker in rows
     ]
+
+
+async def count_open_questions(session: AsyncSession, scope: Scope) -> int:
+    """How many questions of the producers in ``scope`` wait for an answer."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Question)
+        .join(Producer, Producer.id == Question.producer_id)
+        .where(Question.status == QuestionStatus.OPEN, scope.producers())
+    )
+    return int(total or 0)
 
 
 async def question_in_scope(

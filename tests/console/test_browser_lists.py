@@ -46,7 +46,7 @@ async def test_search_producers_without_diacritics(
     await page.wait_for_url("**/console/producers?**")
     assert await rows.count() == 1
     row = await rows.first.inner_text()
-    assert "Hợp tác xã Lục Ngạn" in row and "Đã nộp: 1" in row and "0912345678" in row
+    assert "Hợp tác xã Lục Ngạn" in row and "Đã nộp, chờ xem xét: 1" in row and "0912345678" in row
     assert await page.get_by_role("status").inner_text() == "Tìm thấy 1"
     assert await fits_the_screen(page, screen)
     if SCREENSHOTS:

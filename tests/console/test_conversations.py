@@ -282,7 +282,7 @@ async def test_the_queue_shows_open_questions_in_scope_oldest_first(console: Con
     page = await signed_in_page(console, "/console/questions")
     assert "Câu xã khác" not in page and XSS not in page
     assert page.index(f"Câu cũ {ESCAPED}") < page.index("Câu mới")
-    assert "đã chờ 3 ngày" in page and "đã chờ 2 tiếng" in page
+    assert "đã chờ 3 ngày" in page and "đã chờ 2 giờ" in page
     token = csrf_of(page)
 
     response = await console.post(

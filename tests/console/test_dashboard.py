@@ -7,14 +7,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.i18n import translator
 from console.dashboard import waited
 from storage.dashboard import overview, waiting_documents
-from storage.models import Area
+from storage.models import Area, ProducerMember
 from storage.officials import scope_of
 from storage.states import DocumentStatus, DossierStatus, OfficialRole
 from tests.console.conftest import Console
 from tests.console.dashboard_data import add_dossier
+from tests.console.test_conversations import ESCAPED, XSS, commune_setup, question
 
 
 async def _places(console: Console) -> dict[str, Area]:
@@ -130,3 +133,23 @@ def test_ages_are_said_in_days_then_hours_then_minutes() -> None:
     assert waited(start, start + timedelta(minutes=12), now) == "12 minutes"
     assert waited(start, start - timedelta(minutes=1), now) == "0 minutes"  # a clock behind
     assert waited(start, start + timedelta(days=3), translator("vi")) == "3 ngày"
+
+
+async def test_open_questions_are_a_queue_on_the_dashboard(console: Console) -> None:
+    mine, theirs, user_id = await commune_setup(console)
+    async with console.db.sessions() as session:
+        their_user = await session.scalar(
+            select(ProducerMember.user_id).where(ProducerMember.producer_id == theirs)
+        )
+    assert their_user is not None
+    await question(console, mine, user_id, "Khi nào có đợt đánh giá?", timedelta(days=2))
+    await question(console, theirs, their_user, "Câu của xã khác", timedelta(days=9))
+    await console.sign_in("xa.damai")
+
+    page = await (await console.get("/console/")).text()
+    assert "1 trên 1 câu hỏi đang chờ" in page
+    assert "Khi nào có đợt đánh giá?" in page and "đã chờ 2 ngày" in page
+    assert f"HTX {ESCAPED}" in page and XSS not in page
+    assert "Câu của xã khác" not in page
+    assert f'href="/console/producers/{mine}/transcript"' in page
+    assert 'href="/console/questions"' in page

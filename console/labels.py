@@ -1,0 +1,34 @@
+"""Words the console shows for states and times: what each dossier state is called and how long
+something has waited, one wording for every page and export."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.i18n import N_, Translator
+from storage.states import DossierStatus
+
+__all__ = ["DOSSIER_STATES", "waited"]
+
+DOSSIER_STATES: dict[str, str] = {  # keyed by DossierStatus
+    DossierStatus.DRAFT: N_("Draft (not submitted)"),
+    DossierStatus.SUBMITTED: N_("Filed, to review"),
+    DossierStatus.HAS_ISSUES: N_("Sent back with issues"),
+    DossierStatus.EDITED: N_("Corrected, to review again"),
+    DossierStatus.APPROVED: N_("Valid, passed on for evaluation"),
+    DossierStatus.REJECTED: N_("Rejected"),
+}
+
+
+def waited(since: datetime, now: datetime, t: Translator) -> str:
+    """How long since ``since``, in whole days ("3 days"), else hours ("5 hours"), else
+    minutes ("12 minutes")."""
+    gap = max(now - since, timedelta(0))
+    if gap >= timedelta(days=1):
+        n = gap.days
+        return t.ngettext("{n} day", "{n} days", n).format(n=t.number(n))
+    if gap >= timedelta(hours=1):
+        n = int(gap.total_seconds() // 3600)
+        return t.ngettext("{n} hour", "{n} hours", n).format(n=t.number(n))
+    n = int(gap.total_seconds() // 60)
+    return t.ngettext("{n} minute", "{n} minutes", n).format(n=t.number(n))
