@@ -50,6 +50,7 @@ from storage.states import (
     ProducerStatus,
     TranscriptDirection,
 )
+from storage.text import fold
 
 __all__ = ["AREAS", "BUSY_SHARE", "generate"]
 
@@ -71,7 +72,7 @@ AREAS = Path(
 BATCH = 50_000
 BUSY_SHARE = 0.0025  # of all transcript lines, for the busy producer (5,000 of 2,000,000)
 START = datetime(2024, 1, 1, tzinfo=UTC)
-ORGS = ("HTX", "Tổ hợp tác", "Công ty TNHH", "Hộ kinh doanh")
+ORGS = ("Hợp tác xã", "Tổ hợp tác", "Công ty TNHH", "Hộ kinh doanh")
 GOODS = (
     "Mật ong",
     "Chè Shan tuyết",
@@ -276,6 +277,7 @@ async def generate(
                     p0 + i,
                     rng.choice(orgs),
                     name,
+                    fold(name),
                     f"{1_000_000_000 + i:010d}",
                     None,
                     f"Nguyễn Văn {i}",
@@ -299,6 +301,7 @@ async def generate(
                 "id",
                 "org_type",
                 "name",
+                "search_name",
                 "tax_code",
                 "business_reg_no",
                 "rep_name",
@@ -329,6 +332,7 @@ async def generate(
                 "producer_id",
                 "product_set",
                 "name",
+                "search_name",
                 "description",
                 "packaging",
                 "yearly_output",
@@ -342,7 +346,8 @@ async def generate(
                     r0 + i,
                     p0 + i,
                     rng.choice(sets),
-                    f"{rng.choice(GOODS)} loại {i % 7 + 1}",
+                    (product := f"{rng.choice(GOODS)} loại {i % 7 + 1}"),
+                    fold(product),
                     "",
                     "",
                     "",
