@@ -13,7 +13,6 @@ from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as _format_date
@@ -23,6 +22,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from storage.clock import LOCAL_TIMEZONE
+
 __all__ = ["LOCALES", "LOCALES_DIR", "N_", "Translator", "set_default_locale", "translator"]
 
 CATALOGS = resources.files("locales")
@@ -30,7 +31,7 @@ LOCALES_DIR = Path(str(CATALOGS))  # where the catalogs are on disk (scripts and
 DOMAIN = "messages"
 LOCALES = ("vi", "en")
 BABEL_LOCALES = {"vi": "vi_VN", "en": "en_US"}
-TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+TIMEZONE = LOCAL_TIMEZONE  # dates and times are shown as in Vietnam
 # Vietnamese papers write 29/11/2026 (Babel's vi patterns say "29 thg 11, 2026" and "29/11/26");
 # other locales keep Babel's medium date and short date-time ("Nov 29, 2026").
 DATE_PATTERNS = {"vi": "dd/MM/yyyy"}
