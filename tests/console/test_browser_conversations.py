@@ -87,7 +87,7 @@ async def test_answer_a_question_from_the_queue(
             )  # fmt: skip
     await sign_in(page, console, "xa.damai")
     await page.wait_for_url(console.url("/console/"))
-    await page.get_by_role("link", name="Câu hỏi").click()
+    await page.get_by_role("link", name="Câu hỏi", exact=True).click()
     await page.wait_for_url(console.url("/console/questions"))
     cards = page.locator(".talk-queue > li")
     assert await cards.count() == 2

@@ -313,7 +313,7 @@ async def test_exports_parse_back_with_names_as_text_and_formulas_disarmed(
     assert by_id[str(hostile)][1] == XSS
     assert by_id[str(hostile)][4] == "0987654321"
     assert by_id[str(hostile)][5:7] == ["Tỉnh Bắc Ninh", "Xã Lục Ngạn"]
-    assert by_id[str(hostile)][9] == "Submitted: 1"
+    assert by_id[str(hostile)][9] == "Filed, to review: 1"
     assert by_id[str(hostile)][10].endswith(f"/console/producers/{hostile}")
     assert by_id[str(formula)][1] == '\'=HYPERLINK("http://x","y")'
 

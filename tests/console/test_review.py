@@ -521,7 +521,7 @@ async def test_a_dossier_changed_meanwhile_is_not_decided_on_the_old_page(
     )
     assert refused.status == 409
     text = await refused.text()
-    assert "Chưa lưu: hồ sơ này đã thay đổi" in text and "“Bị trả lại”" in text
+    assert "Chưa lưu: hồ sơ này đã thay đổi" in text and "“Đã trả lại để bổ sung”" in text
     async with console.db.sessions() as session:
         dossier = await session.get_one(Dossier, filed.dossier_id)
         notices = (await session.scalars(select(OutboxMessage))).all()
