@@ -48,8 +48,10 @@ __all__ = [
     "CodeTable",
     "JoinRefused",
     "create_join_code",
+    "draw_code",
     "format_code",
     "hash_code",
+    "live_codes",
     "looks_like_code",
     "new_code",
     "normalise_code",
@@ -115,13 +117,32 @@ def _hash(code: str) -> str:
     return hash_code(code)
 
 
-def _live(clock: Clock) -> tuple[ColumnElement[bool], ...]:
-    """A code that may still be used: not used, not revoked, not expired."""
+def live_codes(model: type[CodeT], clock: Clock) -> tuple[ColumnElement[bool], ...]:
+    """A code of ``model`` that may still be used: not used, not revoked, not expired."""
     return (
-        JoinCode.used_at.is_(None),
-        JoinCode.revoked_at.is_(None),
-        JoinCode.expires_at > clock.now(),
+        model.used_at.is_(None),
+        model.revoked_at.is_(None),
+        model.expires_at > clock.now(),
     )
+
+
+async def draw_code(
+    session: AsyncSession, model: type[CodeT], owner: ColumnElement[bool], clock: Clock
+) -> str:
+    """Revoke the live code of ``owner`` (a condition on ``model``'s owner column) and draw a
+    new code whose selector no live code of ``model`` uses; the caller stores its row."""
+    await session.execute(
+        update(model).where(owner, *live_codes(model, clock)).values(revoked_at=clock.now())
+    )
+    while True:
+        code = new_code()
+        taken = await session.scalar(
+            select(model.id)
+            .where(model.selector == code[:SELECTOR_LENGTH], *live_codes(model, clock))
+            .limit(1)
+        )
+        if taken is None:
+            return code
 
 
 async def create_join_code(
@@ -135,24 +156,12 @@ async def create_join_code(
     """A new code for ``producer_id`` (its older live code is revoked); returns the code
     (shown once, stored hashed)."""
     now = clock.now()
-    await session.execute(
-        update(JoinCode)
-        .where(JoinCode.producer_id == producer_id, *_live(clock))
-        .values(revoked_at=now)
-    )
-    while True:
-        code = new_code()
-        selector = code[:SELECTOR_LENGTH]
-        taken = await session.scalar(
-            select(JoinCode.id).where(JoinCode.selector == selector, *_live(clock)).limit(1)
-        )
-        if taken is None:
-            break
+    code = await draw_code(session, JoinCode, JoinCode.producer_id == producer_id, clock)
     session.add(
         JoinCode(
             producer_id=producer_id,
             code_hash=_hash(code),
-            selector=selector,
+            selector=code[:SELECTOR_LENGTH],
             created_by=user_id,
             created_at=now,
             expires_at=now + valid_for,

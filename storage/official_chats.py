@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import audit
@@ -22,8 +22,9 @@ from storage.members import (
     SELECTOR_LENGTH,
     CodeTable,
     JoinRefused,
+    draw_code,
     hash_code,
-    new_code,
+    live_codes,
     take_code,
 )
 from storage.models import (
@@ -68,14 +69,6 @@ LINK_CODES = CodeTable(
 )
 
 
-def _live(clock: Clock) -> tuple[ColumnElement[bool], ...]:
-    return (
-        OfficialLinkCode.used_at.is_(None),
-        OfficialLinkCode.revoked_at.is_(None),
-        OfficialLinkCode.expires_at > clock.now(),
-    )
-
-
 async def chat_of(session: AsyncSession, official_id: int) -> OfficialChat | None:
     """The official's chat settings (None: never linked nor set)."""
     return await session.get(OfficialChat, official_id)
@@ -93,25 +86,13 @@ async def _chat_row(session: AsyncSession, official_id: int) -> OfficialChat:
 async def create_link_code(session: AsyncSession, official_id: int, clock: Clock) -> str:
     """A new link code for the official (their older live code is revoked); returned once."""
     now = clock.now()
-    await session.execute(
-        update(OfficialLinkCode)
-        .where(OfficialLinkCode.official_id == official_id, *_live(clock))
-        .values(revoked_at=now)
+    code = await draw_code(
+        session, OfficialLinkCode, OfficialLinkCode.official_id == official_id, clock
     )
-    while True:
-        code = new_code()
-        selector = code[:SELECTOR_LENGTH]
-        taken = await session.scalar(
-            select(OfficialLinkCode.id)
-            .where(OfficialLinkCode.selector == selector, *_live(clock))
-            .limit(1)
-        )
-        if taken is None:
-            break
     session.add(
         OfficialLinkCode(
             official_id=official_id,
-            selector=selector,
+            selector=code[:SELECTOR_LENGTH],
             code_hash=hash_code(code, PURPOSE),
             created_at=now,
             expires_at=now + LINK_CODE_VALIDITY,
@@ -135,7 +116,7 @@ async def live_code_expiry(
     """When the official's live link code stops working (None: no live code)."""
     return await session.scalar(
         select(OfficialLinkCode.expires_at)
-        .where(OfficialLinkCode.official_id == official_id, *_live(clock))
+        .where(OfficialLinkCode.official_id == official_id, *live_codes(OfficialLinkCode, clock))
         .order_by(OfficialLinkCode.id.desc())
         .limit(1)
     )
