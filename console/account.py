@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.i18n import N_, translator
 from console.config import CONFIG
 from console.layout import signed_in_page
+from console.render import see_other
 from console.security import signed_in
 from storage.members import format_code
 from storage.official_chats import (
@@ -53,10 +54,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/account/unlink", unlink, name="account_unlink")
     router.add_post("/account/notifications", notifications, name="account_notifications")
     router.add_post("/account/password", password, name="account_password")
-
-
-def _see_other(location: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": location})
 
 
 async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Response:
@@ -117,7 +114,7 @@ async def unlink(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     async with config.db.transaction() as session:
         await unlink_chat(session, signed_in(request).official.id, config.clock)
-    return _see_other("/console/account?done=unlinked")
+    return see_other("/console/account?done=unlinked")
 
 
 async def notifications(request: web.Request) -> web.Response:
@@ -134,7 +131,7 @@ async def notifications(request: web.Request) -> web.Response:
         return await _page(request, status=400, error=t.gettext("Choose one of the options."))
     async with config.db.transaction() as session:
         await set_preference(session, official.id, mode, hour)
-    return _see_other("/console/account?done=saved")
+    return see_other("/console/account?done=saved")
 
 
 async def password(request: web.Request) -> web.Response:
@@ -164,4 +161,4 @@ async def password(request: web.Request) -> web.Response:
     except PasswordError:
         error = t.gettext("A new password needs {n} characters or more.").format(n=MIN_PASSWORD)
         return await _page(request, status=400, password_error=error)
-    return _see_other("/console/account?done=password")
+    return see_other("/console/account?done=password")

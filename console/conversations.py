@@ -19,6 +19,7 @@ from bot.validators import parse_id
 from console.config import CONFIG
 from console.labels import waited
 from console.layout import signed_in_page
+from console.render import path_id, see_other
 from console.security import signed_in
 from storage.models import Official, Producer
 from storage.officials import Scope, scope_of
@@ -52,13 +53,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post(r"/questions/{question_id}/close", close, name="question_close")
 
 
-def _id(request: web.Request, key: str) -> int:
-    found = parse_id(request.match_info[key])
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
-
-
 def _query_id(request: web.Request, key: str) -> int | None:
     value = request.query.get(key)
     return parse_id(value) if value else None
@@ -66,15 +60,11 @@ def _query_id(request: web.Request, key: str) -> int | None:
 
 async def _producer_in_scope(request: web.Request, session: Any) -> tuple[Producer, Scope]:
     """The producer of the URL, when the signed-in official may see it (else 404)."""
-    producer_id = _id(request, "producer_id")
+    producer_id = path_id(request, "producer_id")
     scope = await scope_of(session, signed_in(request).official)
     if not await scope.may_see_producer(session, producer_id):
         raise web.HTTPNotFound()
     return await session.get_one(Producer, producer_id), scope
-
-
-def _see_other(location: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": location})
 
 
 async def _authors(
@@ -135,7 +125,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
     except AnswerError as exc:
         message = translator(official.locale).gettext(exc.msgid)
         return await _transcript_response(request, status=400, error=message, draft=text)
-    return _see_other(f"/console/producers/{producer.id}/transcript#latest")
+    return see_other(f"/console/producers/{producer.id}/transcript#latest")
 
 
 async def _queue_response(
@@ -170,7 +160,7 @@ async def answer_question(request: web.Request) -> web.StreamResponse:
     """Answer an open question (to the producer's chats) and close it; back to the queue."""
     config = request.app[CONFIG]
     official = signed_in(request).official
-    question_id = _id(request, "question_id")
+    question_id = path_id(request, "question_id")
     text = str((await request.post()).get("text", ""))
     try:
         async with config.db.transaction() as session:
@@ -184,17 +174,17 @@ async def answer_question(request: web.Request) -> web.StreamResponse:
     except AnswerError as exc:
         message = translator(official.locale).gettext(exc.msgid)
         return await _queue_response(request, status=400, error=message, failed=question_id)
-    return _see_other("/console/questions")
+    return see_other("/console/questions")
 
 
 async def close(request: web.Request) -> web.StreamResponse:
     """Take a question off the queue without answering it (a duplicate, settled by phone)."""
     config = request.app[CONFIG]
     official = signed_in(request).official
-    question_id = _id(request, "question_id")
+    question_id = path_id(request, "question_id")
     async with config.db.transaction() as session:
         scope = await scope_of(session, official)
         if await question_in_scope(session, scope, question_id) is None:
             raise web.HTTPNotFound()
         await close_question(session, question_id, official.id, config.clock)
-    return _see_other("/console/questions")
+    return see_other("/console/questions")

@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.i18n import LOCALES, N_, translator
 from console.auth import Outcome, sign_in, sign_out
 from console.config import CONFIG
-from console.render import html_page
+from console.render import html_page, see_other
 from console.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -42,11 +42,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/logout", logout, name="logout")
     router.add_post("/locale", change_locale, name="locale")
     router.add_static("/static/", STATIC, name="static", show_index=False, follow_symlinks=False)
-
-
-def _see_other(location: str) -> web.Response:
-    """The answer to a form: go (GET) to ``location``."""
-    return web.Response(status=303, headers={"Location": location})
 
 
 def _login_page(
@@ -92,7 +87,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if outcome is Outcome.WRONG or token is None:
         error = _("Wrong username or password.")
         return _login_page(request, locale, status=401, error=error, username=username)
-    response = _see_other("/console/")
+    response = see_other("/console/")
     set_cookie(response, config, SESSION_COOKIE, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/console")
     return response
@@ -100,7 +95,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     await sign_out(request.app[CONFIG], signed_in(request).session.id)
-    response = _see_other("/console/login")
+    response = see_other("/console/login")
     response.del_cookie(SESSION_COOKIE, path="/console")
     return response
 
@@ -114,4 +109,4 @@ async def change_locale(request: web.Request) -> web.StreamResponse:
             if official is not None:
                 official.locale = locale
                 official.updated_at = config.clock.now()
-    return _see_other("/console/")
+    return see_other("/console/")

@@ -21,6 +21,7 @@ from bot.rules import RuleSet, rules
 from console.charts import BarChart, bar_chart
 from console.config import CONFIG
 from console.layout import signed_in_page
+from console.render import see_other
 from console.security import signed_in
 from storage.areas import communes_of, get_area, list_provinces
 from storage.clock import LOCAL_TIMEZONE
@@ -295,10 +296,6 @@ def _admin_only(request: web.Request) -> None:
         )
 
 
-def _see_other(location: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": location})
-
-
 async def _names(session: AsyncSession, plans: list[Plan]) -> dict[int, str]:
     names: dict[int, str] = {}
     for plan in plans:
@@ -367,7 +364,7 @@ async def plan_create(request: web.Request) -> web.StreamResponse:
             except PlanError as error:
                 _plan_error(typed, error, t)
             else:
-                return _see_other(f"/console/plans/{plan.id}")
+                return see_other(f"/console/plans/{plan.id}")
     return await _list_page(request, typed, status=400)
 
 
@@ -435,7 +432,7 @@ async def plan_update(request: web.Request) -> web.StreamResponse:
             except PlanError as error:
                 _plan_error(typed, error, t)
             else:
-                return _see_other(f"/console/plans/{plan_id}")
+                return see_other(f"/console/plans/{plan_id}")
     return await _plan_page(request, plan_id, plan_form=typed, status=400)
 
 
@@ -446,7 +443,7 @@ async def plan_remove(request: web.Request) -> web.StreamResponse:
     async with config.db.transaction() as session:
         plan = await _readable_plan(session, await scope_of(session, official), _plan_id(request))
         await delete_plan(session, plan, official_id=official.id)
-    return _see_other("/console/plans")
+    return see_other("/console/plans")
 
 
 async def target_create(request: web.Request) -> web.StreamResponse:
@@ -467,7 +464,7 @@ async def target_create(request: web.Request) -> web.StreamResponse:
                 message = TARGET_ERRORS.get(error.problem, TARGET_ERRORS["area"])
                 typed.errors[error.field] = t.gettext(message)
             else:
-                return _see_other(f"/console/plans/{plan_id}#targets")
+                return see_other(f"/console/plans/{plan_id}#targets")
     return await _plan_page(request, plan_id, target_form=typed, status=400)
 
 
@@ -487,4 +484,4 @@ async def target_remove(request: web.Request) -> web.StreamResponse:
         )
     if not found:
         raise web.HTTPNotFound()
-    return _see_other(f"/console/plans/{plan_id}#targets")
+    return see_other(f"/console/plans/{plan_id}#targets")

@@ -13,8 +13,9 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.i18n import translator
+from bot.validators import parse_id
 
-__all__ = ["html_page", "render"]
+__all__ = ["html_page", "path_id", "render", "see_other"]
 
 _ENV = Environment(
     loader=PackageLoader("console", "templates"),
@@ -41,3 +42,16 @@ def html_page(
         content_type="text/html",
         charset="utf-8",
     )
+
+
+def see_other(location: str) -> web.Response:
+    """The answer to a form: go (GET) to ``location``."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def path_id(request: web.Request, key: str = "id") -> int:
+    """The row id in the path; one too large to be any row is a page that does not exist."""
+    found = parse_id(request.match_info[key])
+    if found is None:
+        raise web.HTTPNotFound()
+    return found

@@ -25,11 +25,11 @@ from bot.i18n import N_, translator
 from bot.profile_choices import GENDERS
 from bot.review import decide_document, decide_dossier
 from bot.rules import Tier, rules
-from bot.validators import parse_id
 from console import review_files
 from console.config import CONFIG
 from console.labels import DOSSIER_STATES
 from console.layout import signed_in_page
+from console.render import path_id, see_other
 from console.review_files import INLINE_KINDS
 from console.security import signed_in
 from storage.dossiers import ReviewError, StaleDecision, documents_of
@@ -91,14 +91,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     )
 
 
-def _id(request: web.Request) -> int:
-    """The id in the path; one too large to be any row is a page that does not exist."""
-    found = parse_id(request.match_info["id"])
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
-
-
 async def _scope(session: AsyncSession, request: web.Request) -> Scope:
     return await scope_of(session, signed_in(request).official)
 
@@ -109,7 +101,9 @@ async def _scope(session: AsyncSession, request: web.Request) -> Scope:
 async def producer_page(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     async with config.db.sessions() as session:
-        producer = await producer_in_scope(session, await _scope(session, request), _id(request))
+        producer = await producer_in_scope(
+            session, await _scope(session, request), path_id(request)
+        )
         if producer is None:
             raise web.HTTPNotFound()
         profile = await producer_profile(session, producer)
@@ -268,7 +262,7 @@ async def _render_dossier(
 
 
 async def dossier_page(request: web.Request) -> web.Response:
-    return await _render_dossier(request, _id(request))
+    return await _render_dossier(request, path_id(request))
 
 
 # --- decisions -------------------------------------------------------------------------------
@@ -291,15 +285,11 @@ def _decision(form: Any, allowed: tuple[str, ...]) -> Decision | None:
     return Decision(str(status), text or None, int(version[:18]))
 
 
-def _see_other(location: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": location})
-
-
 async def document_decision(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     official = signed_in(request).official
     _ = translator(official.locale).gettext
-    document_id = _id(request)
+    document_id = path_id(request)
     async with config.db.sessions() as session:
         document = await session.get(DossierDocument, document_id)
         found = (
@@ -334,7 +324,7 @@ async def document_decision(request: web.Request) -> web.Response:
     except ReviewError:
         notice = _("This decision is not possible now; nothing was changed.")
         return await _render_dossier(request, dossier.id, status=409, notice=notice)
-    return _see_other(f"/console/dossiers/{dossier.id}#document-{document_id}")
+    return see_other(f"/console/dossiers/{dossier.id}#document-{document_id}")
 
 
 async def _stale_document(request: web.Request, dossier_id: int, document_id: int) -> web.Response:
@@ -367,7 +357,7 @@ async def dossier_decision(request: web.Request) -> web.Response:
     official = signed_in(request).official
     t = translator(official.locale)
     _ = t.gettext
-    dossier_id = _id(request)
+    dossier_id = path_id(request)
     async with config.db.sessions() as session:
         view = await _dossier_view(
             session, await _scope(session, request), dossier_id, official.locale
@@ -409,4 +399,4 @@ async def dossier_decision(request: web.Request) -> web.Response:
     except ReviewError:
         notice = _("This decision is not possible now; nothing was changed.")
         return await _render_dossier(request, dossier_id, status=409, notice=notice)
-    return _see_other(f"/console/dossiers/{dossier_id}")
+    return see_other(f"/console/dossiers/{dossier_id}")

@@ -21,8 +21,8 @@ from aiohttp import web
 
 from bot.filetypes import Detection, FileKind
 from bot.rules import rules
-from bot.validators import parse_id
 from console.config import CONFIG
+from console.render import path_id
 from console.security import HEADERS, signed_in
 from storage.blobs import BlobCorrupted, BlobNotFound, BlobStore
 from storage.dossiers import current_files, documents_of
@@ -83,18 +83,11 @@ async def _read(blobs: BlobStore, sha256: str) -> bytes:
         raise web.HTTPInternalServerError() from None
 
 
-def _path_id(request: web.Request) -> int:
-    found = parse_id(request.match_info["id"])
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
-
-
 async def file_download(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     async with config.db.sessions() as session:
         scope = await scope_of(session, signed_in(request).official)
-        found = await file_in_scope(session, scope, _path_id(request))
+        found = await file_in_scope(session, scope, path_id(request))
     if found is None:
         raise web.HTTPNotFound()
     stored, document = found
@@ -123,7 +116,7 @@ async def dossier_zip(request: web.Request) -> web.StreamResponse:
     blobs = _blobs(request)
     async with config.db.sessions() as session:
         scope = await scope_of(session, signed_in(request).official)
-        found = await dossier_in_scope(session, scope, _path_id(request))
+        found = await dossier_in_scope(session, scope, path_id(request))
         if found is None:
             raise web.HTTPNotFound()
         dossier, product, _producer = found
