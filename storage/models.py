@@ -8,6 +8,7 @@ fails when they drift apart.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -19,10 +20,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -31,8 +34,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from storage.clock import utcnow
 from storage.states import (
     ActorKind,
+    CertificateStatus,
     DocumentStatus,
     DossierStatus,
+    EntryStatus,
     InboxStatus,
     MemberRole,
     NotifyMode,
@@ -42,6 +47,8 @@ from storage.states import (
     OutboxStatus,
     ProducerStatus,
     QuestionStatus,
+    RevocationGround,
+    RoundLevel,
     TranscriptDirection,
     in_values,
 )
@@ -52,9 +59,11 @@ __all__ = [
     "Area",
     "AuditEntry",
     "Base",
+    "Certificate",
     "ChannelIdentity",
     "ConsoleSession",
     "Conversation",
+    "CouncilMember",
     "DocumentFile",
     "Dossier",
     "DossierDocument",
@@ -74,6 +83,10 @@ __all__ = [
     "ProducerMember",
     "Product",
     "Question",
+    "Round",
+    "RoundArea",
+    "RoundEntry",
+    "ScoreSheet",
     "TranscriptEntry",
     "User",
 ]
@@ -451,6 +464,8 @@ class Official(Base):
     role: Mapped[str] = mapped_column(String(20))
     locale: Mapped[str] = mapped_column(String(10), default="vi")
     password_hash: Mapped[str] = mapped_column(String(200))
+    # May sit on a round's evaluation council and score (besides their area role).
+    council: Mapped[bool] = mapped_column(default=False, server_default=false())
     disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -609,3 +624,136 @@ class OfficialDigestItem(Base):
     path: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Round(Base):
+    """An evaluation round: its level, calendar (opening day, submission deadline, evaluation
+    deadline, results day, optional ceremony) and the rule set it scores by. Its phase is read
+    from the dates and ``scores_closed_at`` / ``published_at``; ``version`` counts edits, so
+    two officials editing at once are told."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint(in_values("level", RoundLevel), name="level"),
+        CheckConstraint(
+            "opens_on <= submission_deadline AND submission_deadline <= evaluation_deadline "
+            "AND evaluation_deadline <= results_on",
+            name="calendar",
+        ),
+        Index("ix_rounds_submission_deadline", "submission_deadline"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    level: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)
+    opens_on: Mapped[date] = mapped_column(Date)
+    submission_deadline: Mapped[date] = mapped_column(Date)
+    evaluation_deadline: Mapped[date] = mapped_column(Date)
+    results_on: Mapped[date] = mapped_column(Date)
+    ceremony_on: Mapped[date | None] = mapped_column(Date)
+    rules_version: Mapped[str] = mapped_column(String(20))
+    scores_closed_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    created_by: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class RoundArea(Base):
+    """An area a round covers (a province, or a commune): producers there file to it."""
+
+    __tablename__ = "round_areas"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True, index=True)
+
+
+class RoundEntry(Base):
+    """A dossier filed to a round (one round per dossier), the official it is assigned to, and
+    the council's outcome once scores are closed (``score``, ``stars`` after caps,
+    ``capped_by``/``knocked_out`` codes, ``potential_five_star``, the rule set's version)."""
+
+    __tablename__ = "round_entries"
+    __table_args__ = (
+        CheckConstraint(in_values("status", EntryStatus), name="status"),
+        Index("ix_round_entries_round_id_status", "round_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default=EntryStatus.SUBMITTED)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    submitted_at: Mapped[datetime]
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    stars_by_points: Mapped[int | None] = mapped_column(Integer)
+    stars: Mapped[int | None] = mapped_column(Integer)
+    capped_by: Mapped[list[str] | None] = mapped_column(JSON)
+    knocked_out: Mapped[list[str] | None] = mapped_column(JSON)
+    potential_five_star: Mapped[bool] = mapped_column(default=False)
+    rules_version: Mapped[str | None] = mapped_column(String(20))
+    published_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class CouncilMember(Base):
+    """An official on a round's evaluation council (officials with ``council`` set)."""
+
+    __tablename__ = "council_members"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), primary_key=True)
+    chair: Mapped[bool] = mapped_column(default=False)
+    added_at: Mapped[datetime]
+
+
+class ScoreSheet(Base):
+    """One council member's sheet for one entry: points per section code, the star minimums
+    they find met and the knock-outs they ticked (codes of the rule set's sheet);
+    ``submitted_at`` once the member hands it in. Members see only their own sheet until the
+    round's scores are closed."""
+
+    __tablename__ = "score_sheets"
+    __table_args__ = (UniqueConstraint("entry_id", "official_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("round_entries.id"))
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
+    points: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # section → decimal text
+    minimums_met: Mapped[list[str]] = mapped_column(JSON, default=list)
+    knockouts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class Certificate(Base):
+    """An OCOP certificate: its public ``number`` (not sequential, with a check character:
+    what ``/verify/<number>`` and the QR code carry), the product, producer, stars, issue and
+    expiry dates and certifying authority; revoked with a legal ground and a reason."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        CheckConstraint(in_values("status", CertificateStatus), name="status"),
+        CheckConstraint(
+            "revoked_ground IS NULL OR " + in_values("revoked_ground", RevocationGround),
+            name="revoked_ground",
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("round_entries.id"), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
+    stars: Mapped[int] = mapped_column(Integer)
+    issued_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date, index=True)
+    authority: Mapped[str] = mapped_column(String(200))
+    rules_version: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default=CertificateStatus.VALID)
+    issued_by: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    revoked_ground: Mapped[str | None] = mapped_column(String(20))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    created_at: Mapped[datetime]

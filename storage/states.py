@@ -20,8 +20,10 @@ __all__ = [
     "SENT_BACK",
     "UNDER_REVIEW",
     "ActorKind",
+    "CertificateStatus",
     "DocumentStatus",
     "DossierStatus",
+    "EntryStatus",
     "InboxStatus",
     "MemberRole",
     "NotifyMode",
@@ -31,6 +33,8 @@ __all__ = [
     "OutboxStatus",
     "ProducerStatus",
     "QuestionStatus",
+    "RevocationGround",
+    "RoundLevel",
     "TranscriptDirection",
     "in_values",
 ]
@@ -161,6 +165,44 @@ class DocumentStatus(StrEnum):
     EDITED = "edited"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class RoundLevel(StrEnum):
+    """Who holds an evaluation round (``rounds.level``): the ``province``'s council (3★, 4★,
+    and potential 5★ sent on) or the ministry's ``central`` council (5★)."""
+
+    PROVINCE = "province"
+    CENTRAL = "central"
+
+
+class EntryStatus(StrEnum):
+    """A dossier in a round (``round_entries.status``): ``submitted`` to the round, ``in_review``
+    once an official is assigned, ``scored`` when the round's scores are closed, ``published``
+    when its results are out."""
+
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    SCORED = "scored"
+    PUBLISHED = "published"
+
+
+class CertificateStatus(StrEnum):
+    """A certificate (``certificates.status``): ``valid`` until its expiry date, or ``revoked``
+    by the certifying authority (expiry is read from the date, not stored)."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+
+
+class RevocationGround(StrEnum):
+    """The legal grounds on which a certificate is revoked (``certificates.revoked_ground``)."""
+
+    FORGED_DOSSIER = "forged_dossier"
+    CRITERIA_NOT_MET = "criteria_not_met"
+    LAW_VIOLATION = "law_violation"  # quality, food safety, environment, IP or labelling
+    MARK_MISUSE = "mark_misuse"  # misuse of the OCOP mark
+    PRODUCTION_STOPPED = "production_stopped"
+    OTHER = "other"
 
 
 # Outbox messages still to go: waiting, or claimed by a sender.

@@ -36,10 +36,14 @@ from bot.rules.model import (
     OrgType,
     ProductSet,
     Requirement,
+    RoundTemplate,
     RulesDataError,
     RuleSet,
+    ScoreSection,
     ScoringPart,
+    SheetKnockout,
     StarBand,
+    StarMinimum,
     Tier,
 )
 from bot.rules.search import Word, phrase
@@ -111,6 +115,18 @@ def parse_rule_set(raw: Any, source: str = "rules") -> RuleSet:
         sample_count=_get(*samples, "count", int),
         sample_exempt_sets=_set_numbers(*samples, "exempt_sets", numbers),
         checklists=_checklists(_items(root, source, "requirements"), docs, numbers),
+        score_sheets=_score_sheets(*scoring, numbers),
+        star_minimums=_unique(
+            [_star_minimum(*m, numbers, docs) for m in _items(*scoring, "star_minimums")],
+            lambda m: m.code,
+            f"{source}.scoring.star_minimums",
+        ),
+        sheet_knockouts=_unique(
+            [_sheet_knockout(*k, numbers) for k in _items(*scoring, "knockouts")],
+            lambda k: k.code,
+            f"{source}.scoring.knockouts",
+        ),
+        round_calendar=tuple(_round_template(*r) for r in _items(root, source, "round_calendar")),
     )
     if rule_set.rerating_opens_days <= rule_set.rerating_closes_days:
         raise RulesDataError(f"{source}.certificate: the re-rating window opens after it closes")
@@ -193,6 +209,104 @@ def _scoring_parts(scoring: Mapping[str, Any], where: str) -> tuple[ScoringPart,
     if sum(p.max_points for p in parts) != max_score:
         raise RulesDataError(f"{where}.parts: the parts do not add up to max_score {max_score}")
     return parts
+
+
+def _score_sheets(
+    scoring: Mapping[str, Any], where: str, numbers: frozenset[int]
+) -> Mapping[int, tuple[ScoreSection, ...]]:
+    """Each set's sheet: the ``sheets`` entry naming the set, else the one for ``"default"``
+    (or, with no default, the parts themselves as sections). Every sheet's sections must add
+    up, part by part, to the parts' maxima."""
+    parts = {p.code: p.max_points for p in _scoring_parts(scoring, where)}
+    default: tuple[ScoreSection, ...] = tuple(
+        ScoreSection(p.code, p.code, p.names, p.max_points) for p in _scoring_parts(scoring, where)
+    )
+    sheets: dict[int, tuple[ScoreSection, ...]] = {}
+    for sheet, at in _items(scoring, where, "sheets"):
+        sections = _unique(
+            [_score_section(*s, parts) for s in _items(sheet, at, "sections")],
+            lambda s: s.code,
+            f"{at}.sections",
+        )
+        for part, max_points in parts.items():
+            total = sum(s.max_points for s in sections if s.part == part)
+            if total != max_points:
+                raise RulesDataError(f"{at}: part {part} adds up to {total}, not {max_points}")
+        if sheet.get("sets") == "default":
+            default = sections
+            continue
+        for number in _set_numbers(sheet, at, "sets", numbers):
+            if number in sheets:
+                raise RulesDataError(f"{at}.sets: set {number} has two score sheets")
+            sheets[number] = sections
+    return MappingProxyType({n: sheets.get(n, default) for n in numbers})
+
+
+def _score_section(obj: Mapping[str, Any], where: str, parts: Mapping[str, int]) -> ScoreSection:
+    part = _get(obj, where, "part", str)
+    if part not in parts:
+        raise RulesDataError(f"{where}.part: unknown part {part!r}")
+    return ScoreSection(
+        code=_get(obj, where, "code", str),
+        part=part,
+        names=_text(obj, where, "name"),
+        max_points=_get(obj, where, "max_points", int),
+    )
+
+
+def _star_minimum(
+    obj: Mapping[str, Any], where: str, numbers: frozenset[int], docs: tuple[DocumentType, ...]
+) -> StarMinimum:
+    document = obj.get("document")
+    if document is not None and document not in {d.code for d in docs}:
+        raise RulesDataError(f"{where}.document: unknown document type {document!r}")
+    stars = _get(obj, where, "stars", int)
+    if not 2 <= stars <= 5:
+        raise RulesDataError(f"{where}.stars: a minimum gates 2 to 5 stars, not {stars}")
+    return StarMinimum(
+        code=_get(obj, where, "code", str),
+        stars=stars,
+        names=_text(obj, where, "name"),
+        question=_text(obj, where, "question"),
+        advice=_text(obj, where, "advice"),
+        document=document,
+        sets=_set_numbers(obj, where, "sets", numbers),
+        basis=_get(obj, where, "basis", str),
+    )
+
+
+def _sheet_knockout(obj: Mapping[str, Any], where: str, numbers: frozenset[int]) -> SheetKnockout:
+    return SheetKnockout(
+        code=_get(obj, where, "code", str),
+        names=_text(obj, where, "name"),
+        sets=_set_numbers(obj, where, "sets", numbers),
+        basis=_get(obj, where, "basis", str),
+    )
+
+
+def _month_day(obj: Mapping[str, Any], where: str, key: str) -> tuple[int, int]:
+    text = _get(obj, where, key, str)
+    try:
+        day = date.fromisoformat(f"2024-{text}")  # a leap year: 02-29 is a month-day
+    except ValueError as exc:
+        raise RulesDataError(f"{where}.{key}: {text!r} is not a month-day (MM-DD)") from exc
+    return (day.month, day.day)
+
+
+def _round_template(obj: Mapping[str, Any], where: str) -> RoundTemplate:
+    level = _get(obj, where, "level", str)
+    if level not in ("province", "central"):
+        raise RulesDataError(f"{where}.level: {level!r} is not province or central")
+    template = RoundTemplate(
+        level=level,
+        names=_text(obj, where, "name"),
+        opens=_month_day(obj, where, "opens"),
+        submission=_month_day(obj, where, "submission"),
+        finish=_month_day(obj, where, "finish"),
+    )
+    if not template.opens <= template.submission < template.finish:
+        raise RulesDataError(f"{where}: a round opens, then closes for dossiers, then finishes")
+    return template
 
 
 def _star_band(obj: Mapping[str, Any], where: str) -> StarBand:

@@ -29,10 +29,14 @@ __all__ = [
     "OrgType",
     "ProductSet",
     "Requirement",
+    "RoundTemplate",
     "RuleSet",
     "RulesDataError",
+    "ScoreSection",
     "ScoringPart",
+    "SheetKnockout",
     "StarBand",
+    "StarMinimum",
     "Tier",
 ]
 
@@ -166,6 +170,60 @@ class ScoringPart(_Named):
 
 
 @dataclass(frozen=True, slots=True)
+class ScoreSection(_Named):
+    """One section of a product set's score sheet (within part A, B or C), scored by each
+    council member from 0 to ``max_points``."""
+
+    code: str
+    part: str
+    names: LocalText
+    max_points: int
+
+
+@dataclass(frozen=True, slots=True)
+class StarMinimum(_Named):
+    """A star-minimum criterion: a product that does not meet it cannot reach ``stars`` (or
+    more), however many points it has. ``question`` is asked of producers for the estimate;
+    ``advice`` says what would meet it; ``document`` is the dossier paper that shows it."""
+
+    code: str
+    stars: int
+    names: LocalText
+    question: LocalText
+    advice: LocalText
+    document: str | None
+    sets: frozenset[int]
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class SheetKnockout(_Named):
+    """A knock-out condition on the score sheet: when a council member ticks it, the dossier
+    is rejected whatever its points."""
+
+    code: str
+    names: LocalText
+    sets: frozenset[int]
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTemplate(_Named):
+    """A round of the default calendar: its level (``province`` or ``central``), and the
+    month-days it opens, takes dossiers until and is finished by (results)."""
+
+    level: str
+    names: LocalText
+    opens: tuple[int, int]
+    submission: tuple[int, int]
+    finish: tuple[int, int]
+
+    def dates(self, year: int) -> tuple[date, date, date]:
+        """The opening day, submission deadline and finish (results) day in ``year``."""
+        return (date(year, *self.opens), date(year, *self.submission), date(year, *self.finish))
+
+
+@dataclass(frozen=True, slots=True)
 class StarBand:
     """Scores from ``min_score`` up to the next band earn ``stars``."""
 
@@ -197,6 +255,12 @@ class RuleSet:
     sample_count: int
     sample_exempt_sets: frozenset[int]
     checklists: Mapping[int, tuple[Requirement, ...]] = field(repr=False, compare=False)
+    score_sheets: Mapping[int, tuple[ScoreSection, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    star_minimums: tuple[StarMinimum, ...] = ()
+    sheet_knockouts: tuple[SheetKnockout, ...] = ()
+    round_calendar: tuple[RoundTemplate, ...] = ()
 
     # -- products ----------------------------------------------------------------------------
 
@@ -269,6 +333,29 @@ class RuleSet:
         if not 0 <= score <= self.max_score:
             raise ValueError(f"score {score} is outside 0–{self.max_score}")
         return next(band.stars for band in self.star_bands if score >= band.min_score)
+
+    def score_sheet(self, set_number: int) -> list[ScoreSection]:
+        """The sections a council member scores for a product of this set, part by part."""
+        self.product_set(set_number)
+        return list(self.score_sheets[set_number])
+
+    def minimums_for(self, set_number: int) -> list[StarMinimum]:
+        """The star-minimum criteria of a set, lowest star first."""
+        self.product_set(set_number)
+        return sorted(
+            (m for m in self.star_minimums if set_number in m.sets), key=lambda m: m.stars
+        )
+
+    def knockouts_for(self, set_number: int) -> list[SheetKnockout]:
+        """The knock-out conditions a council member may tick for a product of this set."""
+        self.product_set(set_number)
+        return [k for k in self.sheet_knockouts if set_number in k.sets]
+
+    def default_rounds(self, level: str) -> list[RoundTemplate]:
+        """The rounds of the default calendar at ``level``, in the order of their deadlines."""
+        return sorted(
+            (t for t in self.round_calendar if t.level == level), key=lambda t: t.submission
+        )
 
     def is_certified(self, stars: int) -> bool:
         return stars >= self.certified_min_stars
