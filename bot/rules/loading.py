@@ -47,6 +47,7 @@ from bot.rules.model import (
     Tier,
 )
 from bot.rules.search import Word, phrase
+from storage.states import RoundLevel
 
 __all__ = ["load_rule_set", "parse_rule_set"]
 
@@ -295,8 +296,8 @@ def _month_day(obj: Mapping[str, Any], where: str, key: str) -> tuple[int, int]:
 
 def _round_template(obj: Mapping[str, Any], where: str) -> RoundTemplate:
     level = _get(obj, where, "level", str)
-    if level not in ("province", "central"):
-        raise RulesDataError(f"{where}.level: {level!r} is not province or central")
+    if level not in set(RoundLevel):
+        raise RulesDataError(f"{where}.level: {level!r} is not one of {', '.join(RoundLevel)}")
     template = RoundTemplate(
         level=level,
         names=_text(obj, where, "name"),
