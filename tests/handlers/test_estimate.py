@@ -76,7 +76,7 @@ async def test_a_food_product_with_every_minimum_reaches_up_to_five_stars(
     assert "Question 2 of 6" in replies[-1].plain and "product story" in replies[-1].plain
     replies = await phone.tap("Back")
     assert "Question 1 of 6" in replies[-1].plain
-    for n in range(5):
+    for _ in range(5):
         await phone.tap("Yes")
     replies = await phone.say("yes")  # typed
     result = replies[-1].plain
