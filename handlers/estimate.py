@@ -194,9 +194,12 @@ class EstimateFlow:
         if product is None:
             await self._lost(ctx)
             return
+        minimums = await self._minimums(ctx, product)
+        if minimums is None:
+            return
         ctx.set_step(ASK, flow=self.name)
         at = ctx.data["at"]
-        minimum = self._minimum(ctx, product, asked[at])
+        minimum = minimums[asked[at]]
         text = "\n".join(
             [
                 ctx._("Question {n} of {total} · needed for {stars}★").format(
@@ -206,10 +209,7 @@ class EstimateFlow:
             ]
         )
         if at == 0 and ctx.data["held"]:
-            names = "; ".join(
-                self._minimum(ctx, product, code).name(ctx.user.locale)
-                for code in ctx.data["held"]
-            )
+            names = "; ".join(minimums[code].name(ctx.user.locale) for code in ctx.data["held"])
             text = ctx._("Already in your dossier: {names}.").format(names=names) + "\n\n" + text
         ctx.say(
             text,
@@ -224,10 +224,14 @@ class EstimateFlow:
             ],
         )
 
-    def _minimum(self, ctx: StepContext, product: Product, code: str) -> StarMinimum:
-        return next(
-            m for m in rules(on=ctx.today).minimums_for(product.product_set) if m.code == code
-        )
+    async def _minimums(self, ctx: StepContext, product: Product) -> dict[str, StarMinimum] | None:
+        """The set's minimums by code under the rules in force; when those changed since the
+        questions were chosen (new rules took effect), the estimate starts again (None)."""
+        minimums = {m.code: m for m in rules(on=ctx.today).minimums_for(product.product_set)}
+        if set(minimums) != {*ctx.data["asked"], *ctx.data["held"]}:
+            await self._begin(ctx, product, chosen=bool(ctx.data.get("chosen")))
+            return None
+        return minimums
 
     async def _on_answer(self, ctx: StepContext, answer: str) -> None:
         if answer in (YES, NO, UNSURE):
@@ -256,6 +260,8 @@ class EstimateFlow:
         product = await self._product(ctx)
         if product is None:
             await self._lost(ctx)
+            return
+        if await self._minimums(ctx, product) is None:
             return
         ctx.set_step(RESULT, flow=self.name)
         rule_set = rules(on=ctx.today)

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from bot.rules import rules
 from handlers.estimate import asks_for_an_estimate, estimate
 from storage.models import Question
+from tests.fakes.telegram_api import SentMessage
 from tests.files import make_pdf
 from tests.handlers.test_documents import handicraft_product, open_document
+from tests.handlers.test_products import FISH_SAUCE
 from tests.harness import Producer, RunningBot, register
 
 CHAT = 7_400_000_001
@@ -21,19 +23,13 @@ async def food_product(phone: Producer, *, language: str = "English") -> None:
     english = language == "English"
     await phone.tap("New product" if english else "San pham moi")
     await phone.say("nuoc mam")
-    for answer in (
-        "Nuoc mam ca com Cua Lo",
-        "Nuoc mam truyen thong 40 do dam, u chum 12 thang",
-        "Chai thuy tinh 500 ml, thung 6 chai",
-        "20.000 chai",
-        "Vung bien Cua Lo, 2 tau ca",
-    ):
+    for answer in FISH_SAUCE:
         await phone.say(answer)
     await phone.tap("First evaluation" if english else "lan dau")
     await phone.tap("Confirm" if english else "Xac nhan")
 
 
-def texts(replies: list) -> str:  # type: ignore[type-arg]
+def texts(replies: list[SentMessage]) -> str:
     return "\n".join(m.plain for m in replies)
 
 
