@@ -8,7 +8,9 @@ The order matters and reads like the rules a person would follow:
    (``/start <code>``, from an invitation link, joins at once: no language question first;
    ``/official <code>`` and ``/start o-<code>`` link an official's chat, also at once);
    /help twice in a row, or a message asking for a person ("gặp cán bộ"), offers to leave a
-   question for the office (the ``questions`` flow);
+   question for the office (the ``questions`` flow); /estimate, or a short typed request for
+   a star estimate ("ước tính sao") at a step that does not take free text, opens the
+   ``estimate`` flow;
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -33,6 +35,7 @@ __all__ = ["HELP_AGAIN_WITHIN", "dispatch"]
 HELP_AGAIN_WITHIN = 300  # seconds: a second /help in a row within this offers the office
 HELP_AT = "_help_at"  # when the last /help came (kept across flows; any other event clears it)
 QUESTIONS = "questions"
+ESTIMATE = "estimate"
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ async def dispatch(ctx: StepContext) -> None:
         name, _, argument = command.partition(" ")
         await run_command(ctx, name, argument.strip())
         return
-    if await _asks_for_a_person(ctx):
+    if await _asks_for_a_person(ctx) or await _asks_for_an_estimate(ctx):
         return
     if not ctx.conversation.flow or ctx.conversation.flow not in ctx.flows:
         await ctx.goto("menu")
@@ -159,6 +162,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
             )
         else:
             await ctx.goto("documents", product_id=parse_id(product) or 0)
+    elif command == "estimate":
+        await ctx.goto(ESTIMATE, **({"product_id": parse_id(argument) or 0} if argument else {}))
     elif command == "cancel":
         cancel = getattr(flow, "cancel", None)
         if cancel is not None:
@@ -202,6 +207,23 @@ async def _asks_for_a_person(ctx: StepContext) -> bool:
     return True
 
 
+async def _asks_for_an_estimate(ctx: StepContext) -> bool:
+    """A short typed request for a star estimate ("uoc tinh sao") opens the estimate, unless
+    the current step takes free text (then it is that step's answer)."""
+    flow = ctx.flows.get(ESTIMATE)
+    current = ctx.flows.get(ctx.conversation.flow)
+    if (
+        ctx.event.kind != EventKind.TEXT
+        or flow is None
+        or ctx.conversation.flow == ESTIMATE
+        or not getattr(flow, "wants_an_estimate", lambda _text: False)(ctx.event.text)
+        or getattr(current, "takes_free_text", lambda _ctx: False)(ctx)
+    ):
+        return False
+    await ctx.goto(ESTIMATE)
+    return True
+
+
 async def _join_by_link(ctx: StepContext, code: str) -> None:
     """An invitation link (``t.me/<bot>?start=<code>``) arrives as ``/start <code>``; it joins
     at once, in the language the platform reports when none was chosen yet."""
@@ -230,6 +252,6 @@ def _help_text(ctx: StepContext) -> str:
     where = flow.help(ctx) if flow is not None else ""
     commands = ctx._(
         "Commands: /menu main menu · /cancel stop what you are doing · /language change "
-        "language · /help this help."
+        "language · /estimate estimate a product's stars · /help this help."
     )
     return f"{where}\n\n{commands}" if where else commands

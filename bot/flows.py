@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.flow import FlowRegistry
 from bot.settings import Settings
 from handlers.documents import DocumentsFlow
+from handlers.estimate import EstimateFlow
 from handlers.language import LanguageFlow
 from handlers.members import InviteFlow, JoinFlow
 from handlers.menu import MenuFlow
@@ -39,6 +40,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         JoinFlow(),
         QuestionsFlow(),
         OfficialLinkFlow(),
+        EstimateFlow(),
     ):
         flows.add(flow)
     return flows

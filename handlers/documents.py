@@ -49,6 +49,7 @@ __all__ = ["DocumentsFlow", "filing_text", "window_text"]
 CHECKLIST, UPLOAD, SUBMIT = "checklist", "upload", "submit"
 DOC, PAGE, FULL = "d:", "pg:", "full"
 DONE, BACK, SEND, NOT_YET, PRODUCTS = "done", "back", "send", "not_yet", "products"
+ESTIMATE = "estimate"  # the star-estimate flow, opened at this product
 PAGE_SIZE = 8  # document buttons on one page
 
 ICONS: dict[str | None, str] = {
@@ -210,10 +211,12 @@ class DocumentsFlow:
     # -- the short status -------------------------------------------------------------------
     async def start(self, ctx: StepContext) -> None:
         """The short status; or, with ``data["upload"]`` (a document's id, from the button of
-        an official's notice), that document's upload when it belongs to this dossier and the
-        dossier can still change."""
+        an official's notice) or ``data["document"]`` (a document type's code, from the star
+        estimate), that document's upload when it belongs to this dossier and the dossier can
+        still change."""
         upload = ctx.data.pop("upload", None)
-        if isinstance(upload, int):
+        code = ctx.data.pop("document", None)
+        if isinstance(upload, int) or isinstance(code, str):
             loaded = await self._load(ctx)
             if loaded is None:
                 return
@@ -222,16 +225,11 @@ class DocumentsFlow:
                 req.document.code
                 for req in rules(dossier.rules_version).checklist(product.product_set)
             }
-            found = next(
-                (
-                    d
-                    for d in (await documents_of(ctx.session, dossier.id)).values()
-                    if d.id == upload and d.doc_type in codes
-                ),
-                None,
-            )
-            if found is not None and dossier.status in EDITABLE_DOSSIER:
-                await self.ask_upload(ctx, found.doc_type)
+            if isinstance(upload, int):
+                documents = (await documents_of(ctx.session, dossier.id)).values()
+                code = next((d.doc_type for d in documents if d.id == upload), None)
+            if code in codes and dossier.status in EDITABLE_DOSSIER:
+                await self.ask_upload(ctx, str(code))
                 return
         await self.show_checklist(ctx)
 
@@ -327,7 +325,10 @@ class DocumentsFlow:
                 paging.append(Button(ctx._("▶️ Next page"), f"{PAGE}{page + 1}"))
             if paging:
                 rows.append(paging)
-        rows.append([Button(ctx._("📋 Full list"), FULL)])
+        full = [Button(ctx._("📋 Full list"), FULL)]
+        if dossier.status in EDITABLE_DOSSIER and ESTIMATE in ctx.flows:  # before filing
+            full.append(Button(ctx._("⭐ Estimate my stars"), ESTIMATE))
+        rows.append(full)
         rows.append([Button(ctx._("⬅️ My products"), PRODUCTS), Button(ctx._("🏠 Menu"), "/menu")])
         return rows
 
@@ -414,6 +415,8 @@ class DocumentsFlow:
             await self.ask_submit(ctx)
         elif answer == PRODUCTS:
             await ctx.goto("products")
+        elif answer == ESTIMATE:
+            await ctx.goto(ESTIMATE, product_id=product.id, origin=self.name)
         else:
             hint = (
                 ctx._("Tap a document below to send it, or 📋 Full list to see them all.")

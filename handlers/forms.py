@@ -505,6 +505,11 @@ class FormFlow:
             return TYPED_COMMANDS.get(fold(typed), typed) if self._is_choice(ctx) else typed
         return None
 
+    def takes_free_text(self, ctx: StepContext) -> bool:
+        """Whether the current question takes typed text as its answer (dispatch asks before
+        taking a typed phrase for a shortcut)."""
+        return not self._is_choice(ctx)
+
     def _is_choice(self, ctx: StepContext) -> bool:
         """Whether the current question is answered by choosing (not by typing free text)."""
         if ctx.step in (SUMMARY, CHANGE_MENU, CANCEL_ASK):

@@ -112,6 +112,10 @@ class JoinFlow:
     async def reprompt(self, ctx: StepContext) -> None:
         await self.start(ctx)
 
+    def takes_free_text(self, _ctx: StepContext) -> bool:
+        """The code is typed (dispatch asks before taking a phrase for a shortcut)."""
+        return True
+
     def help(self, ctx: StepContext) -> str:
         return ctx._(
             "A colleague who already registered your organisation can get a join code from the "

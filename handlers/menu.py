@@ -1,19 +1,22 @@
 """The main menu: what a producer can do from here (see menu.mmd).
 
 Only features that exist appear. People without an organisation see "Register my organisation"
-and "I have a join code"; registered producers see their products, profile and invitations.
+and "I have a join code"; registered producers see their products, profile and invitations, and,
+once they have a product, "Estimate my stars".
 """
 
 from __future__ import annotations
 
 from bot.flow import StepContext
 from bot.vocabulary import Button, EventKind
+from storage.dossiers import products_of
 from storage.producers import producer_of_user
 
 __all__ = ["MenuFlow"]
 
 REGISTER, JOIN, LANGUAGE, HELP = "register", "join", "language", "help"
 PRODUCTS, NEW_PRODUCT, PROFILE, INVITE = "products", "new_product", "profile", "invite"
+ESTIMATE = "estimate"
 
 
 class MenuFlow:
@@ -43,6 +46,8 @@ class MenuFlow:
                 [Button(ctx._("👤 My profile"), PROFILE)],
                 [Button(ctx._("👥 Invite a member to work on the dossier"), INVITE)],
             ]
+            if await products_of(ctx.session, producer.id):
+                rows.insert(1, [Button(ctx._("⭐ Estimate my stars"), ESTIMATE)])
         rows.append([Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)])
         ctx.say(text, title=ctx._("Main menu"), buttons=rows)
 
@@ -66,6 +71,7 @@ class MenuFlow:
                 NEW_PRODUCT: "product_new",
                 PROFILE: "profile",
                 INVITE: "invite",
+                ESTIMATE: "estimate",
             }
             if registered
             else {REGISTER: "registration", JOIN: "join"}

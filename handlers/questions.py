@@ -60,6 +60,10 @@ class QuestionsFlow:
 
     name = "questions"
 
+    def takes_free_text(self, ctx: StepContext) -> bool:
+        """The question itself is typed (dispatch asks before taking a phrase for a shortcut)."""
+        return ctx.step == ASK
+
     def wants_a_person(self, text: str) -> bool:
         """Whether a message typed at any step asks for an official (dispatch asks)."""
         return asks_for_a_person(text)

@@ -10,6 +10,14 @@ from storage.models import AuditEntry, Dossier, Product
 from tests.harness import Producer, RunningBot, register
 
 CHAT = 7_200_000_001
+# A fish sauce's name, description, packaging, yearly output and raw-material area, as typed.
+FISH_SAUCE = (
+    "Nuoc mam ca com Cua Lo",
+    "Nuoc mam truyen thong 40 do dam, u chum 12 thang",
+    "Chai thuy tinh 500 ml, thung 6 chai",
+    "20.000 chai",
+    "Vung bien Cua Lo, 2 tau ca",
+)
 
 
 async def new_product(phone: Producer, language: str = "English") -> None:
@@ -22,14 +30,7 @@ async def test_food_product_in_vietnamese_by_typing(bot: RunningBot) -> None:
     await new_product(phone, "Tiếng Việt")
     replies = await phone.say("nuoc mam")  # one set matches: the group and set are both answered
     assert "Sản phẩm tên là gì" in replies[-1].plain
-    for answer in (
-        "Nuoc mam ca com Cua Lo",
-        "Nuoc mam truyen thong 40 do dam, u chum 12 thang",
-        "Chai thuy tinh 500 ml, thung 6 chai",
-        "20.000 chai",
-        "Vung bien Cua Lo, 2 tau ca",
-        "lan dau",
-    ):
+    for answer in (*FISH_SAUCE, "lan dau"):
         await phone.say(answer)
     summary = phone.last.plain
     assert "9. Tương, nước mắm, gia vị dạng lỏng khác" in summary

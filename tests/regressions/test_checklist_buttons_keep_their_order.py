@@ -14,7 +14,7 @@ CHAT = 7_710_000_001
 
 def documents(phone: Producer) -> list[str]:
     """The document buttons of the latest keyboard, without their status icons."""
-    skip = ("Submit", "Previous", "Next page", "Full list", "My products", "Menu")
+    skip = ("Submit", "Previous", "Next page", "Full list", "Estimate", "My products", "Menu")
     labels = [b for b in phone.buttons() if not any(fold(s) in fold(b) for s in skip)]
     return [label.split(" ", 1)[1] for label in labels]
 
