@@ -4,7 +4,9 @@ the points of full sheets."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from functools import cache
 
 from bot.rules import rules
 from storage.db import Database
@@ -12,6 +14,8 @@ from storage.models import (
     Area,
     CouncilMember,
     Dossier,
+    Official,
+    OfficialArea,
     Producer,
     Product,
     Round,
@@ -19,10 +23,41 @@ from storage.models import (
     RoundEntry,
     User,
 )
-from storage.states import DossierStatus, EntryStatus, RoundLevel
+from storage.passwords import hash_password
+from storage.states import DossierStatus, EntryStatus, OfficialRole, RoundLevel
 
 RULES = "2026.1"
 WHEN = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+
+
+@cache
+def _hash(password: str) -> str:
+    return hash_password(password)
+
+
+async def council_official(
+    db: Database,
+    username: str,
+    role: OfficialRole = OfficialRole.ADMIN,
+    areas: Sequence[Area] = (),
+    *,
+    password: str,
+    council: bool = True,
+    name: str | None = None,
+    locale: str = "vi",
+) -> Official:
+    """An official made directly (the password hashed once per run: argon2 is slow on
+    purpose), with the council role unless told otherwise."""
+    async with db.transaction() as session:
+        official = Official(
+            username=username, display_name=name or f"Cán bộ {username}", role=role,
+            locale=locale, password_hash=_hash(password), council=council,
+            created_at=WHEN, updated_at=WHEN,
+        )  # fmt: skip
+        session.add(official)
+        await session.flush()
+        session.add_all(OfficialArea(official_id=official.id, area_id=a.id) for a in areas)
+        return official
 
 
 def full_points(set_number: int, share: str = "1") -> dict[str, str]:

@@ -26,7 +26,7 @@ from storage.council import (
 )
 from storage.db import Database
 from storage.models import AuditEntry, Official, Round, RoundEntry, ScoreSheet
-from storage.officials import add_official, scope_of, set_council
+from storage.officials import scope_of, set_council
 from storage.score_sheets import (
     MissingSheets,
     NotAllowed,
@@ -44,15 +44,34 @@ from storage.score_sheets import (
     sheets_for,
 )
 from storage.states import EntryStatus, OfficialRole
+from tests.harness import copy_database
 from tests.postgres import POSTGRES_URL, temporary_database
-from tests.scoring_data import RULES, every_minimum, full_points, make_entry, make_round
+from tests.scoring_data import RULES, council_official, every_minimum, full_points, make_entry, make_round
 from tests.storage.test_officials import BACKENDS, _fill, area
 
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(scope="session")
+def scoring_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file with the provinces and sample communes, made once per run."""
+    path = tmp_path_factory.mktemp("scoring-template") / "ocop.sqlite3"
+
+    async def prepare() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await _fill(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(prepare())
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+async def database(
+    request: pytest.FixtureRequest, scoring_template: Path, tmp_path: Path
+) -> AsyncIterator[Database]:
     if request.param == "postgres":
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
@@ -62,8 +81,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             yield db
             await db.dispose()
         return
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'scoring.sqlite3'}")
-    await _fill(db)
+    db = Database(copy_database(scoring_template, tmp_path / "scoring.sqlite3"))
     yield db
     await db.dispose()
 
@@ -79,11 +97,9 @@ class Council:
         self, username: str, role: OfficialRole = OfficialRole.ADMIN, areas: list = [],  # noqa: B006
         *, council: bool = True,
     ) -> Official:  # fmt: skip
-        async with self.db.transaction() as session:
-            return await add_official(
-                session, username=username, display_name=f"Cán bộ {username}", role=role,
-                areas=areas, locale="vi", password=PASSWORD, clock=self.clock, council=council,
-            )  # fmt: skip
+        return await council_official(
+            self.db, username, role, areas, password=PASSWORD, council=council
+        )
 
     async def setup(self) -> None:
         self.bac_ninh = await area(self.db, "bac ninh")
