@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules import RuleSet, rules
@@ -58,6 +58,8 @@ __all__ = [
     "StaleSheet",
     "check_sheet",
     "close_scores",
+    "EntryRow",
+    "entries_of_round",
     "entry_access",
     "parse_points",
     "read_sheet",
@@ -271,6 +273,54 @@ async def sheets_for(
     if not access.closed:
         query = query.where(ScoreSheet.official_id == reader_id)
     return [(sheet, official) for sheet, official in await session.execute(query)]
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """An entry of a round on the council's page: how many sheets are submitted for it (the
+    count, never their points) and the reader's own sheet."""
+
+    entry: RoundEntry
+    product: str
+    producer: str
+    submitted: int
+    mine: ScoreSheet | None
+
+
+async def entries_of_round(
+    session: AsyncSession, round_id: int, reader_id: int
+) -> list[EntryRow]:
+    """The round's entries by product name, with their submitted sheets counted."""
+    rows = list(
+        await session.execute(
+            select(RoundEntry, Product.name, Producer.name)
+            .join(Product, Product.id == RoundEntry.product_id)
+            .join(Producer, Producer.id == RoundEntry.producer_id)
+            .where(RoundEntry.round_id == round_id)
+            .order_by(Product.name, RoundEntry.id)
+        )
+    )
+    ids = [entry.id for entry, _, _ in rows]
+    counts: dict[int, int] = dict(
+        (entry_id, int(n))
+        for entry_id, n in await session.execute(
+            select(ScoreSheet.entry_id, func.count())
+            .where(ScoreSheet.entry_id.in_(ids), ScoreSheet.submitted_at.is_not(None))
+            .group_by(ScoreSheet.entry_id)
+        )
+    )
+    mine = {
+        sheet.entry_id: sheet
+        for sheet in await session.scalars(
+            select(ScoreSheet).where(
+                ScoreSheet.entry_id.in_(ids), ScoreSheet.official_id == reader_id
+            )
+        )
+    }
+    return [
+        EntryRow(entry, product, producer, counts.get(entry.id, 0), mine.get(entry.id))
+        for entry, product, producer in rows
+    ]
 
 
 # -- saving a sheet -------------------------------------------------------------------------
