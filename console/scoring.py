@@ -240,9 +240,8 @@ async def score_save(request: web.Request) -> web.Response:
     except NotAllowed:
         raise web.HTTPForbidden() from None
     except SheetInvalid as invalid:
-        notice = t.gettext("Not saved: correct the fields marked below.")
         return await _render(
-            request, access, typed=typed, problems=invalid.problems, status=400, notice=notice
+            request, access, typed=typed, problems=invalid.problems, status=400
         )
     except StaleSheet as stale:
         typed.version = stale.version

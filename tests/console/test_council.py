@@ -94,7 +94,7 @@ async def test_a_council_scores_an_entry_and_closes(console: Console) -> None:
     assert refused.status == 409
     assert "Only officials with the council role can sit on a council." in await refused.text()
     page = await _page(console, f"/console/rounds/{round_id}/council")
-    assert "Lan Expert (chair)" in page and "0 of 2 submitted, 0 drafts" in page
+    assert "Lan Expert (chair)" in page and "Submitted: 0 of 2 · drafts: 0" in page
     # The manager sees no sheet and no form before the close.
     score = await _page(console, f"/console/entries/{honey}/score")
     assert "sealed until the round&#39;s scores are closed" in score and "points-A1" not in score
