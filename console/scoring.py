@@ -62,9 +62,7 @@ SAVED = {
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/entries/{id:[0-9]+}/score", score_page, name="score")
     router.add_post("/entries/{id:[0-9]+}/score", score_save, name="score_save")
-    router.add_get(
-        "/entries/{id:[0-9]+}/sheets/{official:[0-9]+}", sheet_page, name="score_sheet"
-    )
+    router.add_get("/entries/{id:[0-9]+}/sheets/{official:[0-9]+}", sheet_page, name="score_sheet")
 
 
 def points_text(t: Translator, value: Decimal | None) -> str:
@@ -111,7 +109,9 @@ class Typed:
         )  # fmt: skip
 
 
-def _parts(rule_set: RuleSet, set_number: int, locale: str) -> list[tuple[str, list[ScoreSection]]]:
+def _parts(
+    rule_set: RuleSet, set_number: int, locale: str
+) -> list[tuple[str, list[ScoreSection]]]:
     """The set's sections grouped by part, each part with its name from the rules."""
     sections = rule_set.score_sheet(set_number)
     grouped = []
@@ -165,8 +165,7 @@ async def _render(
     number = access.set_number
     async with config.db.sessions() as session:
         sheets = [
-            SheetView(o, s)
-            for s, o in await sheets_for(session, access, reader_id=official.id)
+            SheetView(o, s) for s, o in await sheets_for(session, access, reader_id=official.id)
         ]
     own = next((v.sheet for v in sheets if v.official.id == official.id), None)
     sections = rule_set.score_sheet(number)
@@ -240,9 +239,7 @@ async def score_save(request: web.Request) -> web.Response:
     except NotAllowed:
         raise web.HTTPForbidden() from None
     except SheetInvalid as invalid:
-        return await _render(
-            request, access, typed=typed, problems=invalid.problems, status=400
-        )
+        return await _render(request, access, typed=typed, problems=invalid.problems, status=400)
     except StaleSheet as stale:
         typed.version = stale.version
         when = t.datetime(stale.updated_at) if stale.updated_at else ""
@@ -253,9 +250,7 @@ async def score_save(request: web.Request) -> web.Response:
         return await _render(request, access, typed=typed, status=409, notice=notice)
     except (ScoresClosed, NotInReview):
         notice = t.gettext("This entry is no longer being scored; nothing was saved.")
-        return await _render(
-            request, await _access(request, entry_id), status=409, notice=notice
-        )
+        return await _render(request, await _access(request, entry_id), status=409, notice=notice)
     saved = "submitted" if action == "submit" else "draft"
     return see_other(f"/console/entries/{entry_id}/score?saved={saved}")
 

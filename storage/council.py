@@ -30,9 +30,9 @@ __all__ = [
     "candidates",
     "council_of",
     "may_manage",
-    "rounds_of_member",
     "progress_of",
     "remove_member",
+    "rounds_of_member",
     "seat_of",
 ]
 
@@ -181,7 +181,9 @@ async def remove_member(
         raise CouncilError("not_member")
     entries = select(RoundEntry.id).where(RoundEntry.round_id == round_.id)
     mine = and_(ScoreSheet.official_id == official_id, ScoreSheet.entry_id.in_(entries))
-    if await session.scalar(select(ScoreSheet.id).where(mine, ScoreSheet.submitted_at.is_not(None))):
+    if await session.scalar(
+        select(ScoreSheet.id).where(mine, ScoreSheet.submitted_at.is_not(None))
+    ):
         raise CouncilError("has_sheets")
     drafts = await session.execute(delete(ScoreSheet).where(mine))
     await session.delete(member)
@@ -205,7 +207,9 @@ async def progress_of(session: AsyncSession, round_id: int) -> list[MemberProgre
     in_review = select(RoundEntry.id).where(
         RoundEntry.round_id == round_id, RoundEntry.status == EntryStatus.IN_REVIEW
     )
-    to_score = int(await session.scalar(select(func.count()).select_from(in_review.subquery())) or 0)
+    to_score = int(
+        await session.scalar(select(func.count()).select_from(in_review.subquery())) or 0
+    )
     rows = await session.execute(
         select(
             ScoreSheet.official_id,

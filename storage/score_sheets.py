@@ -22,7 +22,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,7 @@ from storage.states import ActorKind, EntryStatus
 __all__ = [
     "NOTE_LIMIT",
     "EntryAccess",
+    "EntryRow",
     "MissingSheets",
     "NotAllowed",
     "NotInReview",
@@ -58,7 +59,6 @@ __all__ = [
     "StaleSheet",
     "check_sheet",
     "close_scores",
-    "EntryRow",
     "entries_of_round",
     "entry_access",
     "parse_points",
@@ -154,9 +154,7 @@ class EntryAccess:
         return self.product.product_set
 
 
-async def entry_access(
-    session: AsyncSession, entry_id: int, scope: Scope
-) -> EntryAccess | None:
+async def entry_access(session: AsyncSession, entry_id: int, scope: Scope) -> EntryAccess | None:
     """The entry for an official who sits on its round's council or manages it; None for
     anyone else (and for an entry that does not exist)."""
     row = (
@@ -287,9 +285,7 @@ class EntryRow:
     mine: ScoreSheet | None
 
 
-async def entries_of_round(
-    session: AsyncSession, round_id: int, reader_id: int
-) -> list[EntryRow]:
+async def entries_of_round(session: AsyncSession, round_id: int, reader_id: int) -> list[EntryRow]:
     """The round's entries by product name, with their submitted sheets counted."""
     rows = list(
         await session.execute(
@@ -328,9 +324,10 @@ async def entries_of_round(
 
 async def _locked_round(session: AsyncSession, round_id: int) -> Round:
     found = await session.scalar(
-        select(Round).where(Round.id == round_id).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(Round)
+        .where(Round.id == round_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if found is None:
         raise LookupError(f"no round {round_id}")

@@ -77,11 +77,12 @@ async def test_a_council_scores_an_entry_and_closes(console: Console) -> None:
     honey = await make_entry(console.db, round_id, bac_ninh, product="Mật ong <b>bạc hà</b>")
     tea = await make_entry(console.db, round_id, bac_ninh, product="Chè Lục Ngạn", product_set=5)
 
-    # The manager seats two council officials, Lan as chair; the one without the role is not offered.
+    # The manager seats two council officials, Lan as chair; one without the role is not
+    # offered.
     await console.sign_in("tinh.bacninh")
     page = await _page(console, f"/console/rounds/{round_id}/council")
     assert "Lan Expert (hd.lan)" in page and "no.role" not in page
-    assert 'href="/console/rounds/%d"' % round_id in page
+    assert f'href="/console/rounds/{round_id}"' in page
     csrf = csrf_of(page)
     add = f"/console/rounds/{round_id}/council/members"
     assert (await console.post(add, {"official": str(lan.id), "chair": "1"})).status == 403
@@ -114,7 +115,9 @@ async def test_a_council_scores_an_entry_and_closes(console: Console) -> None:
     assert "Mật ong &lt;b&gt;bạc hà&lt;/b&gt;" in page
     assert "A. Product and community strength (40)" in page
     assert "A1. Production organisation" in page
-    assert 'name="points-A1" type="number" inputmode="decimal" min="0" max="18" step="0.01"' in page
+    assert (
+        'name="points-A1" type="number" inputmode="decimal" min="0" max="18" step="0.01"' in page
+    )
     assert "Met: Registered trademark or an accepted application" in page
     assert 'href="/console/dossiers/' in page
     csrf = csrf_of(page)
@@ -147,7 +150,9 @@ async def test_a_council_scores_an_entry_and_closes(console: Console) -> None:
     # Minh scores too, and cannot read Lan's sheet through the page before the close.
     await _as(console, "hd.minh")
     async with console.db.sessions() as session:
-        lan_sheet = await session.scalar(select(ScoreSheet).where(ScoreSheet.official_id == lan.id))
+        lan_sheet = await session.scalar(
+            select(ScoreSheet).where(ScoreSheet.official_id == lan.id)
+        )
     assert lan_sheet is not None
     sealed = await console.get(f"/console/entries/{honey}/sheets/{lan.id}")
     assert sealed.status == 403
