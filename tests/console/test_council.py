@@ -106,7 +106,8 @@ async def test_a_council_scores_an_entry_and_closes(console: Console) -> None:
     await _page(console, f"/console/entries/{honey}/score", 404)
     await _as(console, "no.role")
     await _page(console, f"/console/entries/{honey}/score", 404)
-    assert "You sit on no evaluation council" in await _page(console, "/console/council")
+    mine = await _page(console, "/console/council")
+    assert "Anh/chị không ở trong hội đồng đánh giá nào" in mine
 
     # Lan scores the honey: sections named from the rules, by part, with their maxima.
     await _as(console, "hd.lan")

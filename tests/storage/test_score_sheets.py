@@ -44,8 +44,8 @@ from storage.score_sheets import (
     sheets_for,
 )
 from storage.states import EntryStatus, OfficialRole
-from tests.harness import copy_database
-from tests.postgres import POSTGRES_URL, temporary_database
+from tests.console.conftest import _database as console_database
+from tests.console.conftest import prepared_console_database  # noqa: F401 (a fixture)
 from tests.scoring_data import (
     RULES,
     council_official,
@@ -54,43 +54,20 @@ from tests.scoring_data import (
     make_entry,
     make_round,
 )
-from tests.storage.test_officials import BACKENDS, _fill, area
+from tests.storage.test_officials import BACKENDS, area
 
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="session")
-def scoring_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file with the provinces and sample communes, made once per run."""
-    path = tmp_path_factory.mktemp("scoring-template") / "ocop.sqlite3"
-
-    async def prepare() -> None:
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        try:
-            await _fill(db)
-        finally:
-            await db.dispose()
-
-    asyncio.run(prepare())
-    return path
-
-
 @pytest.fixture(params=BACKENDS)
 async def database(
-    request: pytest.FixtureRequest, scoring_template: Path, tmp_path: Path
+    request: pytest.FixtureRequest,
+    prepared_console_database: Path,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> AsyncIterator[Database]:
-    if request.param == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        async with temporary_database(POSTGRES_URL, "ocop_test_scoring") as url:
-            db = Database(url)
-            await _fill(db)
-            yield db
-            await db.dispose()
-        return
-    db = Database(copy_database(scoring_template, tmp_path / "scoring.sqlite3"))
-    yield db
-    await db.dispose()
+    """The provinces and sample communes on each backend (the console tests' template)."""
+    async with console_database(request.param, prepared_console_database, tmp_path) as db:
+        yield db
 
 
 class Council:
