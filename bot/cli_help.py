@@ -161,7 +161,7 @@ def _officials(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     officials = _command(
         sub,
         "officials",
-        "the officials' console accounts: add, list, disable, reset a password",
+        "the officials' console accounts: add, list, disable, reset a password, council role",
         "Officials sign in to the console (/console) with a username and password. Passwords "
         "are asked at a prompt or read with --password-stdin, never given as arguments.",
         OFFICIALS_SETTINGS,
@@ -185,6 +185,11 @@ def _officials(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     add.add_argument("--province", help="the province in which --area communes are named")
     add.add_argument("--locale", default="vi", help="the console's language: vi or en")
+    add.add_argument(
+        "--council",
+        action="store_true",
+        help="may sit on a round's evaluation council and score products",
+    )
     _password_stdin(add)
     _command(actions, "list", "list the officials", "Lists every official.", OFFICIALS_SETTINGS)
     disable = _command(
@@ -204,3 +209,14 @@ def _officials(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     reset.add_argument("username")
     _password_stdin(reset)
+    council = _command(
+        actions,
+        "council",
+        "give or take the council role",
+        "An official with the council role may be made a member of a round's evaluation "
+        "council (in the console) and score its products. Taking the role does not remove "
+        "them from councils they already sit on.",
+        OFFICIALS_SETTINGS,
+    )
+    council.add_argument("username")
+    council.add_argument("state", choices=["on", "off"])

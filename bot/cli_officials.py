@@ -1,4 +1,4 @@
-"""``ocop-bot officials add | list | disable | reset-password``: the console's accounts.
+"""``ocop-bot officials add | list | disable | reset-password | council``: the console's accounts.
 
 Passwords are asked at a prompt (twice) or read from standard input with ``--password-stdin``,
 never taken from the command line (it would stay in the shell's history and in ``ps``). Areas
@@ -27,6 +27,7 @@ from storage.officials import (
     disable_official,
     list_officials,
     official_by_username,
+    set_council,
     set_password,
 )
 from storage.passwords import PasswordError, check_new_password
@@ -120,9 +121,11 @@ async def _add(db: Database, args: argparse.Namespace) -> str:
             locale=args.locale,
             password=password,
             clock=SYSTEM_CLOCK,
+            council=args.council,
         )
     where = ", ".join(f"{a.name} ({a.code})" for a in areas) or "every area"
-    return f"Added {official.username} ({role}: {where})."
+    council = ", council member" if official.council else ""
+    return f"Added {official.username} ({role}: {where}{council})."
 
 
 async def _list(db: Database) -> str:
@@ -134,8 +137,9 @@ async def _list(db: Database) -> str:
     for official, areas in officials:
         state = "disabled" if official.disabled_at else "active"
         where = ", ".join(f"{a.name} ({a.code})" for a in areas) or "every area"
+        role = f"{official.role}, council" if official.council else official.role
         lines.append(
-            f"{official.username}\t{official.display_name}\t{official.role}\t{where}\t"
+            f"{official.username}\t{official.display_name}\t{role}\t{where}\t"
             f"{official.locale}\t{state}"
         )
     return "\n".join(["username\tname\trole\tareas\tlocale\tstate", *lines])
@@ -158,6 +162,20 @@ async def _change(db: Database, args: argparse.Namespace) -> str:
         return f"New password set for {official.username}; their sessions were ended."
 
 
+async def _council(db: Database, args: argparse.Namespace) -> str:
+    on = args.state == "on"
+    async with db.transaction() as session:
+        official = await official_by_username(session, args.username)
+        if official is None:
+            raise CommandError(f"no official {args.username!r}")
+        changed = await set_council(session, official, on, SYSTEM_CLOCK)
+    if not changed:
+        return f"{official.username} already {'has' if on else 'does not have'} the council role."
+    if on:
+        return f"{official.username} may now sit on evaluation councils."
+    return f"{official.username} no longer has the council role (councils they sit on keep them)."
+
+
 async def run_officials(settings: Settings, args: argparse.Namespace) -> int:
     """The ``officials`` command; 0 on success, 1 with the reason on stderr."""
     db = Database(settings.database_url)
@@ -166,6 +184,8 @@ async def run_officials(settings: Settings, args: argparse.Namespace) -> int:
             message = await _add(db, args)
         elif args.officials_command == "list":
             message = await _list(db)
+        elif args.officials_command == "council":
+            message = await _council(db, args)
         else:
             message = await _change(db, args)
     except (CommandError, OfficialError, PasswordError) as exc:

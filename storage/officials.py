@@ -35,6 +35,7 @@ __all__ = [
     "official_by_username",
     "revoke_sessions",
     "scope_of",
+    "set_council",
     "set_password",
 ]
 
@@ -92,8 +93,10 @@ async def add_official(
     locale: str,
     password: str,
     clock: Clock,
+    council: bool = False,
 ) -> Official:
-    """A new official (audited); refuses a username already taken in any case."""
+    """A new official (audited); refuses a username already taken in any case. With
+    ``council`` they may sit on rounds' evaluation councils."""
     name = _check_username(username)
     _check_areas(role, areas)
     check_new_password(password)
@@ -106,6 +109,7 @@ async def add_official(
         role=role,
         locale=locale,
         password_hash=hash_password(password),
+        council=council,
         created_at=now,
         updated_at=now,
     )
@@ -121,8 +125,27 @@ async def add_official(
         entity_id=official.id,
         role=str(role),
         areas=sorted(a.code for a in areas),
+        council=council,
     )
     return official
+
+
+async def set_council(session: AsyncSession, official: Official, on: bool, clock: Clock) -> bool:
+    """Give or take the council role (audited); False when it was already so. Taking it does
+    not remove the official from councils they sit on (see :mod:`storage.council`)."""
+    if official.council == on:
+        return False
+    official.council = on
+    official.updated_at = clock.now()
+    audit(
+        session,
+        actor_kind=ActorKind.SYSTEM,
+        actor_id=None,
+        action="official.council_on" if on else "official.council_off",
+        entity="official",
+        entity_id=official.id,
+    )
+    return True
 
 
 async def get_official(session: AsyncSession, official_id: int) -> Official | None:

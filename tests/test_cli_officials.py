@@ -142,3 +142,29 @@ def test_no_password_argument_exists() -> None:
     for action in ("add", "reset-password"):
         with pytest.raises(SystemExit):
             parser.parse_args(["officials", action, "someone", "--password", PASSWORD])
+
+
+async def test_the_council_role_is_given_at_add_and_changed_later(operator: Operator) -> None:
+    code, out, err = await operator(
+        "add", "hd.lan", "--name", "Chuyên gia Lan", "--role", "admin", "--council",
+        "--password-stdin", stdin=PASSWORD,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Added hd.lan (admin: every area, council member)." in out
+    await operator("add", "boss", "--name", "B", "--role", "admin", "--password-stdin",
+                   stdin=PASSWORD)  # fmt: skip
+    roles = [line.split("\t")[2] for line in (await operator("list"))[1].splitlines()[1:]]
+    assert roles == ["admin", "admin, council"]
+
+    assert (await operator("council", "BOSS", "on"))[1].strip() == (
+        "boss may now sit on evaluation councils."
+    )
+    assert "already has the council role" in (await operator("council", "boss", "on"))[1]
+    code, out, _ = await operator("council", "hd.lan", "off")
+    assert code == 0 and "hd.lan no longer has the council role" in out
+    roles = [line.split("\t")[2] for line in (await operator("list"))[1].splitlines()[1:]]
+    assert roles == ["admin, council", "admin"]
+    code, _, err = await operator("council", "nobody", "on")
+    assert code == 1 and "no official 'nobody'" in err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["officials", "council", "boss", "maybe"])
