@@ -50,7 +50,7 @@ async def test_three_members_score_and_the_chair_closes(
         await page.get_by_role("link", name="Chè Lục Ngạn").click()
         await page.wait_for_url(console.url(f"/console/entries/{entry}/score"))
         main = await page.locator("main").inner_text()
-        assert "Phần A: Sản phẩm và sức mạnh cộng đồng" in main
+        assert "A. Sản phẩm và sức mạnh cộng đồng (từ 0 đến 40)" in main
         assert "Đạt: Nhãn hiệu được bảo hộ hoặc đơn đăng ký được chấp nhận" in main
         assert "Nguyễn Thị Lan" not in main or username == "hd.lan"
         await page.locator("#points-A").fill(a)
