@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.flow import StepContext
+from bot.i18n import N_
 from bot.reminders import register_reminder_recipients
 from bot.timers import register_timer_handler
 from bot.vocabulary import Button
@@ -24,6 +25,24 @@ __all__ = ["register_reminders"]
 
 OPEN_PRODUCT = "/product"  # a global button: opens the product's dossier from anywhere
 DEADLINES = "/deadlines"  # a global button: the open rounds and their deadlines
+RERATING_TEXTS = {  # (title, text) of each re-rating reminder
+    TimerKind.RERATING_OPENS: (
+        N_("🔔 Re-rating window open"),
+        N_(
+            "The re-rating window of OCOP certificate {number} for {product} opens on {opens}. "
+            "To keep the certificate, file a re-rating dossier at the UBND xã/phường between "
+            "{opens} and {closes}. The certificate expires on {expires}."
+        ),
+    ),
+    TimerKind.RERATING_CLOSING: (
+        N_("⏳ Re-rating window closing"),
+        N_(
+            "The re-rating window of OCOP certificate {number} for {product} closes on {closes} "
+            "({left}). If you have not filed yet, file a re-rating dossier at the UBND "
+            "xã/phường before then. The certificate expires on {expires}."
+        ),
+    ),
+}
 
 
 def _date(payload: dict[str, Any], name: str) -> date | None:
@@ -57,45 +76,31 @@ def _open_product(ctx: StepContext, payload: dict[str, Any]) -> list[list[Button
     return [[Button(ctx._("📦 Open the dossier"), f"{OPEN_PRODUCT} {product_id}")]]
 
 
-async def rerating_opens(ctx: StepContext) -> None:
-    """The re-rating window of a certificate opens today."""
+async def _certificate_words(ctx: StepContext) -> dict[str, str] | None:
+    """What a re-rating reminder's text names (None: the window closed already)."""
     payload = ctx.event.timer_payload
     opens, closes = _date(payload, "opens_on"), _date(payload, "closes_on")
     expires = _date(payload, "expires_on")
     if opens is None or closes is None or expires is None or closes < ctx.today:
-        return
-    text = ctx._(
-        "The re-rating window of OCOP certificate {number} for {product} opens on {opens}. "
-        "To keep the certificate, file a re-rating dossier at the UBND xã/phường between "
-        "{opens} and {closes}. The certificate expires on {expires}."
-    ).format(
-        number=payload.get("certificate_number", ""),
-        product=await _product_name(ctx, payload),
-        opens=ctx.t.date(opens),
-        closes=ctx.t.date(closes),
-        expires=ctx.t.date(expires),
-    )
-    ctx.say(text, title=ctx._("🔔 Re-rating window open"), buttons=_open_product(ctx, payload))
+        return None
+    return {
+        "number": str(payload.get("certificate_number", "")),
+        "product": await _product_name(ctx, payload),
+        "opens": ctx.t.date(opens),
+        "closes": ctx.t.date(closes),
+        "expires": ctx.t.date(expires),
+        "left": _days_left(ctx, closes),
+    }
 
 
-async def rerating_closing(ctx: StepContext) -> None:
-    """The re-rating window of a certificate closes soon."""
-    payload = ctx.event.timer_payload
-    closes, expires = _date(payload, "closes_on"), _date(payload, "expires_on")
-    if closes is None or expires is None or closes < ctx.today:
+async def rerating_reminder(ctx: StepContext) -> None:
+    """A certificate's re-rating window opens today, or closes soon."""
+    words = await _certificate_words(ctx)
+    if words is None:
         return
-    text = ctx._(
-        "The re-rating window of OCOP certificate {number} for {product} closes on {closes} "
-        "({left}). If you have not filed yet, file a re-rating dossier at the UBND xã/phường "
-        "before then. The certificate expires on {expires}."
-    ).format(
-        number=payload.get("certificate_number", ""),
-        product=await _product_name(ctx, payload),
-        closes=ctx.t.date(closes),
-        left=_days_left(ctx, closes),
-        expires=ctx.t.date(expires),
-    )
-    ctx.say(text, title=ctx._("⏳ Re-rating window closing"), buttons=_open_product(ctx, payload))
+    title, text = RERATING_TEXTS[TimerKind(ctx.event.timer_kind)]
+    buttons = _open_product(ctx, ctx.event.timer_payload)
+    ctx.say(ctx._(text).format(**words), title=ctx._(title), buttons=buttons)
 
 
 async def deadline_reminder(ctx: StepContext) -> None:
@@ -122,6 +127,6 @@ async def deadline_reminder(ctx: StepContext) -> None:
 def register_reminders() -> None:
     """The reminder kinds: who gets them (defaults in ``bot/reminders.py``), what they say."""
     register_reminder_recipients()
-    register_timer_handler(TimerKind.RERATING_OPENS, rerating_opens)
-    register_timer_handler(TimerKind.RERATING_CLOSING, rerating_closing)
+    for kind in RERATING_TEXTS:
+        register_timer_handler(kind, rerating_reminder)
     register_timer_handler(TimerKind.DEADLINE_REMINDER, deadline_reminder)

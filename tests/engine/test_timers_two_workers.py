@@ -4,13 +4,12 @@ each reminder reaches each chat exactly once."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.areas import import_areas
 from storage.clock import LOCAL_TIMEZONE
@@ -19,7 +18,6 @@ from storage.migrate import upgrade
 from storage.models import (
     Area,
     ChannelIdentity,
-    InboxEvent,
     OutboxMessage,
     Producer,
     ProducerMember,
@@ -28,7 +26,7 @@ from storage.models import (
 )
 from storage.states import TimerKind, TimerStatus
 from storage.timers import schedule
-from tests.engine.test_two_workers import SAMPLE, start_worker, wait_healthy
+from tests.engine.test_two_workers import SAMPLE, start_worker, wait_done, wait_healthy
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.postgres import POSTGRES_URL, temporary_database
 from tests.test_cli import free_port
@@ -86,27 +84,6 @@ async def schedule_reminders(db: Database, producers: list[int]) -> None:
                 await schedule(session, kind, f"certificate:{producer}:{kind}", due, payload)
 
 
-async def wait_fired(db: Database, expected: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        async with db.sessions() as session:
-            done = await session.scalar(
-                select(func.count()).select_from(Timer).where(Timer.status == TimerStatus.DONE)
-            )
-            handled = await session.scalar(
-                select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "done")
-            )
-            unsent = await session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status != "sent")
-            )
-        if done == expected and handled == expected and unsent == 0:
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"{done} of {expected} timers done, {handled} handled, {unsent} unsent")
-
-
 async def test_two_workers_send_each_reminder_once() -> None:
     if not POSTGRES_URL:
         pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
@@ -131,7 +108,7 @@ async def two_workers_fire_reminders(db: Database, url: str) -> None:
             for port in ports:
                 await wait_healthy(http, port)
             await schedule_reminders(db, producers)  # both are looking for due timers now
-            await wait_fired(db, expected)
+            await wait_done(db, expected)  # every timer event handled, every reminder sent
             await asyncio.sleep(0.5)  # time for a duplicate, were there one, to show
         finally:
             for worker in workers:
@@ -143,10 +120,11 @@ async def two_workers_fire_reminders(db: Database, url: str) -> None:
         assert sent == {str(FIRST_CHAT + n): len(KINDS) for n in range(PRODUCERS)}
         for n in range(PRODUCERS):
             texts = [m.plain for m in api.sent_to(FIRST_CHAT + n)]
-            assert sum("Đã mở thời hạn đánh giá lại" in t for t in texts) == 1
-            assert sum("Sắp hết thời hạn đánh giá lại" in t for t in texts) == 1
+            assert sum("Đã mở thời hạn đánh giá, phân hạng lại" in t for t in texts) == 1
+            assert sum("Sắp hết thời hạn đánh giá, phân hạng lại" in t for t in texts) == 1
         async with db.sessions() as session:
             owners = Counter((await session.scalars(select(Timer.claimed_by))).all())
             kinds = set((await session.scalars(select(OutboxMessage.kind))).all())
-        assert sum(owners.values()) == expected
+            done = Counter((await session.scalars(select(Timer.status))).all())
+        assert sum(owners.values()) == expected and done == {TimerStatus.DONE: expected}
         assert kinds == {"notification"}
