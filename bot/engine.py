@@ -15,6 +15,10 @@ Guarantees kept here (see docs/architecture.md):
    A file a step needs is downloaded beside the rounds (a few at a time, under a lease timed
    by the clock) and recorded on the inbox row; the chat waits for it, other chats do not.
 7. Conversation state lives in the database, so a restart resumes every chat where it stood.
+
+Timer events (put in the inbox by ``bot/scheduler.py``) take the same path; their replies are
+notifications, and they leave the conversation, its transcript and its open question as they
+were (see ``_write_messages``).
 """
 
 from __future__ import annotations
@@ -622,6 +626,8 @@ class Engine:
         row.status = InboxStatus.FAILED
         row.processed_at = self.clock.now()
         log.error("event %s of %s failed %d times; giving up", row.event_id, key, row.attempts)
+        if row.payload.get("kind") == EventKind.TIMER:
+            return StepOutcome(handled=1)  # a reminder lost: the user wrote nothing unanswered
         await session.execute(
             update(Conversation)
             .where(Conversation.channel == key.channel, Conversation.chat_id == key.chat_id)

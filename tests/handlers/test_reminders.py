@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.flow import StepContext
 from bot.reminders import register_reminder_recipients
 from bot.scheduler import Scheduler
-from bot.timers import register_recipients
+from bot.timers import register_recipients, register_timer_handler
+from handlers.reminders import register_reminders
 from storage.clock import LOCAL_TIMEZONE, ManualClock, local_time
 from storage.models import (
     ChannelIdentity,
@@ -254,8 +256,7 @@ async def test_a_certified_product_is_reminded_of_its_rerating_window(
     timed_bot: RunningBot, clock: ManualClock
 ) -> None:
     phone = timed_bot.producer(CHAT)
-    await rerating(phone, "2/5/2024")
-    await phone.tap("Confirm")  # expires 2/5/2027; window 3/11/2026 to 2/1/2027
+    await rerating(phone, "2/5/2024")  # expires 2/5/2027; window 3/11/2026 to 2/1/2027
     async with timed_bot.db.sessions() as session:
         timers = (await session.scalars(select(Timer).order_by(Timer.due_at))).all()
     assert [(t.kind, t.due_at) for t in timers] == [
@@ -277,3 +278,28 @@ async def test_a_certified_product_is_reminded_of_its_rerating_window(
     [closing] = phone.new_messages()
     assert "closes on Jan 2, 2027 (14 days left)" in closing.plain
     assert all(isinstance(m, SentMessage) for m in (opens, closing))
+
+
+async def test_a_reminder_that_fails_is_given_up_without_an_apology(
+    timed_bot: RunningBot, clock: ManualClock
+) -> None:
+    phone = timed_bot.producer(CHAT)
+    await register(phone, language="English", confirm=True)
+    phone.new_messages()
+
+    async def broken(_ctx: StepContext) -> None:
+        raise RuntimeError("the reminder's text cannot be built")
+
+    register_timer_handler(TimerKind.DEADLINE_REMINDER, broken)
+    try:
+        payload = {"producer_ids": [await producer_id(timed_bot)], "deadline": "2026-06-15"}
+        await add_timer(timed_bot, TimerKind.DEADLINE_REMINDER, "r", clock.now(), payload)
+        assert await fire(timed_bot) == 1
+    finally:
+        register_reminders()
+    async with timed_bot.db.sessions() as session:
+        event = await session.scalar(select(InboxEvent).where(InboxEvent.event_id.like("timer:%")))
+    assert event is not None and (event.status, event.attempts) == ("failed", 3)
+    assert phone.new_messages() == []  # no "sorry, your last message…": the user sent none
+    replies = await phone.say("/menu")  # and the chat goes on
+    assert "main menu" in replies[-1].plain
