@@ -1,4 +1,5 @@
-"""Wiring: builds the database, engine, sender, channels and the HTTP server, and runs them.
+"""Wiring: builds the database, engine, sender, scheduler, channels and the HTTP server, and
+runs them.
 
 One aiohttp application serves ``/healthz``, the Telegram webhook and the officials' console
 (``/console/``); more webhooks will be added to the same application.
@@ -24,6 +25,7 @@ from bot.flows import build_flows, invite_links
 from bot.health import health_report
 from bot.i18n import set_default_locale
 from bot.official_notify import run_digests, set_console_url
+from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.settings import Settings
 from console import ConsoleConfig, mount_console
@@ -44,6 +46,7 @@ class App:
     db: Database
     engine: Engine
     sender: Sender
+    scheduler: Scheduler
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
     clock: Clock = SYSTEM_CLOCK
 
@@ -85,7 +88,23 @@ def build_app(
         clock=clock,
         channels=chans,
     )
-    return App(settings=settings, db=db, engine=engine, sender=sender, channels=chans, clock=clock)
+    scheduler = Scheduler(
+        db,
+        clock=clock,
+        owner=settings.worker_id(),
+        quiet=settings.quiet(),
+        interval=settings.scheduler_interval,
+        on_events=engine.wake,
+    )
+    return App(
+        settings=settings,
+        db=db,
+        engine=engine,
+        sender=sender,
+        scheduler=scheduler,
+        channels=chans,
+        clock=clock,
+    )
 
 
 def http_app(app: App) -> web.Application:
@@ -114,8 +133,8 @@ def http_app(app: App) -> web.Application:
 
 
 async def serve(app: App, web_app: web.Application, extra: list[Any] | None = None) -> None:
-    """Run the HTTP server, engine, sender, officials' digests, channels and ``extra`` until
-    SIGINT/SIGTERM.
+    """Run the HTTP server, engine, sender, officials' digests, the timers' scheduler, channels
+    and ``extra`` until SIGINT/SIGTERM.
 
     Each channel adds its routes first; its ``run`` starts only once the server listens (a
     webhook is set then, so no update Telegram sends meanwhile bounces).
@@ -136,6 +155,7 @@ async def serve(app: App, web_app: web.Application, extra: list[Any] | None = No
         asyncio.create_task(app.engine.run(stop)),
         asyncio.create_task(app.sender.run(stop)),
         asyncio.create_task(run_digests(app.db, app.clock, stop)),
+        asyncio.create_task(app.scheduler.run(stop)),
         *[asyncio.create_task(channel.run(stop)) for channel in app.channels.values()],
         *[asyncio.create_task(coro(stop)) for coro in (extra or [])],
     ]

@@ -2,6 +2,8 @@
 
 The order matters and reads like the rules a person would follow:
 
+0. a timer that fell due (``timer`` events) runs its kind's handler (``bot/timers.py``),
+   which may say something but leaves the conversation where it was;
 1. blocked / unblocked notices change the chat's reachability and say nothing;
 2. a user with no language yet is asked for one;
 3. commands (/start, /help, /menu, /cancel, /language) and menu shortcuts work anywhere
@@ -25,6 +27,7 @@ from dataclasses import replace
 from bot.channels.base import NUMBERED_CHOICES
 from bot.flow import GLOBAL_SIGNATURE, StepContext
 from bot.i18n import N_
+from bot.timers import run_timer_event
 from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
 from storage.clock import utcnow
@@ -54,6 +57,9 @@ OTHER_KINDS = {
 async def dispatch(ctx: StepContext) -> None:
     """Handle ``ctx.event`` for the conversation it belongs to."""
     event = ctx.event
+    if event.kind == EventKind.TIMER:  # not the user: reachability and language stay as they are
+        await run_timer_event(ctx)
+        return
     if event.kind == EventKind.LEAVE:
         ctx.identity.blocked_at = utcnow()
         return

@@ -15,6 +15,10 @@ Guarantees kept here (see docs/architecture.md):
    A file a step needs is downloaded beside the rounds (a few at a time, under a lease timed
    by the clock) and recorded on the inbox row; the chat waits for it, other chats do not.
 7. Conversation state lives in the database, so a restart resumes every chat where it stood.
+
+Timer events (put in the inbox by ``bot/scheduler.py``) take the same path; their replies are
+notifications, and they leave the conversation, its transcript and its open question as they
+were (see ``_write_messages``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -40,6 +44,7 @@ from bot.errors import describe_error, log_failure
 from bot.files import ReceivedFile
 from bot.flow import ConversationState, FlowRegistry, StepContext, sign_reply
 from bot.i18n import translator
+from bot.notify import NOTIFICATION_PRIORITY
 from bot.vocabulary import ChatKey, Event, EventKind, Reply, step_signature
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
@@ -51,9 +56,16 @@ from storage.models import (
     User,
 )
 from storage.outbox import Outgoing, queue_messages
-from storage.states import OUTBOX_WAITING, InboxStatus
+from storage.states import OUTBOX_WAITING, InboxStatus, OutboxKind
 
-__all__ = ["MAX_STEP_ATTEMPTS", "Dispatcher", "Engine", "FilePrefetcher"]
+__all__ = [
+    "MAX_STEP_ATTEMPTS",
+    "Dispatcher",
+    "Engine",
+    "FilePrefetcher",
+    "inbox_row",
+    "insert_inbox",
+]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +110,31 @@ CHAT_STATE = (
         ChannelIdentity.chat_id == bindparam("chat_id"),
     )
 )
+
+
+def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
+    """The pending inbox row of ``event`` (its texts cleaned of control characters)."""
+    e = event.cleaned()
+    return {
+        "channel": e.channel,
+        "event_id": e.event_id,
+        "chat_id": e.chat_id,
+        "seq": e.seq if 0 <= e.seq <= MAX_SEQ else 0,  # a BIGINT; 0 = arrival order
+        "payload": e.to_json(),
+        "status": InboxStatus.PENDING,
+        "attempts": 0,
+        "received_at": now,
+    }
+
+
+async def insert_inbox(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Inserts inbox rows in the caller's transaction, skipping known (channel, event id)
+    pairs; returns how many were new."""
+    if not rows:
+        return 0
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    stmt = insert(InboxEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])
+    return len((await session.scalars(stmt.returning(InboxEvent.id), rows)).all())
 
 
 def _lock_key(key: ChatKey) -> int:
@@ -169,19 +206,7 @@ class Engine:
         if not events:
             return 0
         now = self.clock.now()
-        rows = [
-            {
-                "channel": e.channel,
-                "event_id": e.event_id,
-                "chat_id": e.chat_id,
-                "seq": e.seq if 0 <= e.seq <= MAX_SEQ else 0,  # a BIGINT; 0 = arrival order
-                "payload": e.to_json(),
-                "status": InboxStatus.PENDING,
-                "attempts": 0,
-                "received_at": now,
-            }
-            for e in (event.cleaned() for event in events)
-        ]
+        rows = [inbox_row(event, now) for event in events]
         new = await self._insert_inbox(rows)
         if new:
             self.wake()
@@ -212,11 +237,8 @@ class Engine:
 
     async def _insert_inbox(self, rows: list[dict[str, Any]]) -> int:
         """Inserts inbox rows in one transaction, skipping known (channel, event id) pairs."""
-        insert = sqlite_insert if self.db.is_sqlite else pg_insert
-        stmt = insert(InboxEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])
         async with self.db.transaction() as session:
-            new = (await session.scalars(stmt.returning(InboxEvent.id), rows)).all()
-        return len(new)
+            return await insert_inbox(session, rows)
 
     def wake(self) -> None:
         """Tell the worker loop that new events are waiting."""
@@ -433,7 +455,9 @@ class Engine:
             ctx.event = event.masked()
             row.payload = ctx.event.to_json()
         replies = ctx.replies
-        if more_waiting and await self._is_flooding(session, key):
+        # A reminder is never held back as a flood.
+        flooding = event.kind != EventKind.TIMER and more_waiting
+        if flooding and await self._is_flooding(session, key):
             replies = self._flood_replies(ctx)
         else:
             ctx.data.pop("_flood_noticed", None)
@@ -464,7 +488,9 @@ class Engine:
             )
             session.add(identity)
         now = self.clock.now()
-        if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_RESOLUTION:
+        last = identity.last_inbound_at
+        stale = last is None or now - last > INBOUND_RESOLUTION
+        if stale and event.kind != EventKind.TIMER:  # time passing is not the user writing
             identity.last_inbound_at = now
         state = ConversationState()
         if conversation is not None:
@@ -518,19 +544,29 @@ class Engine:
     async def _write_messages(
         self, session: AsyncSession, ctx: StepContext, replies: list[Reply], inbox_id: int
     ) -> None:
-        """The inbound event's transcript line, and the replies with theirs, in bulk."""
+        """The inbound event's transcript line, and the replies with theirs, in bulk.
+
+        A timer event's replies are notifications (after live replies) that leave the open
+        question as it was: no transcript line in, and neither the contact request nor a
+        numbered list of the question is touched."""
         e = ctx.event
-        inbound = {
-            "channel": e.channel,
-            "chat_id": e.chat_id,
-            "user_id": ctx.user.id,
-            "kind": str(e.kind),
-            "text": _transcript_text(e),
-            "payload": e.to_json(),
-        }
         c = ctx.conversation
         signature = step_signature(c.flow, c.step, c.version or 0)
-        self._track_contact_request(ctx, replies)
+        timed = e.kind == EventKind.TIMER
+        inbound = None
+        if not timed:
+            inbound = {
+                "channel": e.channel,
+                "chat_id": e.chat_id,
+                "user_id": ctx.user.id,
+                "kind": str(e.kind),
+                "text": _transcript_text(e),
+                "payload": e.to_json(),
+            }
+            self._track_contact_request(ctx, replies)
+        kind, priority = (
+            (OutboxKind.NOTIFICATION, NOTIFICATION_PRIORITY) if timed else (OutboxKind.REPLY, 0)
+        )
         caps = capabilities_of(self.channels, e.channel)
         choices = None  # the last question's buttons, when they are shown as a numbered list
         outgoing = []
@@ -545,12 +581,14 @@ class Engine:
                     user_id=ctx.user.id,
                     payload=signed.to_json(),
                     text=signed.plain_text(),
+                    kind=kind,
+                    priority=priority,
                     inbox_id=inbox_id,
                 )
             )
-        if choices is not None:
+        if choices is not None and not timed:
             ctx.data[NUMBERED_CHOICES] = choices
-        else:
+        elif not timed:
             ctx.data.pop(NUMBERED_CHOICES, None)
         await queue_messages(session, outgoing, inbound=inbound)
 
@@ -588,6 +626,8 @@ class Engine:
         row.status = InboxStatus.FAILED
         row.processed_at = self.clock.now()
         log.error("event %s of %s failed %d times; giving up", row.event_id, key, row.attempts)
+        if row.payload.get("kind") == EventKind.TIMER:
+            return StepOutcome(handled=1)  # a reminder lost: the user wrote nothing unanswered
         await session.execute(
             update(Conversation)
             .where(Conversation.channel == key.channel, Conversation.chat_id == key.chat_id)

@@ -1,4 +1,6 @@
-"""The one list of flows the bot runs; a new feature module adds its flow here."""
+"""The one list of flows the bot runs; a new feature module adds its flow here (and what its
+timers do: ``bot.timers.register_recipients`` / ``register_timer_handler``, after
+``register_reminders`` so that a feature's own registration replaces a default)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from handlers.products import ProductFormFlow, ProductsFlow
 from handlers.profile import ProfileFlow
 from handlers.questions import QuestionsFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
+from handlers.reminders import register_reminders
 
 __all__ = ["build_flows", "invite_links"]
 
@@ -25,7 +28,9 @@ def invite_links(settings: Settings) -> dict[str, str]:
 
 
 def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
-    """Every flow, by name; ``links`` as :func:`invite_links` gives them."""
+    """Every flow, by name; ``links`` as :func:`invite_links` gives them. Registers what
+    timers do, too."""
+    register_reminders()
     flows = FlowRegistry()
     for flow in (
         LanguageFlow(),

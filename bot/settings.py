@@ -7,10 +7,12 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from storage.clock import QuietHours
 
 __all__ = ["Settings", "get_settings"]
 
@@ -49,8 +51,22 @@ class Settings(BaseSettings):
     console_forwarded_for: bool = False
     # The console's absolute base URL (https://ocop.example.vn) for links in officials' chats.
     console_url: str | None = None
+    # Reminders are not sent at night, Vietnam time: from the first hour to the second ("21-7":
+    # 21:00 to 07:00; "0-0": never quiet). The scheduler looks for due timers this often (s).
+    quiet_hours: str = "21-7"
+    scheduler_interval: float = 30.0
     log_level: str = "INFO"
     log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+    def quiet(self) -> QuietHours:
+        """:attr:`quiet_hours` as the scheduler uses them."""
+        return QuietHours.parse(self.quiet_hours)
 
     def secrets(self) -> list[str]:
         """The values that must never be logged (the logging filter masks them)."""

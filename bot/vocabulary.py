@@ -33,7 +33,7 @@ GROUP = "group"  # Event.other of anything said in a group chat (flows are one-t
 
 
 class EventKind(StrEnum):
-    """What a user did."""
+    """What a user did (or, for ``timer``, what time brought: see bot.timers)."""
 
     TEXT = "text"
     BUTTON = "button"
@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     JOIN = "join"  # started / unblocked the bot
     LEAVE = "leave"  # blocked the bot
     OTHER = "other"  # stickers, voice, locations… anything a flow cannot read
+    TIMER = "timer"  # a timer fell due for this chat (timer_kind, timer_payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,8 @@ class Event:
     display_name: str = ""
     other: str = ""  # what an OTHER event was ("sticker", "voice"…)
     seq: int = 0  # the platform's order within the chat (Telegram: update_id); 0 = arrival
+    timer_kind: str = ""  # a TIMER event's timer kind (storage.states.TimerKind)
+    timer_payload: dict[str, Any] = field(default_factory=dict)  # and the timer's payload
 
     @property
     def key(self) -> ChatKey:

@@ -17,6 +17,7 @@ from bot.dossier_progress import progress
 from bot.flow import StepContext
 from bot.i18n import N_
 from bot.profile_choices import org_type, sets_allowed
+from bot.reminders import schedule_rerating_reminders
 from bot.rerating import RERATING, rerating_window
 from bot.rules import ProductSet, rules
 from bot.validators import Invalid, clean_text, parse_id, parse_past_date
@@ -336,6 +337,16 @@ class ProductFormFlow(FormFlow):
             ),
             rules_version=rule_set.version,
         )
+        if certified and values.get("certificate"):
+            await schedule_rerating_reminders(
+                ctx.session,
+                producer_id=producer.id,
+                product_id=product.id,
+                certificate_number=values["certificate"],
+                issued=date.fromisoformat(values["certificate_issued"]),
+                rule_set=rule_set,
+                today=ctx.today,
+            )
         ctx.say(ctx._("📦 {name} is registered. Now its dossier:").format(name=product.name))
         await ctx.goto("documents", product_id=product.id)
 

@@ -1,16 +1,27 @@
 """The one place that asks the time: a :class:`Clock` the engine, sender, rate limits and stores
 take, real by default and set by hand in tests (so expiry and back-off are tested without
 sleeping). Times are timezone-aware UTC; :func:`local_date` is the day in Vietnam, which rules,
-deadlines and windows are counted in."""
+deadlines and windows are counted in; :class:`QuietHours` the night in Vietnam, when nobody is
+sent a reminder (:meth:`QuietHours.next_daytime`)."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, date, datetime, timedelta
+import time as _time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-__all__ = ["LOCAL_TIMEZONE", "Clock", "ManualClock", "SystemClock", "local_date", "utcnow"]
+__all__ = [
+    "LOCAL_TIMEZONE",
+    "Clock",
+    "ManualClock",
+    "QuietHours",
+    "SystemClock",
+    "local_date",
+    "local_time",
+    "utcnow",
+]
 
 LOCAL_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -34,7 +45,7 @@ class SystemClock:
         return datetime.now(UTC)
 
     def monotonic(self) -> float:
-        return time.monotonic()
+        return _time.monotonic()
 
 
 class ManualClock:
@@ -68,3 +79,45 @@ def utcnow() -> datetime:
 def local_date(clock: Clock = SYSTEM_CLOCK) -> date:
     """Today's date in Vietnam by ``clock``."""
     return clock.now().astimezone(LOCAL_TIMEZONE).date()
+
+
+def local_time(day: date, hour: int, minute: int = 0) -> datetime:
+    """``hour:minute`` on ``day`` in Vietnam, as UTC."""
+    return datetime.combine(day, time(hour, minute), LOCAL_TIMEZONE).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """The night in Vietnam, from ``start`` o'clock to ``end`` o'clock (21 to 7 by default;
+    it may cross midnight); equal hours mean no quiet hours at all."""
+
+    start: int = 21
+    end: int = 7
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """``"21-7"`` → 21:00 to 07:00 (``OCOP_QUIET_HOURS``)."""
+        first, sep, second = text.strip().partition("-")
+        if not sep or not first.strip().isdigit() or not second.strip().isdigit():
+            raise ValueError(f"quiet hours must look like 21-7, not {text!r}")
+        quiet = cls(int(first), int(second))
+        if not (0 <= quiet.start <= 23 and 0 <= quiet.end <= 23):
+            raise ValueError(f"quiet hours are hours of the day (0 to 23), not {text!r}")
+        return quiet
+
+    def contains(self, at: datetime) -> bool:
+        """Whether ``at`` falls in the quiet hours (Vietnam time)."""
+        hour = at.astimezone(LOCAL_TIMEZONE).hour
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= hour < self.end
+        return hour >= self.start or hour < self.end
+
+    def next_daytime(self, at: datetime) -> datetime:
+        """``at`` itself outside the quiet hours, otherwise when they end (in UTC)."""
+        if not self.contains(at):
+            return at
+        local = at.astimezone(LOCAL_TIMEZONE)
+        day = local.date() if local.hour < self.end else local.date() + timedelta(days=1)
+        return local_time(day, self.end)

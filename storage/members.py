@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -53,6 +53,7 @@ __all__ = [
     "hash_code",
     "live_codes",
     "looks_like_code",
+    "member_user_ids",
     "new_code",
     "normalise_code",
     "redeem_join_code",
@@ -327,3 +328,15 @@ async def redeem_join_code(
         entity_id=row.producer_id,
     )
     return await session.get_one(Producer, row.producer_id)
+
+
+async def member_user_ids(session: AsyncSession, producer_ids: Collection[int]) -> list[int]:
+    """The users who speak for any of these producers."""
+    if not producer_ids:
+        return []
+    found = await session.scalars(
+        select(ProducerMember.user_id)
+        .where(ProducerMember.producer_id.in_(list(producer_ids)))
+        .order_by(ProducerMember.user_id)
+    )
+    return list(found.all())

@@ -49,6 +49,8 @@ from storage.states import (
     QuestionStatus,
     RevocationGround,
     RoundLevel,
+    TimerKind,
+    TimerStatus,
     TranscriptDirection,
     in_values,
 )
@@ -87,6 +89,7 @@ __all__ = [
     "RoundArea",
     "RoundEntry",
     "ScoreSheet",
+    "Timer",
     "TranscriptEntry",
     "User",
 ]
@@ -757,3 +760,28 @@ class Certificate(Base):
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
     created_at: Mapped[datetime]
+
+
+class Timer(Base):
+    """Timed work (:mod:`storage.timers`): a row that falls due at ``due_at`` and is claimed by
+    one scheduler (``claimed_by``, until ``lease_until``), then ``done``. ``key`` names what it
+    is for ("round:5:deadline:14"), so scheduling the same thing twice is one row."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index("ix_timers_due", "status", "due_at"),
+        CheckConstraint(in_values("kind", TimerKind), name="kind"),
+        CheckConstraint(in_values("status", TimerStatus), name="status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(12), default=TimerStatus.PENDING)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -15,6 +15,7 @@ __all__ = [
     "AWAITING_REVIEW",
     "DECISIONS",
     "EDITABLE_DOSSIER",
+    "MESSAGING_TIMERS",
     "OUTBOX_WAITING",
     "SENDS_DOSSIER_BACK",
     "SENT_BACK",
@@ -35,6 +36,8 @@ __all__ = [
     "QuestionStatus",
     "RevocationGround",
     "RoundLevel",
+    "TimerKind",
+    "TimerStatus",
     "TranscriptDirection",
     "in_values",
 ]
@@ -205,6 +208,27 @@ class RevocationGround(StrEnum):
     OTHER = "other"
 
 
+class TimerKind(StrEnum):
+    """What a timer (``timers.kind``, :mod:`storage.timers`) does when it falls due: remind
+    producers of a round's ``deadline_reminder``, that a certificate's re-rating window opens
+    (``rerating_opens``) or is closing (``rerating_closing``)."""
+
+    DEADLINE_REMINDER = "deadline_reminder"
+    RERATING_OPENS = "rerating_opens"
+    RERATING_CLOSING = "rerating_closing"
+
+
+class TimerStatus(StrEnum):
+    """A timer's state (``timers.status``): ``pending`` until due; ``claimed`` by a scheduler
+    (under a lease); ``done`` once fired, or ``cancelled``; ``failed`` after too many tries."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
 # Outbox messages still to go: waiting, or claimed by a sender.
 OUTBOX_WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 # Dossiers the producer may still change (upload, submit).
@@ -220,6 +244,12 @@ SENT_BACK = (DocumentStatus.HAS_ISSUES, DocumentStatus.REJECTED)
 DECISIONS = (DocumentStatus.HAS_ISSUES, DocumentStatus.APPROVED, DocumentStatus.REJECTED)
 # Dossiers filed and not yet decided: their documents are for officials to review.
 UNDER_REVIEW = (DossierStatus.SUBMITTED, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
+# Timers that message people: they wait for daytime (quiet hours, storage.clock.QuietHours).
+MESSAGING_TIMERS = (
+    TimerKind.DEADLINE_REMINDER,
+    TimerKind.RERATING_OPENS,
+    TimerKind.RERATING_CLOSING,
+)
 # Documents no official has decided on since their last upload.
 AWAITING_REVIEW = (DocumentStatus.RECEIVED, DocumentStatus.EDITED)
 

@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 
+# Inbox rows of updates pushed to the fake server (not the timer events the scheduler adds).
+PUSHED = InboxEvent.event_id.not_like("timer:%")
+
+
 class RunningBot:
     """The application, its Telegram channel polling the fake server, and its loops."""
 
@@ -57,7 +61,9 @@ class RunningBot:
         deadline = time.monotonic() + timeout
         while True:
             async with self.db.sessions() as session:
-                stored = await session.scalar(select(func.count()).select_from(InboxEvent))
+                stored = await session.scalar(
+                    select(func.count()).select_from(InboxEvent).where(PUSHED)
+                )
                 pending = await session.scalar(
                     select(func.count())
                     .select_from(InboxEvent)
@@ -223,8 +229,10 @@ async def running_bot(
     """Start the real application against a fresh fake Bot API server; stop it afterwards.
 
     A bot restarted on the same database needs a higher ``first_update_id``, as Telegram's
-    update ids keep growing. ``clock`` is the engine's: a :class:`ManualClock` set in the past
-    fixes "today" for the steps (the sender keeps the real clock, so replies still flow).
+    update ids keep growing. ``clock`` is the engine's and the scheduler's: a
+    :class:`ManualClock` set in the past fixes "today" for the steps and when timers fall due
+    (the sender keeps the real clock, so replies still flow). The scheduler does not run by
+    itself: a test fires due timers with ``app.scheduler.run_due()``.
     """
     async with FakeTelegramAPI() as api:
         api.make = UpdateBuilder(first_update_id)
@@ -238,6 +246,7 @@ async def running_bot(
         )
         app = build_app(config, per_chat_rate=per_chat_rate)
         app.engine.clock = clock
+        app.scheduler.clock = clock
         telegram = TelegramChannel(api.token, api.url, app.engine, poll_timeout=1)
         await telegram.initialize()
         app.channels[telegram.name] = telegram
@@ -250,7 +259,8 @@ async def running_bot(
         running = RunningBot(app, api, telegram)
         async with app.db.sessions() as session:
             running.pushed = (
-                await session.scalar(select(func.count()).select_from(InboxEvent)) or 0
+                await session.scalar(select(func.count()).select_from(InboxEvent).where(PUSHED))
+                or 0
             )
         try:
             yield running

@@ -38,7 +38,10 @@ def answers(n: int) -> list[str]:
     ]  # fmt: skip
 
 
-async def start_worker(url: str, api: FakeTelegramAPI, port: int) -> asyncio.subprocess.Process:
+async def start_worker(
+    url: str, api: FakeTelegramAPI, port: int, extra: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """A ``serve`` process on ``url`` with its webhook on ``port`` (``extra``: more settings)."""
     env = {
         **os.environ,
         "OCOP_DATABASE_URL": url,
@@ -50,6 +53,7 @@ async def start_worker(url: str, api: FakeTelegramAPI, port: int) -> asyncio.sub
         "OCOP_SEND_RATE_PER_CHAT": "1000",
         "OCOP_POLL_INTERVAL": "0.05",
         "OCOP_LOG_LEVEL": "WARNING",
+        **(extra or {}),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=env,

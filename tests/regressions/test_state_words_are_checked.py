@@ -43,6 +43,7 @@ from storage.models import (
     Question,
     Round,
     RoundEntry,
+    Timer,
     TranscriptEntry,
     User,
 )
@@ -63,6 +64,8 @@ from storage.states import (
     QuestionStatus,
     RevocationGround,
     RoundLevel,
+    TimerKind,
+    TimerStatus,
     TranscriptDirection,
 )
 from tests.engine.conftest import database
@@ -276,6 +279,22 @@ async def revocation(session: AsyncSession, ground: str) -> None:
     await _certificate(session, status=CertificateStatus.REVOKED, revoked_ground=ground)
 
 
+async def timer_kind(session: AsyncSession, kind: str) -> None:
+    session.add(Timer(kind=kind, key=f"k{next(_ids)}", due_at=utcnow(), payload={}))
+
+
+async def timer_status(session: AsyncSession, status: str) -> None:
+    session.add(
+        Timer(
+            kind=TimerKind.RERATING_OPENS,
+            key=f"k{next(_ids)}",
+            due_at=utcnow(),
+            payload={},
+            status=status,
+        )
+    )
+
+
 FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (inbox, InboxStatus),
     (outbox_status, OutboxStatus),
@@ -294,6 +313,8 @@ FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (entry, EntryStatus),
     (certificate, CertificateStatus),
     (revocation, RevocationGround),
+    (timer_kind, TimerKind),
+    (timer_status, TimerStatus),
 ]
 # CHECK constraints that are not about state words.
 OTHER_CHECKS = {("rounds", "ck_rounds_calendar")}
@@ -336,11 +357,12 @@ FIELDS: dict[str, set[str]] = {
             QuestionStatus,
             EntryStatus,
             CertificateStatus,
+            TimerStatus,
         )
     },
     "level": {str(s) for s in RoundLevel},
     "revoked_ground": {str(s) for s in RevocationGround},
-    "kind": {str(s) for s in OutboxKind},
+    "kind": {str(s) for s in itertools.chain(OutboxKind, TimerKind)},
     "mode": {str(s) for s in NotifyMode},
     "event": {str(s) for s in OfficialEvent},
     "direction": {str(s) for s in TranscriptDirection},

@@ -1,0 +1,129 @@
+"""Reminders as timers: when they are scheduled, and who they are for when they fire.
+
+* A certificate's re-rating window (Art. 7.6): ``rerating_opens`` on the day it opens and
+  ``rerating_closing`` :data:`CLOSING_NOTICE` before it closes, each at 08:00 Vietnam time, for
+  every member of the producer (:func:`schedule_rerating_reminders`, keyed by product and
+  certificate number, so a certificate entered twice is reminded once).
+* A round's submission deadline: ``deadline_reminder`` 14, 7 and 1 days before it
+  (:func:`schedule_deadline_reminders`, keyed by round and days). Who it is for is pluggable:
+  the default is the members of the producers the payload lists (``producer_ids``); the rounds
+  feature registers its own (``bot.timers.register_recipients``).
+
+What each chat is told is in ``handlers/reminders.py``; the payloads carry everything its text
+needs, so a reminder reads the same whatever changed since it was scheduled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.rerating import rerating_window
+from bot.rules import RuleSet
+from bot.timers import register_recipients
+from storage.members import member_user_ids
+from storage.models import Timer
+from storage.states import TimerKind
+from storage.timers import reminder_time, schedule
+
+__all__ = [
+    "CLOSING_NOTICE",
+    "DEADLINE_DAYS",
+    "register_reminder_recipients",
+    "schedule_deadline_reminders",
+    "schedule_rerating_reminders",
+]
+
+CLOSING_NOTICE = timedelta(days=14)  # "the re-rating window closes soon" this long before
+DEADLINE_DAYS = (14, 7, 1)  # a round's deadline is reminded this many days before
+
+
+def _ids(value: Any) -> list[int]:
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, int) and not isinstance(item, bool)]
+
+
+async def producer_members(session: AsyncSession, timer: Timer) -> Iterable[int]:
+    """The members of the payload's producer (``producer_id``)."""
+    return await member_user_ids(session, _ids(timer.payload.get("producer_id")))
+
+
+async def listed_producers(session: AsyncSession, timer: Timer) -> Iterable[int]:
+    """The members of the producers the payload lists (``producer_ids``)."""
+    return await member_user_ids(session, _ids(timer.payload.get("producer_ids", [])))
+
+
+def register_reminder_recipients() -> None:
+    """The default recipients of the reminder kinds."""
+    register_recipients(TimerKind.RERATING_OPENS, producer_members)
+    register_recipients(TimerKind.RERATING_CLOSING, producer_members)
+    register_recipients(TimerKind.DEADLINE_REMINDER, listed_producers)
+
+
+async def schedule_rerating_reminders(
+    session: AsyncSession,
+    *,
+    producer_id: int,
+    product_id: int,
+    certificate_number: str,
+    issued: date,
+    rule_set: RuleSet,
+    today: date,
+) -> int:
+    """Schedule the re-rating reminders of a certificate that are still ahead (of ``today``);
+    returns how many."""
+    window = rerating_window(rule_set, issued, today)
+    payload = {
+        "producer_id": producer_id,
+        "product_id": product_id,
+        "certificate_number": certificate_number,
+        "expires_on": window.expiry.isoformat(),
+        "opens_on": window.opens.isoformat(),
+        "closes_on": window.closes.isoformat(),
+    }
+    planned = {
+        TimerKind.RERATING_OPENS: window.opens,
+        TimerKind.RERATING_CLOSING: window.closes - CLOSING_NOTICE,
+    }
+    count = 0
+    for kind, day in planned.items():
+        if day < today:
+            continue
+        key = f"certificate:{product_id}:{certificate_number}:{kind}"
+        await schedule(session, kind, key[:200], reminder_time(day), payload)
+        count += 1
+    return count
+
+
+async def schedule_deadline_reminders(
+    session: AsyncSession,
+    *,
+    round_id: int,
+    round_name: str,
+    deadline: date,
+    today: date,
+    days_before: Sequence[int] = DEADLINE_DAYS,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Schedule a round's deadline reminders still ahead of ``today`` (moved, if the deadline
+    moved and they have not gone yet); ``payload`` adds to what the reminder carries (e.g.
+    ``producer_ids`` for the default recipients). Returns how many."""
+    count = 0
+    for days in days_before:
+        day = deadline - timedelta(days=days)
+        if day < today:
+            continue
+        data = {
+            **(payload or {}),
+            "round_id": round_id,
+            "round_name": round_name,
+            "deadline": deadline.isoformat(),
+            "days_before": days,
+        }
+        key = f"round:{round_id}:deadline:{days}"
+        await schedule(session, TimerKind.DEADLINE_REMINDER, key, reminder_time(day), data)
+        count += 1
+    return count
