@@ -5,25 +5,29 @@ dossiers that count towards a plan's target.
 A document waits for review when an official has not decided on it (``received`` or
 ``edited``) and its dossier has been filed and not yet decided (``submitted``, ``has_issues``
 or ``edited``). It has waited since the later of its last upload and the dossier's last filing
-(a document uploaded before filing waits from the filing).
+(a document uploaded before filing waits from the filing). Both are stored where they change
+(``storage/dossiers.py``): each document's ``waiting_since`` and the ``latest`` mark of each
+product's newest dossier, so an administrator's dashboard counts and walks indexes instead of
+grouping every dossier and sorting every document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.clock import LOCAL_TIMEZONE
 from storage.models import Area, Dossier, DossierDocument, Producer, Product
 from storage.officials import Scope
-from storage.states import AWAITING_REVIEW, UNDER_REVIEW, DossierStatus
-from storage.types import UTCDateTime
+from storage.states import DossierStatus
+
+Ts = TypeVarTuple("Ts")
 
 __all__ = [
     "Overview",
@@ -71,62 +75,48 @@ class TargetCount:
     accepted: int
 
 
-def _by_state(rows: object) -> dict[str, int]:
+def _by_state(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
     counts = {str(state): 0 for state in DossierStatus}
-    for state, count in rows:  # type: ignore[attr-defined]
+    for state, count in rows:
         counts[str(state)] = int(count)
     return counts
 
 
+def _seen(query: Select[*Ts], scope: Scope) -> Select[*Ts]:
+    """``query`` (on dossiers) kept to the dossiers the official may see; an administrator sees
+    them all, without joining their products and producers."""
+    if scope.everything:
+        return query
+    return (
+        query.join(Product, Product.id == Dossier.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .where(scope.producers())
+    )
+
+
 async def overview(session: AsyncSession, scope: Scope) -> Overview:
-    """Counts of what the official may see."""
+    """Counts of what the official may see. A product's state is that of its dossier marked
+    ``latest``; the dossiers are counted in one pass, by state."""
     producers = await scope.count_producers(session)
-    products = await session.scalar(
-        select(func.count())
-        .select_from(Product)
-        .join(Producer, Producer.id == Product.producer_id)
-        .where(scope.producers())
+    products = select(func.count()).select_from(Product)
+    if not scope.everything:
+        products = products.join(Producer, Producer.id == Product.producer_id).where(
+            scope.producers()
+        )
+    by_state = await session.execute(
+        _seen(
+            select(Dossier.status, func.count(), func.count().filter(Dossier.latest))
+            .select_from(Dossier)
+            .group_by(Dossier.status),
+            scope,
+        )
     )
-    seen = (
-        select(Dossier.status, Dossier.product_id, Dossier.id)
-        .join(Product, Product.id == Dossier.product_id)
-        .join(Producer, Producer.id == Product.producer_id)
-        .where(scope.producers())
-    )
-    dossiers = await session.execute(
-        select(Dossier.status, func.count())
-        .where(Dossier.id.in_(seen.with_only_columns(Dossier.id)))
-        .group_by(Dossier.status)
-    )
-    latest = (
-        select(func.max(Dossier.id))
-        .join(Product, Product.id == Dossier.product_id)
-        .join(Producer, Producer.id == Product.producer_id)
-        .where(scope.producers())
-        .group_by(Dossier.product_id)
-    )
-    by_product = await session.execute(
-        select(Dossier.status, func.count()).where(Dossier.id.in_(latest)).group_by(Dossier.status)
-    )
+    rows = by_state.all()
     return Overview(
         producers=producers,
-        products=int(products or 0),
-        products_by_state=_by_state(by_product),
-        dossiers_by_state=_by_state(dossiers),
-    )
-
-
-def _waiting_since() -> ColumnElement[datetime]:
-    filed = func.coalesce(Dossier.submitted_at, DossierDocument.updated_at)
-    later = case((DossierDocument.updated_at > filed, DossierDocument.updated_at), else_=filed)
-    return type_coerce(later, UTCDateTime()).label("since")
-
-
-def _waiting(scope: Scope) -> ColumnElement[bool]:
-    return and_(
-        DossierDocument.status.in_(AWAITING_REVIEW),
-        Dossier.status.in_(UNDER_REVIEW),
-        scope.producers(),
+        products=int(await session.scalar(products) or 0),
+        products_by_state=_by_state((state, latest) for state, _, latest in rows),
+        dossiers_by_state=_by_state((state, count) for state, count, _ in rows),
     )
 
 
@@ -134,8 +124,10 @@ async def waiting_documents(
     session: AsyncSession, scope: Scope, limit: int = 20
 ) -> tuple[list[WaitingDocument], int]:
     """The documents waiting for review that the official may see, oldest first (at most
-    ``limit``), and how many wait in all."""
-    joined = (
+    ``limit``), and how many wait in all. A waiting document has its ``waiting_since`` set
+    (``storage.dossiers.waiting_since``): the oldest are a walk of its index."""
+    waiting = DossierDocument.waiting_since.is_not(None)
+    rows = await session.execute(
         select(
             DossierDocument.id,
             DossierDocument.dossier_id,
@@ -143,35 +135,25 @@ async def waiting_documents(
             DossierDocument.status,
             Product.name,
             Producer.name,
-            _waiting_since(),
+            DossierDocument.waiting_since,
         )
         .join(Dossier, Dossier.id == DossierDocument.dossier_id)
         .join(Product, Product.id == Dossier.product_id)
         .join(Producer, Producer.id == Product.producer_id)
-        .where(_waiting(scope))
+        .where(waiting, scope.producers())
+        .order_by(DossierDocument.waiting_since, DossierDocument.id)
+        .limit(limit)
     )
-    since = _waiting_since()
-    rows = await session.execute(joined.order_by(since, DossierDocument.id).limit(limit))
-    total = await session.scalar(
-        select(func.count())
-        .select_from(DossierDocument)
-        .join(Dossier, Dossier.id == DossierDocument.dossier_id)
-        .join(Product, Product.id == Dossier.product_id)
-        .join(Producer, Producer.id == Product.producer_id)
-        .where(_waiting(scope))
-    )
-    documents = [
-        WaitingDocument(
-            document_id=row[0],
-            dossier_id=row[1],
-            doc_type=row[2],
-            status=row[3],
-            product_name=row[4],
-            producer_name=row[5],
-            since=row[6],
+    count = select(func.count()).select_from(DossierDocument).where(waiting)
+    if not scope.everything:
+        count = _seen(count.join(Dossier, Dossier.id == DossierDocument.dossier_id), scope)
+    total = await session.scalar(count)
+    documents = []
+    for document_id, dossier_id, doc_type, status, product, producer, since in rows:
+        assert since is not None  # by the query's condition
+        documents.append(
+            WaitingDocument(document_id, dossier_id, doc_type, status, product, producer, since)
         )
-        for row in rows
-    ]
     return documents, int(total or 0)
 
 
