@@ -548,8 +548,11 @@ async def generate(
         )
         for model in tables:
             await w.move_sequence(_t(model))
+        await conn.commit()
         if w.postgres:  # what autovacuum does soon after; SQLite is left as the bot leaves it
-            await conn.exec_driver_sql("ANALYZE")
-            await conn.commit()
+            # VACUUM as well as ANALYZE: autovacuum vacuums a table after many inserts, which
+            # sets the visibility map that index-only scans (the dashboard's counts) rely on.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("VACUUM ANALYZE")
     counts["busy_producer"] = p0
     return counts

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -125,31 +125,39 @@ async def waiting_documents(
 ) -> tuple[list[WaitingDocument], int]:
     """The documents waiting for review that the official may see, oldest first (at most
     ``limit``), and how many wait in all. A waiting document has its ``waiting_since`` set
-    (``storage.dossiers.waiting_since``): the oldest are a walk of its index."""
+    (``storage.dossiers.waiting_since``): an administrator's oldest are a walk of its index and
+    their number a count of it; an area's are found from its producers, counted in the same
+    pass (a window over the rows before the limit)."""
     waiting = DossierDocument.waiting_since.is_not(None)
-    rows = await session.execute(
-        select(
-            DossierDocument.id,
-            DossierDocument.dossier_id,
-            DossierDocument.doc_type,
-            DossierDocument.status,
-            Product.name,
-            Producer.name,
-            DossierDocument.waiting_since,
+    in_all = func.count().over() if not scope.everything else literal(0)
+    rows = (
+        await session.execute(
+            select(
+                DossierDocument.id,
+                DossierDocument.dossier_id,
+                DossierDocument.doc_type,
+                DossierDocument.status,
+                Product.name,
+                Producer.name,
+                DossierDocument.waiting_since,
+                in_all,
+            )
+            .join(Dossier, Dossier.id == DossierDocument.dossier_id)
+            .join(Product, Product.id == Dossier.product_id)
+            .join(Producer, Producer.id == Product.producer_id)
+            .where(waiting, scope.producers())
+            .order_by(DossierDocument.waiting_since, DossierDocument.id)
+            .limit(limit)
         )
-        .join(Dossier, Dossier.id == DossierDocument.dossier_id)
-        .join(Product, Product.id == Dossier.product_id)
-        .join(Producer, Producer.id == Product.producer_id)
-        .where(waiting, scope.producers())
-        .order_by(DossierDocument.waiting_since, DossierDocument.id)
-        .limit(limit)
-    )
-    count = select(func.count()).select_from(DossierDocument).where(waiting)
-    if not scope.everything:
-        count = _seen(count.join(Dossier, Dossier.id == DossierDocument.dossier_id), scope)
-    total = await session.scalar(count)
+    ).all()
+    if scope.everything:
+        total = await session.scalar(
+            select(func.count()).select_from(DossierDocument).where(waiting)
+        )
+    else:
+        total = rows[0][7] if rows else 0
     documents = []
-    for document_id, dossier_id, doc_type, status, product, producer, since in rows:
+    for document_id, dossier_id, doc_type, status, product, producer, since, _ in rows:
         assert since is not None  # by the query's condition
         documents.append(
             WaitingDocument(document_id, dossier_id, doc_type, status, product, producer, since)

@@ -43,9 +43,7 @@ async def recomputed(db: Database) -> dict[int, datetime | None]:
     """Each document's waiting time, computed from the review states and times."""
     filed = func.coalesce(Dossier.submitted_at, DossierDocument.updated_at)
     later = case((DossierDocument.updated_at > filed, DossierDocument.updated_at), else_=filed)
-    waits = sa.and_(
-        DossierDocument.status.in_(AWAITING_REVIEW), Dossier.status.in_(UNDER_REVIEW)
-    )
+    waits = sa.and_(DossierDocument.status.in_(AWAITING_REVIEW), Dossier.status.in_(UNDER_REVIEW))
     since = sa.type_coerce(case((waits, later), else_=None), UTCDateTime())
     async with db.sessions() as session:
         rows = await session.execute(
@@ -284,34 +282,36 @@ async def _old_rows(db: Database) -> None:
     async with db.transaction() as session:
         producer, people = await producer_with_people(session)
         user = await session.get_one(User, people[0].id)
+        product = {
+            "producer_id": producer.id, "product_set": 21, "description": "", "packaging": "",
+            "yearly_output": "", "raw_material_area": "", "created_by": user.id,
+            "created_at": T0, "updated_at": T0,
+        }  # fmt: skip
         await session.execute(
             sa.insert(_products),
-            [
-                dict(
-                    id=n, producer_id=producer.id, product_set=21, name=f"Sản phẩm {n}",
-                    description="", packaging="", yearly_output="", raw_material_area="",
-                    created_by=user.id, created_at=T0, updated_at=T0,
-                )  # fmt: skip
-                for n in (1, 2, 3, 4)
-            ],
+            [{**product, "id": n, "name": f"Sản phẩm {n}"} for n in (1, 2, 3, 4)],
         )
+        dossier = {"kind": "first", "rules_version": "2026.1", "created_at": T0, "updated_at": T0}
         await session.execute(
             sa.insert(_dossiers),
             [
-                dict(
-                    id=i, product_id=p, kind="first", rules_version="2026.1", status=state,
-                    submitted_at=None if day is None else _at(day), created_at=T0, updated_at=T0,
-                )  # fmt: skip
+                {
+                    **dossier,
+                    **dict(zip(("id", "product_id", "status"), (i, p, state), strict=True)),
+                    "submitted_at": None if day is None else _at(day),
+                }
                 for i, p, state, day in OLD_DOSSIERS
             ],
         )
         await session.execute(
             sa.insert(_documents),
             [
-                dict(
-                    id=i, dossier_id=d, doc_type=f"type_{i}", status=state, created_at=_at(day),
-                    updated_at=_at(day),
-                )  # fmt: skip
+                {
+                    **dict(zip(("id", "dossier_id", "status"), (i, d, state), strict=True)),
+                    "doc_type": f"type_{i}",
+                    "created_at": _at(day),
+                    "updated_at": _at(day),
+                }
                 for i, d, state, day in OLD_DOCUMENTS
             ],
         )
