@@ -111,11 +111,12 @@ async def rows_without_audit(db: Database) -> tuple[int, int, int, int]:
 
 
 @asynccontextmanager
-async def _empty(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+async def empty_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database on ``backend``, for a migration's backfill test."""
     if backend == "postgres":
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        async with temporary_database(POSTGRES_URL, "ocop_test_audit_backfill") as url:
+        async with temporary_database(POSTGRES_URL, "ocop_test_backfill") as url:
             yield url
         return
     yield f"sqlite+aiosqlite:///{tmp_path / 'backfill.sqlite3'}"
@@ -125,7 +126,7 @@ async def _empty(backend: str, tmp_path: Path) -> AsyncIterator[str]:
 async def test_the_migration_fills_in_the_entries_written_before(
     backend: str, tmp_path: Path
 ) -> None:
-    async with _empty(backend, tmp_path) as url:
+    async with empty_database(backend, tmp_path) as url:
         db = Database(url)
         try:
             await upgrade(db.engine, "0015_official_chats")  # the one before 0016_audit_indexes

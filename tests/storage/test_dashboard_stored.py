@@ -10,8 +10,6 @@ a document waits when it is ``received`` or ``edited`` in a ``submitted``, ``has
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,18 +19,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
-from storage.dossiers import (
-    create_product,
-    set_document_status,
-    set_dossier_status,
-    submit_dossier,
-)
+from storage.dossiers import set_document_status, set_dossier_status, submit_dossier
 from storage.migrate import upgrade
 from storage.models import Dossier, DossierDocument, User
 from storage.states import AWAITING_REVIEW, UNDER_REVIEW, DocumentStatus, DossierStatus
 from storage.types import UTCDateTime
 from tests.engine.conftest import database  # noqa: F401
-from tests.postgres import POSTGRES_URL, temporary_database
+from tests.storage.test_audit_producer import empty_database
 from tests.storage.test_dossiers import draft, producer_with_people, upload
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -179,17 +172,8 @@ async def test_a_document_sent_back_in_a_draft_makes_the_others_wait(
 
 async def test_one_latest_dossier_per_product(database: Database) -> None:  # noqa: F811
     async with database.transaction() as session:
-        producer, people = await producer_with_people(session)
-        product, dossier = await create_product(
-            session,
-            producer_id=producer.id,
-            user_id=people[0].id,
-            values={"product_set": 21, "name": "Giỏ mây tre"},
-            dossier_kind="first",
-            certificate_ref=None,
-            rules_version="2026.1",
-        )
-        product_id, first = product.id, dossier.id
+        dossier, _people = await draft(session)
+        product_id, first = dossier.product_id, dossier.id
     assert await latest_marks(database) == ({first}, {first})
     with pytest.raises(IntegrityError):  # a second dossier must take the mark from the first
         async with database.transaction() as session:
@@ -266,17 +250,6 @@ OLD_DOCUMENTS = [
 ]
 
 
-@asynccontextmanager
-async def _empty(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    if backend == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        async with temporary_database(POSTGRES_URL, "ocop_test_dashboard_backfill") as url:
-            yield url
-        return
-    yield f"sqlite+aiosqlite:///{tmp_path / 'backfill.sqlite3'}"
-
-
 async def _old_rows(db: Database) -> None:
     """The rows as written before 0017 (no ``latest``, no ``waiting_since``)."""
     async with db.transaction() as session:
@@ -321,7 +294,7 @@ async def _old_rows(db: Database) -> None:
 async def test_the_migration_fills_in_the_rows_written_before(
     backend: str, tmp_path: Path
 ) -> None:
-    async with _empty(backend, tmp_path) as url:
+    async with empty_database(backend, tmp_path) as url:
         db = Database(url)
         try:
             await upgrade(db.engine, "0016_audit_indexes")  # the one before 0017_dashboard_speed
