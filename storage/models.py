@@ -386,7 +386,7 @@ class Dossier(Base):
     submitted_at: Mapped[datetime | None]
     # Counts changes (submission, decisions): a decision names the version it was made on.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    latest: Mapped[bool] = mapped_column(default=True, server_default=true())
+    latest: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from storage.db import Database
 from storage.dossiers import create_product, set_document_status, set_dossier_status
@@ -101,13 +101,20 @@ async def rows_without_audit(db: Database) -> tuple[int, int, int, int]:
         )
         session.add(product)
         await session.flush()
-        dossier = Dossier(product_id=product.id, kind="first", rules_version="2026.1")
-        session.add(dossier)
-        await session.flush()
-        document = DossierDocument(dossier_id=dossier.id, doc_type="registration_form")
-        session.add(document)
-        await session.flush()
-        return producer.id, product.id, dossier.id, document.id
+        # Core inserts: the ORM would also ask for the columns later migrations add.
+        dossier = await session.scalar(
+            insert(Dossier)
+            .values(product_id=product.id, kind="first", rules_version="2026.1")
+            .returning(Dossier.id)
+        )
+        assert dossier is not None
+        document = await session.scalar(
+            insert(DossierDocument)
+            .values(dossier_id=dossier, doc_type="registration_form")
+            .returning(DossierDocument.id)
+        )
+        assert document is not None
+        return producer.id, product.id, dossier, document
 
 
 @asynccontextmanager
