@@ -13,7 +13,7 @@ grouping every dossier and sorting every document.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, TypeVarTuple
@@ -32,8 +32,9 @@ Ts = TypeVarTuple("Ts")
 __all__ = [
     "Overview",
     "TargetCount",
+    "TargetFilter",
     "WaitingDocument",
-    "count_for_target",
+    "count_for_targets",
     "overview",
     "waiting_documents",
 ]
@@ -65,6 +66,15 @@ class WaitingDocument:
     product_name: str
     producer_name: str
     since: datetime
+
+
+@dataclass(frozen=True)
+class TargetFilter:
+    """Which of a province's dossiers a target counts: of an area (a commune's code; None for
+    the whole province) and of some product sets (None for any)."""
+
+    area_code: str | None
+    product_sets: Collection[int] | None
 
 
 @dataclass(frozen=True)
@@ -170,44 +180,50 @@ def _codes(column: InstrumentedAttribute[Any], code: str) -> ColumnElement[bool]
     return column.in_(select(Area.id).where(Area.code == code))
 
 
-async def count_for_target(
+async def count_for_targets(
     session: AsyncSession,
     scope: Scope,
     *,
     year: int,
     province_code: str,
-    area_code: str | None,
-    product_sets: Collection[int] | None,
-) -> TargetCount:
-    """Dossiers filed in ``year`` (Vietnam time) by producers of the province (and of the
-    area, if given) that the official may see, of the given product sets (any for None).
+    targets: Sequence[TargetFilter],
+) -> list[TargetCount]:
+    """For each target: the dossiers filed in ``year`` (Vietnam time) by producers of the
+    province (and of the target's area, if any) that the official may see, of the target's
+    product sets (any for None).
 
-    Only the producers are chosen in the WHERE clause; what counts is a filter of the counts,
-    so the query walks the area's producers (an index) and never starts from a product set or
-    a state, which match a large share of the country."""
+    One pass over the province's producers that the official may see, whatever the number of
+    targets: only the producers are chosen in the WHERE clause, and each target's dossiers are
+    a filter of its two counts, so the query walks the area's producers (an index) and never
+    starts from a product set or a state, which match a large share of the country."""
+    if not targets:
+        return []
     start = datetime.combine(datetime(year, 1, 1).date(), time(), LOCAL_TIMEZONE)
     end = datetime.combine(datetime(year + 1, 1, 1).date(), time(), LOCAL_TIMEZONE)
-    producers = [scope.producers(), _codes(Producer.province_id, province_code)]
-    if area_code is not None:
-        producers.append(_codes(Producer.commune_id, area_code))
-    counted = [
-        Dossier.status != DossierStatus.DRAFT,
-        Dossier.submitted_at >= start,
-        Dossier.submitted_at < end,
-    ]
-    if product_sets is not None:
-        counted.append(Product.product_set.in_(sorted(product_sets)))
-    filed = and_(*counted)
+    counts: list[ColumnElement[int]] = []
+    for target in targets:
+        counted = [
+            Dossier.status != DossierStatus.DRAFT,
+            Dossier.submitted_at >= start,
+            Dossier.submitted_at < end,
+        ]
+        if target.area_code is not None:
+            counted.append(_codes(Producer.commune_id, target.area_code))
+        if target.product_sets is not None:
+            counted.append(Product.product_set.in_(sorted(target.product_sets)))
+        filed = and_(*counted)
+        counts.append(func.count().filter(filed))
+        counts.append(func.count().filter(filed, Dossier.status == DossierStatus.APPROVED))
     row = (
         await session.execute(
-            select(
-                func.count().filter(filed),
-                func.count().filter(filed, Dossier.status == DossierStatus.APPROVED),
-            )
+            select(*counts)
             .select_from(Producer)
             .join(Product, Product.producer_id == Producer.id)
             .join(Dossier, Dossier.product_id == Product.id)
-            .where(*producers)
+            .where(scope.producers(), _codes(Producer.province_id, province_code))
         )
     ).one()
-    return TargetCount(submitted=int(row[0]), accepted=int(row[1]))
+    return [
+        TargetCount(submitted=int(row[2 * n]), accepted=int(row[2 * n + 1]))
+        for n in range(len(targets))
+    ]

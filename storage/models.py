@@ -373,7 +373,7 @@ class Dossier(Base):
             sqlite_where=text("latest"),
             postgresql_where=text("latest"),
         ),
-        Index("ix_dossiers_latest_status", "latest", "status"),
+        Index("ix_dossiers_status_latest", "status", "latest"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)

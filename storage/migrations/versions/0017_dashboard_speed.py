@@ -66,11 +66,11 @@ def upgrade() -> None:
         sqlite_where=sa.text("latest"),
         postgresql_where=sa.text("latest"),
     )
-    op.create_index("ix_dossiers_latest_status", "dossiers", ["latest", "status"])
+    op.create_index("ix_dossiers_status_latest", "dossiers", ["status", "latest"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_dossiers_latest_status", table_name="dossiers")
+    op.drop_index("ix_dossiers_status_latest", table_name="dossiers")
     op.drop_index("uq_dossiers_latest_product_id", table_name="dossiers")
     op.drop_index("ix_dossier_documents_waiting", table_name="dossier_documents")
     with op.batch_alter_table("dossiers") as batch:
