@@ -1,7 +1,7 @@
 """What the dashboard reads stored beside the review states (``storage/dossiers.py``): each
 document's ``waiting_since`` and each product's ``latest`` dossier stay what the rows say
 through every state change (uploads, more photos, filing, decisions on documents and on the
-whole dossier, re-uploads, filing again), and migration 0017 fills them in for the rows written
+whole dossier, re-uploads, filing again), and migration 0018 fills them in for the rows written
 before it; on SQLite and PostgreSQL.
 
 "What the rows say" is computed afresh here in SQL, as the dashboard did before it was stored:
@@ -189,7 +189,7 @@ async def test_one_latest_dossier_per_product(database: Database) -> None:  # no
     assert await latest_marks(database) == ({second_id}, {second_id})
 
 
-# -- migration 0017 ------------------------------------------------------------------------------
+# -- migration 0018 ------------------------------------------------------------------------------
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 _products = sa.table(
@@ -251,7 +251,7 @@ OLD_DOCUMENTS = [
 
 
 async def _old_rows(db: Database) -> None:
-    """The rows as written before 0017 (no ``latest``, no ``waiting_since``)."""
+    """The rows as written before 0018 (no ``latest``, no ``waiting_since``)."""
     async with db.transaction() as session:
         producer, people = await producer_with_people(session)
         user = await session.get_one(User, people[0].id)
@@ -297,7 +297,7 @@ async def test_the_migration_fills_in_the_rows_written_before(
     async with empty_database(backend, tmp_path) as url:
         db = Database(url)
         try:
-            await upgrade(db.engine, "0016_audit_indexes")  # the one before 0017_dashboard_speed
+            await upgrade(db.engine, "0017_rounds")  # the one before 0018_dashboard_speed
             await _old_rows(db)
             await upgrade(db.engine)
             found = await waiting(db)

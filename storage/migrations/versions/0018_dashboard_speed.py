@@ -3,8 +3,8 @@ while it waits for an official's review, with a partial index so "oldest first" 
 walk) and the ``latest`` mark of each product's newest dossier (unique per product), both
 filled from the rows already written.
 
-Revision ID: 0017_dashboard_speed
-Revises: 0016_audit_indexes
+Revision ID: 0018_dashboard_speed
+Revises: 0017_rounds
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_dashboard_speed"
-down_revision: str | Sequence[str] | None = "0016_audit_indexes"
+revision: str = "0018_dashboard_speed"
+down_revision: str | Sequence[str] | None = "0017_rounds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
