@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.rules import rules
 from storage.areas import import_areas
 from storage.db import Database
+from storage.dossiers import waiting_since
 from storage.models import (
     Area,
     AuditEntry,
@@ -360,6 +361,10 @@ async def generate(
             ),
         )
         status = rng.choices(states, weights, k=producers)
+        filed = [
+            None if status[i] == DossierStatus.DRAFT else born[i] + timedelta(days=3)
+            for i in range(producers)
+        ]
         counts["dossiers"] = await w.insert(
             _t(Dossier),
             (
@@ -369,6 +374,7 @@ async def generate(
                 "rules_version",
                 "status",
                 "submitted_at",
+                "latest",
                 "created_at",
                 "updated_at",
             ),
@@ -379,7 +385,8 @@ async def generate(
                     "first",
                     rule_set.version,
                     status[i],
-                    None if status[i] == DossierStatus.DRAFT else born[i] + timedelta(days=3),
+                    filed[i],
+                    True,  # the product's only dossier
                     born[i],
                     born[i],
                 )
@@ -392,11 +399,21 @@ async def generate(
             for i in range(producers):
                 for j, doc_type in enumerate(doc_types):
                     at = born[i] + timedelta(days=1, minutes=j)
-                    yield (x0 + i * k + j, d0 + i, doc_type, DocumentStatus.RECEIVED, at, at)
+                    received = DocumentStatus.RECEIVED
+                    since = waiting_since(received, at, status[i], filed[i])
+                    yield (x0 + i * k + j, d0 + i, doc_type, received, since, at, at)
 
         counts["documents"] = await w.insert(
             _t(DossierDocument),
-            ("id", "dossier_id", "doc_type", "status", "created_at", "updated_at"),
+            (
+                "id",
+                "dossier_id",
+                "doc_type",
+                "status",
+                "waiting_since",
+                "created_at",
+                "updated_at",
+            ),
             document_rows(),
         )
         await w.insert(
@@ -531,8 +548,11 @@ async def generate(
         )
         for model in tables:
             await w.move_sequence(_t(model))
+        await conn.commit()
         if w.postgres:  # what autovacuum does soon after; SQLite is left as the bot leaves it
-            await conn.exec_driver_sql("ANALYZE")
-            await conn.commit()
+            # VACUUM as well as ANALYZE: autovacuum vacuums a table after many inserts, which
+            # sets the visibility map that index-only scans (the dashboard's counts) rely on.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("VACUUM ANALYZE")
     counts["busy_producer"] = p0
     return counts

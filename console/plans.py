@@ -25,7 +25,7 @@ from console.render import see_other
 from console.security import signed_in
 from storage.areas import communes_of, get_area, list_provinces
 from storage.clock import LOCAL_TIMEZONE
-from storage.dashboard import count_for_target
+from storage.dashboard import TargetFilter, count_for_targets
 from storage.models import Area, Plan, PlanTarget
 from storage.officials import Scope, scope_of
 from storage.plans import (
@@ -139,19 +139,23 @@ async def plan_progress(
     own is left out), with the dossiers of their areas counting towards it."""
     province = await get_area(session, plan.area_id)
     assert province is not None
-    shown: list[TargetProgress] = []
+    followed: list[tuple[PlanTarget, Area | None]] = []
     for target in await targets_of(session, plan.id):
         area = await get_area(session, target.area_id) if target.area_id else None
-        if area is not None and not await scope.may_see_area(session, area.id):
-            continue
-        counted = await count_for_target(
-            session,
-            scope,
-            year=plan.year,
-            province_code=province.code,
-            area_code=area.code if area is not None else None,
-            product_sets=_sets(target, rule_set),
-        )
+        if area is None or await scope.may_see_area(session, area.id):
+            followed.append((target, area))
+    counts = await count_for_targets(
+        session,
+        scope,
+        year=plan.year,
+        province_code=province.code,
+        targets=[
+            TargetFilter(area.code if area is not None else None, _sets(target, rule_set))
+            for target, area in followed
+        ],
+    )
+    shown: list[TargetProgress] = []
+    for (target, area), counted in zip(followed, counts, strict=True):
         description = describe_target(target, t, rule_set, area)
         numbers = t.gettext(
             "Target {target}; dossiers submitted {submitted}; accepted as valid {accepted}."

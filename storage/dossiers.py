@@ -5,6 +5,10 @@ may mark it ``has_issues`` (with a reason), ``approved`` or ``rejected``; a re-u
 ``has_issues`` (or ``rejected``) makes it ``edited``. A dossier is a ``draft`` until the producer
 submits it; then ``submitted``, and the officials move it on the same way.
 
+Each change here also keeps what the dashboard reads stored: a document's ``waiting_since``
+(:func:`waiting_since`, refreshed for all of a dossier's documents whenever the dossier or one of
+them changes) and the ``latest`` mark of a product's newest dossier.
+
 Access is always scoped by producer: :func:`product_of` answers only for the producer's own
 products, so a guessed id in a button payload finds nothing.
 """
@@ -12,7 +16,7 @@ products, so a guessed id in a button payload finds nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,10 +26,12 @@ from storage.audit import audit
 from storage.clock import utcnow
 from storage.models import DocumentFile, Dossier, DossierDocument, Product
 from storage.states import (
+    AWAITING_REVIEW,
     DECISIONS,
     EDITABLE_DOSSIER,
     SENDS_DOSSIER_BACK,
     SENT_BACK,
+    UNDER_REVIEW,
     ActorKind,
     DocumentStatus,
     DossierStatus,
@@ -42,9 +48,11 @@ __all__ = [
     "documents_of",
     "product_of",
     "products_of",
+    "refresh_waiting",
     "set_document_status",
     "set_dossier_status",
     "submit_dossier",
+    "waiting_since",
 ]
 
 
@@ -78,6 +86,31 @@ async def _claim_version(
     )
     if getattr(result, "rowcount", 0) != 1:
         raise StaleDecision(model.__tablename__, row_id, expected)
+
+
+def waiting_since(
+    document_status: str, uploaded_at: datetime, dossier_status: str, submitted_at: datetime | None
+) -> datetime | None:
+    """Since when a document has waited for an official's review, or None if it does not wait.
+
+    It waits when no official has decided on it since its last upload (``received`` or
+    ``edited``) and its dossier is filed and not yet decided (``submitted``, ``has_issues`` or
+    ``edited``), since the later of its last upload (``uploaded_at``: the document's
+    ``updated_at``) and the dossier's last filing."""
+    if document_status not in AWAITING_REVIEW or dossier_status not in UNDER_REVIEW:
+        return None
+    if submitted_at is None or uploaded_at > submitted_at:
+        return uploaded_at
+    return submitted_at
+
+
+async def refresh_waiting(session: AsyncSession, dossier: Dossier) -> None:
+    """Stores :func:`waiting_since` for each of the dossier's documents: called by every change
+    of a dossier or a document (and by whatever writes them another way)."""
+    for document in (await documents_of(session, dossier.id)).values():
+        document.waiting_since = waiting_since(
+            document.status, document.updated_at, dossier.status, dossier.submitted_at
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,7 @@ async def create_product(
         certificate_issued=certificate_issued,
         rules_version=rules_version,
         status=DossierStatus.DRAFT,
+        latest=True,  # the product's only dossier
     )
     session.add(dossier)
     await session.flush()
@@ -234,6 +268,7 @@ async def add_file(
         )
     )
     document.updated_at = dossier.updated_at = utcnow()
+    await refresh_waiting(session, dossier)
     audit(
         session,
         actor_kind=ActorKind.USER,
@@ -271,6 +306,7 @@ async def submit_dossier(
     )
     dossier.submitted_at = dossier.updated_at = utcnow()
     dossier.version += 1
+    await refresh_waiting(session, dossier)
     audit(
         session,
         actor_kind=ActorKind.USER,
@@ -323,6 +359,7 @@ async def set_document_status(
         dossier.status = DossierStatus.HAS_ISSUES
         dossier.updated_at = utcnow()
         dossier.version += 1
+    await refresh_waiting(session, dossier)
     audit(
         session,
         actor_kind=ActorKind.OFFICIAL,
@@ -362,6 +399,7 @@ async def set_dossier_status(
     dossier.status = status
     dossier.review_reason = reason.strip() if reason else None
     dossier.updated_at = utcnow()
+    await refresh_waiting(session, dossier)
     audit(
         session,
         actor_kind=ActorKind.OFFICIAL,

@@ -26,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
+    true,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -358,13 +360,23 @@ class Dossier(Base):
     """A product's dossier for one evaluation, under the rule set it was filed with.
 
     Review states (as in ODK Central): draft → submitted → has_issues / edited → approved or
-    rejected.
+    rejected. ``latest`` marks the product's newest dossier (the one its state is counted by),
+    one per product (a unique index holds it), so the dashboard counts products by state
+    without grouping every dossier.
     """
 
     __tablename__ = "dossiers"
     __table_args__ = (
         CheckConstraint(in_values("status", DossierStatus), name="status"),
         Index("ix_dossiers_status_product_id", "status", "product_id"),
+        Index(
+            "uq_dossiers_latest_product_id",
+            "product_id",
+            unique=True,
+            sqlite_where=text("latest"),
+            postgresql_where=text("latest"),
+        ),
+        Index("ix_dossiers_status_latest", "status", "latest"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
@@ -377,17 +389,30 @@ class Dossier(Base):
     submitted_at: Mapped[datetime | None]
     # Counts changes (submission, decisions): a decision names the version it was made on.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    latest: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DossierDocument(Base):
-    """One document of a dossier's checklist, with its review state."""
+    """One document of a dossier's checklist, with its review state.
+
+    ``waiting_since`` is set while the document waits for an official's review and says since
+    when (:func:`storage.dossiers.waiting_since`; kept by every state change there), so the
+    dashboard's "oldest waiting first" walks an index instead of sorting every document.
+    """
 
     __tablename__ = "dossier_documents"
     __table_args__ = (
         UniqueConstraint("dossier_id", "doc_type"),
         CheckConstraint(in_values("status", DocumentStatus), name="status"),
+        Index(
+            "ix_dossier_documents_waiting",
+            "waiting_since",
+            "id",
+            sqlite_where=text("waiting_since IS NOT NULL"),
+            postgresql_where=text("waiting_since IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
@@ -396,6 +421,7 @@ class DossierDocument(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[int | None] = mapped_column(BigInteger)
     reviewed_at: Mapped[datetime | None]
+    waiting_since: Mapped[datetime | None]
     # Counts changes (uploads, decisions): a decision names the version it was made on.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,11 +1,14 @@
 """Products, dossiers and documents written straight into the console's database, with the
-times a test chooses (the dashboard's counts and waiting times are read from them)."""
+times a test chooses (the dashboard's counts and waiting times are read from them); what the
+storage layer keeps stored beside them (each document's ``waiting_since``) is refreshed as its
+own changes do."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
+from storage.dossiers import refresh_waiting
 from storage.models import Dossier, DossierDocument, Product, User
 from storage.states import DocumentStatus, DossierStatus
 from tests.console.conftest import Console
@@ -52,4 +55,5 @@ async def add_dossier(
                     updated_at=uploaded,
                 )
             )
+        await refresh_waiting(session, dossier)
         return dossier.id

@@ -12,12 +12,15 @@ from sqlalchemy import select
 from bot.i18n import translator
 from console.dashboard import waited
 from storage.dashboard import overview, waiting_documents
-from storage.models import Area, ProducerMember
+from storage.dossiers import refresh_waiting
+from storage.models import Area, Dossier, DossierDocument, ProducerMember
 from storage.officials import scope_of
 from storage.states import DocumentStatus, DossierStatus, OfficialRole
 from tests.console.conftest import Console
 from tests.console.dashboard_data import add_dossier
 from tests.console.test_conversations import ESCAPED, XSS, commune_setup, question
+
+DOSSIER_WORDS = [str(state) for state in DossierStatus]
 
 
 async def _places(console: Console) -> dict[str, Area]:
@@ -122,6 +125,68 @@ async def test_waiting_documents_oldest_first_with_their_age(console: Console) -
         province = await console.official("tinh.bn", OfficialRole.PROVINCE, [p["bac_ninh"]])
         _, total = await waiting_documents(session, await scope_of(session, province))
     assert total == 3
+
+
+async def test_a_product_counts_under_its_latest_dossier_in_every_scope(console: Console) -> None:
+    """A product evaluated again (a newer dossier, which takes the ``latest`` mark) counts under
+    the new dossier's state; both dossiers count among the dossiers; an administrator, who sees
+    everything (read without the area joins), counts and lists the same as the areas."""
+    p = await _places(console)
+    now = console.clock.now()
+    da_mai = await console.producer("HTX Đa Mai", p["bac_ninh"], p["da_mai"])
+    ba_dinh = await console.producer("HTX Ba Đình", p["ha_noi"], p["ba_dinh"])
+    first = await add_dossier(console, da_mai, status=DossierStatus.REJECTED)
+    await add_dossier(
+        console, ba_dinh, name="Cốm", submitted_at=now - timedelta(days=1),
+        documents=[("registration_form", DocumentStatus.RECEIVED, now - timedelta(days=2))],
+    )  # fmt: skip
+    async with console.db.transaction() as session:
+        old = await session.get_one(Dossier, first)
+        old.latest = False
+        await session.flush()
+        again = Dossier(
+            product_id=old.product_id, kind="re_rating", rules_version="2026.1",
+            status=DossierStatus.SUBMITTED, submitted_at=now - timedelta(hours=3),
+        )  # fmt: skip
+        session.add(again)
+        await session.flush()
+        session.add(
+            DossierDocument(
+                dossier_id=again.id, doc_type="registration_form", status=DocumentStatus.RECEIVED,
+                created_at=now - timedelta(hours=4), updated_at=now - timedelta(hours=4),
+            )
+        )  # fmt: skip
+        await refresh_waiting(session, again)
+    commune = await console.official("xa.damai", OfficialRole.COMMUNE, [p["da_mai"]])
+    province = await console.official("tinh.bn", OfficialRole.PROVINCE, [p["bac_ninh"]])
+    admin = await console.official("admin")
+    async with console.db.sessions() as session:
+        seen = {}
+        for o in (commune, province, admin):
+            scope = await scope_of(session, o)
+            seen[o.username] = (
+                await overview(session, scope),
+                await waiting_documents(session, scope),
+            )
+    for username in ("xa.damai", "tinh.bn"):
+        counts, (documents, total) = seen[username]
+        assert (counts.products, counts.dossiers) == (1, 2)
+        assert counts.products_by_state["submitted"] == 1
+        assert counts.products_by_state["rejected"] == 0
+        assert counts.dossiers_by_state["rejected"] == counts.dossiers_by_state["submitted"] == 1
+        assert total == 1 and [d.since for d in documents] == [now - timedelta(hours=3)]
+    counts, (documents, total) = seen["admin"]
+    assert (counts.producers, counts.products, counts.dossiers) == (2, 2, 3)
+    assert counts.products_by_state == {**dict.fromkeys(DOSSIER_WORDS, 0), "submitted": 2}
+    assert counts.dossiers_by_state["rejected"] == 1
+    assert total == 2
+    assert [(d.product_name, d.since) for d in documents] == [
+        ("Cốm", now - timedelta(days=1)),
+        ("Nước mắm cốt", now - timedelta(hours=3)),
+    ]
+    async with console.db.sessions() as session:  # and a limit takes the oldest only
+        documents, total = await waiting_documents(session, await scope_of(session, admin), 1)
+    assert (total, [d.product_name for d in documents]) == (2, ["Cốm"])
 
 
 def test_ages_are_said_in_days_then_hours_then_minutes() -> None:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from storage.db import Database
 from storage.dossiers import create_product, set_document_status, set_dossier_status
@@ -101,21 +101,29 @@ async def rows_without_audit(db: Database) -> tuple[int, int, int, int]:
         )
         session.add(product)
         await session.flush()
-        dossier = Dossier(product_id=product.id, kind="first", rules_version="2026.1")
-        session.add(dossier)
-        await session.flush()
-        document = DossierDocument(dossier_id=dossier.id, doc_type="registration_form")
-        session.add(document)
-        await session.flush()
-        return producer.id, product.id, dossier.id, document.id
+        # Core inserts: the ORM would also ask for the columns later migrations add.
+        dossier = await session.scalar(
+            insert(Dossier)
+            .values(product_id=product.id, kind="first", rules_version="2026.1")
+            .returning(Dossier.id)
+        )
+        assert dossier is not None
+        document = await session.scalar(
+            insert(DossierDocument)
+            .values(dossier_id=dossier, doc_type="registration_form")
+            .returning(DossierDocument.id)
+        )
+        assert document is not None
+        return producer.id, product.id, dossier, document
 
 
 @asynccontextmanager
-async def _empty(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+async def empty_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database on ``backend``, for a migration's backfill test."""
     if backend == "postgres":
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        async with temporary_database(POSTGRES_URL, "ocop_test_audit_backfill") as url:
+        async with temporary_database(POSTGRES_URL, "ocop_test_backfill") as url:
             yield url
         return
     yield f"sqlite+aiosqlite:///{tmp_path / 'backfill.sqlite3'}"
@@ -125,7 +133,7 @@ async def _empty(backend: str, tmp_path: Path) -> AsyncIterator[str]:
 async def test_the_migration_fills_in_the_entries_written_before(
     backend: str, tmp_path: Path
 ) -> None:
-    async with _empty(backend, tmp_path) as url:
+    async with empty_database(backend, tmp_path) as url:
         db = Database(url)
         try:
             await upgrade(db.engine, "0015_official_chats")  # the one before 0016_audit_indexes
