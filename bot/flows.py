@@ -13,6 +13,7 @@ from handlers.products import ProductFormFlow, ProductsFlow
 from handlers.profile import ProfileFlow
 from handlers.questions import QuestionsFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
+from handlers.results import ResultsFlow
 
 __all__ = ["build_flows", "invite_links"]
 
@@ -39,6 +40,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         JoinFlow(),
         QuestionsFlow(),
         OfficialLinkFlow(),
+        ResultsFlow(),
     ):
         flows.add(flow)
     return flows

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     console_forwarded_for: bool = False
     # The console's absolute base URL (https://ocop.example.vn) for links in officials' chats.
     console_url: str | None = None
+    # The public base URL of the certificate verify page (/verify/<number>, in QR codes);
+    # default: console_url.
+    public_url: str | None = None
     log_level: str = "INFO"
     log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
 

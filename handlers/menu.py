@@ -14,6 +14,7 @@ __all__ = ["MenuFlow"]
 
 REGISTER, JOIN, LANGUAGE, HELP = "register", "join", "language", "help"
 PRODUCTS, NEW_PRODUCT, PROFILE, INVITE = "products", "new_product", "profile", "invite"
+RESULTS = "results"
 
 
 class MenuFlow:
@@ -41,6 +42,7 @@ class MenuFlow:
                     Button(ctx._("➕ New product"), NEW_PRODUCT),
                 ],
                 [Button(ctx._("👤 My profile"), PROFILE)],
+                [Button(ctx._("🏅 My results"), RESULTS)],
                 [Button(ctx._("👥 Invite a member to work on the dossier"), INVITE)],
             ]
         rows.append([Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)])
@@ -66,6 +68,7 @@ class MenuFlow:
                 NEW_PRODUCT: "product_new",
                 PROFILE: "profile",
                 INVITE: "invite",
+                RESULTS: "results",
             }
             if registered
             else {REGISTER: "registration", JOIN: "join"}
