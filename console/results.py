@@ -292,8 +292,10 @@ async def issue(request: web.Request) -> web.StreamResponse:
             )  # fmt: skip
             certificate_id = certificate.id
     except ResultsError as error:
-        typed.error = t.gettext(ERRORS.get(error.problem, ERRORS["unknown"]))
-        return await _results_page(request, round_id, forms={entry_id: typed}, status=409)
+        notice = t.gettext(ERRORS.get(error.problem, ERRORS["unknown"]))
+        return await _results_page(
+            request, round_id, notice=notice, forms={entry_id: typed}, status=409
+        )
     return see_other(f"/console/certificates/{certificate_id}")
 
 
@@ -359,7 +361,7 @@ async def _certificate_page(
         label_qr=qr_svg(url, scale=3, title=row.certificate.number),
         notice=notice,
         may_change=_may_change(request),
-        typed=typed or {},
+        typed={"ground": "", "reason": "", **(typed or {})},
         stars_text=stars_text,
     )
 

@@ -493,7 +493,7 @@ async def results_of_producer(session: AsyncSession, producer_id: int) -> list[P
         .order_by(RoundEntry.submitted_at, RoundEntry.id)
     )
     latest: dict[int, tuple[RoundEntry, Round]] = {}
-    for entry, round_ in entries.tuples():
+    for entry, round_ in entries:
         latest[entry.product_id] = (entry, round_)
     certificates: dict[int, list[Certificate]] = {}
     for certificate in await certificates_of_producer(session, producer_id):
@@ -567,6 +567,6 @@ async def certified_counts(
     )
     rows = await session.execute(select(best.c.stars, func.count()).group_by(best.c.stars))
     by_stars = {stars: 0 for stars in range(1, 6)}
-    for stars, count in rows.tuples():
+    for stars, count in rows:
         by_stars[int(stars)] = int(count)
     return CertifiedCount(total=sum(by_stars.values()), by_stars=by_stars)
