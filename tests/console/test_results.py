@@ -176,9 +176,7 @@ async def test_results_are_published_certificates_issued_and_revoked(console: Co
     assert revoked.status == 303
     async with console.db.sessions() as session:
         certificate = await session.get_one(Certificate, certificate.id)
-        actions = list(
-            await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
-        )
+        actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert certificate.status == CertificateStatus.REVOKED
     assert certificate.revoked_ground == "mark_misuse"
     assert certificate.revoked_on == console.clock.now().date()
@@ -322,7 +320,11 @@ async def test_the_verify_page_tells_valid_expired_revoked_unknown_and_mistyped(
 
     async with console.db.transaction() as session:
         row = await session.get_one(Certificate, certificate.id)
-        row.status, row.revoked_on, row.revoked_ground = "revoked", date(2027, 1, 5), "law_violation"
+        row.status, row.revoked_on, row.revoked_ground = (
+            "revoked",
+            date(2027, 1, 5),
+            "law_violation",
+        )
     page = await (await console.client.get(f"/verify/{number}", headers=english)).text()
     assert "This OCOP certificate was revoked" in page and "food safety" in page
     assert "5 Jan 2027" in page or "Jan 5, 2027" in page
