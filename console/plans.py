@@ -199,9 +199,9 @@ async def plan_progress(
                 counted.submitted,
                 counted.accepted,
                 chart,
-                numbers,
-                certified_text,
-            )  # fmt: skip
+                numbers=numbers,
+                certified_text=certified_text,
+            )
         )
     return shown
 
