@@ -31,6 +31,8 @@ SETTING_HELP = {
     "console_secure_cookies": "console cookies only over HTTPS (set it behind HTTPS)",
     "console_forwarded_for": "client address from X-Forwarded-For (only behind a proxy)",
     "console_url": "the console's base URL, for links in officials' chat notifications",
+    "public_url": "base URL of the certificate page /verify/<number> (QR codes); default: "
+    "console_url",
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }

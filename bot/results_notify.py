@@ -19,7 +19,7 @@ from bot.i18n import N_, Translator
 from bot.notify import notify_producer
 from bot.rules import rules
 from bot.vocabulary import Button, Reply
-from storage.certificates import issue_certificate, publish_results, revoke
+from storage.certificates import entry_certified, issue_certificate, publish_results, revoke
 from storage.models import Certificate, Product, Round, RoundEntry
 from storage.states import RevocationGround
 
@@ -65,7 +65,7 @@ def entry_outcome(t: Translator, entry: RoundEntry) -> str:
     """What the council's outcome means: certified, not certified, or knocked out."""
     if entry.knocked_out:
         return t.gettext("The dossier was rejected (a knock-out condition).")
-    if entry.stars is not None and rules(entry.rules_version or None).is_certified(entry.stars):
+    if entry_certified(entry, rules(entry.rules_version or None)):
         return t.gettext("Certified as an OCOP product: the certificate will follow.")
     return t.gettext("Not certified: an OCOP certificate needs 3★ or more.")
 

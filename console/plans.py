@@ -149,24 +149,17 @@ async def plan_progress(
         area = await get_area(session, target.area_id) if target.area_id else None
         if area is not None and not await scope.may_see_area(session, area.id):
             continue
+        area_code = area.code if area is not None else None
+        sets = _sets(target, rule_set)
         counted = await count_for_target(
-            session,
-            scope,
-            year=plan.year,
-            province_code=province.code,
-            area_code=area.code if area is not None else None,
-            product_sets=_sets(target, rule_set),
-        )
+            session, scope, year=plan.year, province_code=province.code, area_code=area_code,
+            product_sets=sets,
+        )  # fmt: skip
         min_stars = target.min_stars or CERTIFIED_STARS
         certified = await certified_counts(
-            session,
-            scope,
-            year=plan.year,
-            province_code=province.code,
-            area_code=area.code if area is not None else None,
-            product_sets=_sets(target, rule_set),
-            min_stars=min_stars,
-        )
+            session, scope, year=plan.year, province_code=province.code, area_code=area_code,
+            product_sets=sets, min_stars=min_stars,
+        )  # fmt: skip
         by_stars = " · ".join(
             f"{stars}★ {t.number(certified.by_stars[stars])}" for stars in range(min_stars, 6)
         )

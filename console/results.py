@@ -43,6 +43,7 @@ from storage.certificates import (
     certificate_state,
     default_authority,
     entries_of_round,
+    entry_certified,
     list_certificates,
 )
 from storage.clock import local_date
@@ -212,11 +213,7 @@ async def _results_page(
         notice=notice,
         forms=issue_forms,
         may_change=_may_change(request),
-        certified=lambda entry: (
-            entry.stars is not None
-            and not entry.knocked_out
-            and rule_set.is_certified(entry.stars)
-        ),
+        certified=lambda entry: entry_certified(entry, rule_set),
         score_text=lambda score: score_text(t, score),
         stars_text=stars_text,
     )

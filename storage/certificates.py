@@ -60,6 +60,7 @@ __all__ = [
     "check_character",
     "default_authority",
     "entries_of_round",
+    "entry_certified",
     "issue_certificate",
     "list_certificates",
     "make_number",
@@ -223,7 +224,8 @@ def default_authority(level: str, province_name: str | None) -> str:
     return f"Chủ tịch UBND {province_name[:1].lower()}{province_name[1:]}"
 
 
-def _entry_certified(entry: RoundEntry, rule_set: CertificateRules) -> bool:
+def entry_certified(entry: RoundEntry, rule_set: CertificateRules) -> bool:
+    """Whether an entry's outcome earns a certificate: its stars certified, not knocked out."""
     return entry.stars is not None and not entry.knocked_out and rule_set.is_certified(entry.stars)
 
 
@@ -246,7 +248,7 @@ async def issue_certificate(
         raise ResultsError("not_published", "the entry's results are not published")
     round_ = await session.get_one(Round, entry.round_id)
     rule_set = rules(entry.rules_version or round_.rules_version)
-    if entry.stars is None or not _entry_certified(entry, rule_set):
+    if entry.stars is None or not entry_certified(entry, rule_set):
         raise ResultsError("not_certified", "the entry did not earn a certificate")
     cleaned = " ".join(authority.split())
     if not cleaned or len(cleaned) > MAX_AUTHORITY:
