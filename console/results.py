@@ -37,6 +37,7 @@ from console.render import path_id, see_other
 from console.security import signed_in
 from storage.areas import get_area, list_provinces
 from storage.certificates import (
+    CertificateRow,
     CertificateState,
     ResultsError,
     certificate_row,
@@ -338,10 +339,9 @@ async def _certificate_page(
     official = signed_in(request).official
     today = local_date(config.clock)
     async with config.db.sessions() as session:
-        scope = await scope_of(session, official)
-        row = await certificate_row(session, certificate_id)
-        if row is None or not await scope.may_see_producer(session, row.certificate.producer_id):
-            raise web.HTTPNotFound()
+        row = await _readable_certificate(
+            session, await scope_of(session, official), certificate_id
+        )
     url = verify_url(request, row.certificate.number)
     return signed_in_page(
         request,
@@ -363,6 +363,16 @@ async def _certificate_page(
     )
 
 
+async def _readable_certificate(
+    session: AsyncSession, scope: Scope, certificate_id: int
+) -> CertificateRow:
+    """The certificate if its producer is in the official's areas; 404 otherwise."""
+    row = await certificate_row(session, certificate_id)
+    if row is None or not await scope.may_see_producer(session, row.certificate.producer_id):
+        raise web.HTTPNotFound()
+    return row
+
+
 async def certificate_page(request: web.Request) -> web.Response:
     return await _certificate_page(request, path_id(request))
 
@@ -375,7 +385,8 @@ async def revoke_certificate(request: web.Request) -> web.StreamResponse:
     certificate_id = path_id(request)
     form = await request.post()
     typed = {"ground": _text(form, "ground", 40), "reason": _text(form, "reason", 4000)}
-    await _certificate_page(request, certificate_id)  # 404 outside the official's scope
+    async with config.db.sessions() as session:
+        await _readable_certificate(session, await scope_of(session, official), certificate_id)
     if typed["ground"] not in GROUNDS:
         notice = t.gettext(ERRORS["ground"])
         return await _certificate_page(
