@@ -28,7 +28,7 @@ from bot.official_notify import run_digests, set_console_url
 from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.settings import Settings
-from console import ConsoleConfig, mount_console
+from console import ConsoleConfig, mount_console, mount_verify
 from storage.blobs import LocalBlobStore
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
@@ -117,18 +117,18 @@ def http_app(app: App) -> web.Application:
         return web.json_response(body, status=status)
 
     web_app.router.add_get("/healthz", healthz)
-    mount_console(
-        web_app,
-        ConsoleConfig(
-            db=app.db,
-            clock=app.clock,
-            secure_cookies=app.settings.console_secure_cookies,
-            forwarded_for=app.settings.console_forwarded_for,
-            default_locale=app.settings.default_locale,
-            blobs=LocalBlobStore(app.settings.blob_dir),
-            bot_username=(app.settings.telegram_bot_username or "").lstrip("@") or None,
-        ),
+    config = ConsoleConfig(
+        db=app.db,
+        clock=app.clock,
+        secure_cookies=app.settings.console_secure_cookies,
+        forwarded_for=app.settings.console_forwarded_for,
+        default_locale=app.settings.default_locale,
+        blobs=LocalBlobStore(app.settings.blob_dir),
+        bot_username=(app.settings.telegram_bot_username or "").lstrip("@") or None,
+        public_url=app.settings.public_url or app.settings.console_url,
     )
+    mount_console(web_app, config)
+    mount_verify(web_app, config)
     return web_app
 
 

@@ -33,6 +33,8 @@ SETTING_HELP = {
     "console_url": "the console's base URL, for links in officials' chat notifications",
     "quiet_hours": "no reminders from the first hour to the second, Vietnam time (0-0: none)",
     "scheduler_interval": "seconds between checks for due timers (reminders)",
+    "public_url": "base URL of the certificate page /verify/<number> (QR codes); default: "
+    "console_url",
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }

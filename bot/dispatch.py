@@ -10,9 +10,9 @@ The order matters and reads like the rules a person would follow:
    (``/start <code>``, from an invitation link, joins at once: no language question first;
    ``/official <code>`` and ``/start o-<code>`` link an official's chat, also at once);
    /help twice in a row, or a message asking for a person ("gặp cán bộ"), offers to leave a
-   question for the office (the ``questions`` flow); /estimate, or a short typed request for
-   a star estimate ("ước tính sao") at a step that does not take free text, opens the
-   ``estimate`` flow;
+   question for the office (the ``questions`` flow); ``/results``, ``/estimate`` or a short
+   typed request ("kết quả", "ước tính sao") opens its flow (:data:`TYPED_REQUESTS`), except
+   at a step that takes free text (there it is that step's answer);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -39,6 +39,14 @@ HELP_AGAIN_WITHIN = 300  # seconds: a second /help in a row within this offers t
 HELP_AT = "_help_at"  # when the last /help came (kept across flows; any other event clears it)
 QUESTIONS = "questions"
 ESTIMATE = "estimate"
+RESULTS = "results"
+# Flows that a typed request opens from anywhere: the flow, its method saying whether a text
+# is for it, and whether a step that takes free text keeps the text as its answer instead.
+TYPED_REQUESTS = (
+    (QUESTIONS, "wants_a_person", False),
+    (RESULTS, "wants_results", True),
+    (ESTIMATE, "wants_an_estimate", True),
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +96,7 @@ async def dispatch(ctx: StepContext) -> None:
         name, _, argument = command.partition(" ")
         await run_command(ctx, name, argument.strip())
         return
-    if await _asks_for_a_person(ctx) or await _asks_for_an_estimate(ctx):
+    if await _typed_request(ctx):
         return
     if not ctx.conversation.flow or ctx.conversation.flow not in ctx.flows:
         await ctx.goto("menu")
@@ -158,6 +166,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
         await ctx.goto("menu")
     elif command == "language":
         await ctx.goto("language")
+    elif command == RESULTS and RESULTS in ctx.flows:
+        await ctx.goto(RESULTS)
     elif command == "product" and argument:
         # An id that is not one (too long, not ASCII digits) is a product nobody has.
         # "/product 12 34" opens the upload of document 34 (a document sent back).
@@ -198,36 +208,29 @@ async def _help_again(ctx: StepContext) -> bool:
     return True
 
 
-async def _asks_for_a_person(ctx: StepContext) -> bool:
-    """A typed request for an official ("gặp cán bộ") offers a question for the office
-    (not while typing the question itself)."""
-    flow = ctx.flows.get(QUESTIONS)
-    if (
-        ctx.event.kind != EventKind.TEXT
-        or flow is None
-        or ctx.conversation.flow == QUESTIONS
-        or not getattr(flow, "wants_a_person", lambda _text: False)(ctx.event.text)
-    ):
+async def _typed_request(ctx: StepContext) -> bool:
+    """A typed request for a flow of :data:`TYPED_REQUESTS` ("gặp cán bộ", "kết quả") opens
+    it: its ``offer`` when it has one, else its start (never from inside the flow itself)."""
+    if ctx.event.kind != EventKind.TEXT:
         return False
-    await getattr(flow, "offer")(ctx)  # noqa: B009
-    return True
-
-
-async def _asks_for_an_estimate(ctx: StepContext) -> bool:
-    """A short typed request for a star estimate ("uoc tinh sao") opens the estimate, unless
-    the current step takes free text (then it is that step's answer)."""
-    flow = ctx.flows.get(ESTIMATE)
     current = ctx.flows.get(ctx.conversation.flow)
-    if (
-        ctx.event.kind != EventKind.TEXT
-        or flow is None
-        or ctx.conversation.flow == ESTIMATE
-        or not getattr(flow, "wants_an_estimate", lambda _text: False)(ctx.event.text)
-        or getattr(current, "takes_free_text", lambda _ctx: False)(ctx)
-    ):
-        return False
-    await ctx.goto(ESTIMATE)
-    return True
+    free_text = getattr(current, "takes_free_text", lambda _ctx: False)(ctx)
+    for name, wants, yields_to_free_text in TYPED_REQUESTS:
+        flow = ctx.flows.get(name)
+        if (
+            flow is None
+            or ctx.conversation.flow == name
+            or (yields_to_free_text and free_text)
+            or not getattr(flow, wants, lambda _text: False)(ctx.event.text)
+        ):
+            continue
+        offer = getattr(flow, "offer", None)
+        if offer is not None:
+            await offer(ctx)
+        else:
+            await ctx.goto(name)
+        return True
+    return False
 
 
 async def _join_by_link(ctx: StepContext, code: str) -> None:

@@ -17,6 +17,7 @@ from handlers.profile import ProfileFlow
 from handlers.questions import QuestionsFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
 from handlers.reminders import register_reminders
+from handlers.results import ResultsFlow
 
 __all__ = ["build_flows", "invite_links"]
 
@@ -46,6 +47,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         QuestionsFlow(),
         OfficialLinkFlow(),
         EstimateFlow(),
+        ResultsFlow(),
     ):
         flows.add(flow)
     return flows

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # 21:00 to 07:00; "0-0": never quiet). The scheduler looks for due timers this often (s).
     quiet_hours: str = "21-7"
     scheduler_interval: float = 30.0
+    # The public base URL of the certificate verify page (/verify/<number>, in QR codes);
+    # default: console_url.
+    public_url: str | None = None
     log_level: str = "INFO"
     log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from console import account, conversations, council, dashboard, lists, pages, review, scoring
+from console import (
+    account,
+    conversations,
+    council,
+    dashboard,
+    lists,
+    pages,
+    results,
+    review,
+    scoring,
+)
 from console import audit as audit_log
 from console.config import CONFIG, ConsoleConfig
 from console.security import guard, security_headers
@@ -30,5 +40,6 @@ def mount_console(web_app: web.Application, config: ConsoleConfig) -> None:
     audit_log.add_routes(console.router)
     council.add_routes(console.router)
     scoring.add_routes(console.router)
+    results.add_routes(console.router)
     web_app.router.add_get("/console", _to_console)
     web_app.add_subapp("/console/", console)

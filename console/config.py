@@ -24,6 +24,9 @@ class ConsoleConfig:
     default_locale: str = "vi"
     blobs: BlobStore | None = None  # the uploaded files (verified on every read)
     bot_username: str | None = None  # the Telegram bot, for links that open it with a code
+    # The public base URL of /verify/<number> (OCOP_PUBLIC_URL, else OCOP_CONSOLE_URL); None:
+    # the address a request came to.
+    public_url: str | None = None
 
 
 CONFIG = web.AppKey("console_config", ConsoleConfig)

@@ -2,9 +2,10 @@
 (province and commune officials read their province's plans), and the progress against each
 target drawn as charts (here and on the dashboard).
 
-Until evaluation results exist (rounds and stars come later), progress counts the dossiers
-filed in the plan's year and those accepted as valid, within the official's areas; stars are
-not counted yet, and the pages say so.
+Progress counts, within the official's areas, the dossiers filed in the plan's year, those
+accepted as valid, and the products certified that year (a certificate issued in the year and
+not revoked, of the target's stars or more — 3★ when it names none — set or group, tourism
+and area), with the certified products by stars.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from console.layout import signed_in_page
 from console.render import see_other
 from console.security import signed_in
 from storage.areas import communes_of, get_area, list_provinces
+from storage.certificates import certified_counts
 from storage.clock import LOCAL_TIMEZONE
 from storage.dashboard import TargetFilter, count_for_targets
 from storage.models import Area, Plan, PlanTarget
@@ -48,6 +50,7 @@ __all__ = ["TOURISM_GROUP", "TargetProgress", "add_routes", "plan_progress"]
 Form = MultiDictProxy[Any]  # a posted form
 TOURISM_GROUP = "VI"  # the rules' group of tourism services (community, eco-tourism, sites)
 MAX_COUNT = 1_000_000
+CERTIFIED_STARS = 3  # a target without stars counts certified products (3★ or more)
 
 PLAN_ERRORS = {
     "year": N_("Enter a year between 2000 and 2100."),
@@ -91,6 +94,8 @@ class TargetProgress:
     submitted: int
     accepted: int
     chart: BarChart
+    numbers: str = ""  # the dossiers, in words
+    certified_text: str = ""  # the certified products, in words, by stars
 
 
 def _sets(target: PlanTarget, rule_set: RuleSet) -> set[int] | None:
@@ -156,6 +161,15 @@ async def plan_progress(
     )
     shown: list[TargetProgress] = []
     for (target, area), counted in zip(followed, counts, strict=True):
+        min_stars = target.min_stars or CERTIFIED_STARS
+        certified = await certified_counts(
+            session, scope, year=plan.year, province_code=province.code,
+            area_code=area.code if area is not None else None,
+            product_sets=_sets(target, rule_set), min_stars=min_stars,
+        )  # fmt: skip
+        by_stars = " · ".join(
+            f"{stars}★ {t.number(certified.by_stars[stars])}" for stars in range(min_stars, 6)
+        )
         description = describe_target(target, t, rule_set, area)
         numbers = t.gettext(
             "Target {target}; dossiers submitted {submitted}; accepted as valid {accepted}."
@@ -164,18 +178,30 @@ async def plan_progress(
             submitted=t.number(counted.submitted),
             accepted=t.number(counted.accepted),
         )
+        certified_text = t.gettext("Certified products {certified} ({stars}).").format(
+            certified=t.number(certified.total), stars=by_stars
+        )
         chart = bar_chart(
             f"target-{target.id}",
             description,
-            numbers,
+            f"{numbers} {certified_text}",
             target.count,
             [
                 (t.gettext("Submitted"), "submitted", counted.submitted),
                 (t.gettext("Accepted as valid"), "accepted", counted.accepted),
+                (t.gettext("Certified"), "certified", certified.total),
             ],
         )
         shown.append(
-            TargetProgress(target, description, counted.submitted, counted.accepted, chart)
+            TargetProgress(
+                target,
+                description,
+                counted.submitted,
+                counted.accepted,
+                chart,
+                numbers=numbers,
+                certified_text=certified_text,
+            )
         )
     return shown
 

@@ -17,6 +17,7 @@ __all__ = ["MenuFlow"]
 REGISTER, JOIN, LANGUAGE, HELP = "register", "join", "language", "help"
 PRODUCTS, NEW_PRODUCT, PROFILE, INVITE = "products", "new_product", "profile", "invite"
 ESTIMATE = "estimate"
+RESULTS = "results"
 
 
 class MenuFlow:
@@ -44,6 +45,7 @@ class MenuFlow:
                     Button(ctx._("➕ New product"), NEW_PRODUCT),
                 ],
                 [Button(ctx._("👤 My profile"), PROFILE)],
+                [Button(ctx._("🏅 My results"), RESULTS)],
                 [Button(ctx._("👥 Invite a member to work on the dossier"), INVITE)],
             ]
             if await products_of(ctx.session, producer.id):
@@ -72,6 +74,7 @@ class MenuFlow:
                 PROFILE: "profile",
                 INVITE: "invite",
                 ESTIMATE: "estimate",
+                RESULTS: "results",
             }
             if registered
             else {REGISTER: "registration", JOIN: "join"}

@@ -236,7 +236,7 @@ async def test_the_chart_counts_dossiers_filed_this_year(console: Console) -> No
     assert 'role="img"' in svg and "<title id=" in svg and "<desc id=" in svg
     assert 'width="41.60"' in svg  # 4 of 25 on 260 units
     assert 'x1="260.0"' in svg or 'x1="260"' in svg  # the target line at the end
-    assert "Evaluation results (rounds and stars) are not recorded yet" in page
+    assert "the products certified this year with the target&#39;s stars or more" in page
     assert "<script>alert" not in page
 
     await console.post("/console/logout", {"csrf_token": csrf_of(page)})
