@@ -581,7 +581,7 @@ async def unfiled_dossiers(
     rows = await session.execute(
         _unfiled(round_, scope).order_by(Dossier.submitted_at, Dossier.id).limit(limit)
     )
-    return [Unfiled(d, p, pr) for d, p, pr in rows.tuples()]
+    return [Unfiled(d, p, pr) for d, p, pr in rows.all()]
 
 
 async def add_to_round(
@@ -593,7 +593,7 @@ async def add_to_round(
     if round_.published_at is not None:
         raise RoundError("dossier", "the round's results are published", "published")
     found = await session.execute(_unfiled(round_, scope).where(Dossier.id == dossier_id))
-    row = found.tuples().first()
+    row = found.first()
     if row is None:
         raise RoundError("dossier", f"dossier {dossier_id} cannot be added to this round")
     return await enter_round(
@@ -728,7 +728,7 @@ async def entry_counts(
         .where(RoundEntry.round_id.in_(round_ids), _entries_in_scope(scope))
         .group_by(RoundEntry.round_id, RoundEntry.status)
     )
-    for round_id, status, count in rows.tuples():
+    for round_id, status, count in rows.all():
         counts[round_id][EntryStatus(status)] = int(count)
     return counts
 
@@ -755,7 +755,7 @@ async def board(
     )
     if status is not None:
         query = query.where(RoundEntry.status == status)
-    found = list((await session.execute(query)).tuples())
+    found = list((await session.execute(query)).all())
     rows = [BoardRow(e, p, pr, name or "") for e, p, pr, name in found[:limit]]
     more = len(found) > limit
     return Board(counts, rows, rows[-1].entry.id if more and rows else None)
