@@ -8,7 +8,8 @@ The order matters and reads like the rules a person would follow:
    (``/start <code>``, from an invitation link, joins at once: no language question first;
    ``/official <code>`` and ``/start o-<code>`` link an official's chat, also at once);
    /help twice in a row, or a message asking for a person ("gặp cán bộ"), offers to leave a
-   question for the office (the ``questions`` flow);
+   question for the office (the ``questions`` flow); ``/deadlines`` or a message asking about
+   them ("hạn nộp") shows the rounds' deadlines (the ``deadlines`` flow);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -33,6 +34,7 @@ __all__ = ["HELP_AGAIN_WITHIN", "dispatch"]
 HELP_AGAIN_WITHIN = 300  # seconds: a second /help in a row within this offers the office
 HELP_AT = "_help_at"  # when the last /help came (kept across flows; any other event clears it)
 QUESTIONS = "questions"
+DEADLINES = "deadlines"
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ async def dispatch(ctx: StepContext) -> None:
         name, _, argument = command.partition(" ")
         await run_command(ctx, name, argument.strip())
         return
-    if await _asks_for_a_person(ctx):
+    if await _asks_for_a_person(ctx) or await _asks_for_deadlines(ctx):
         return
     if not ctx.conversation.flow or ctx.conversation.flow not in ctx.flows:
         await ctx.goto("menu")
@@ -147,6 +149,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
             await flow.reprompt(ctx)
     elif command == "menu":
         await ctx.goto("menu")
+    elif command == DEADLINES and DEADLINES in ctx.flows:
+        await getattr(ctx.flows[DEADLINES], "offer")(ctx)  # noqa: B009
     elif command == "language":
         await ctx.goto("language")
     elif command == "product" and argument:
@@ -196,6 +200,21 @@ async def _asks_for_a_person(ctx: StepContext) -> bool:
         or flow is None
         or ctx.conversation.flow == QUESTIONS
         or not getattr(flow, "wants_a_person", lambda _text: False)(ctx.event.text)
+    ):
+        return False
+    await getattr(flow, "offer")(ctx)  # noqa: B009
+    return True
+
+
+async def _asks_for_deadlines(ctx: StepContext) -> bool:
+    """A typed question about deadlines ("hạn nộp", "deadline") shows the rounds' deadlines
+    (not while a question for the office is being typed: it goes to the office)."""
+    flow = ctx.flows.get(DEADLINES)
+    if (
+        ctx.event.kind != EventKind.TEXT
+        or flow is None
+        or ctx.conversation.flow == QUESTIONS
+        or not getattr(flow, "wants_deadlines", lambda _text: False)(ctx.event.text)
     ):
         return False
     await getattr(flow, "offer")(ctx)  # noqa: B009

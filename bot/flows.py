@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.flow import FlowRegistry
 from bot.settings import Settings
+from handlers.deadlines import DeadlinesFlow
 from handlers.documents import DocumentsFlow
 from handlers.language import LanguageFlow
 from handlers.members import InviteFlow, JoinFlow
@@ -39,6 +40,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         JoinFlow(),
         QuestionsFlow(),
         OfficialLinkFlow(),
+        DeadlinesFlow(),
     ):
         flows.add(flow)
     return flows

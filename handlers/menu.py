@@ -14,6 +14,7 @@ __all__ = ["MenuFlow"]
 
 REGISTER, JOIN, LANGUAGE, HELP = "register", "join", "language", "help"
 PRODUCTS, NEW_PRODUCT, PROFILE, INVITE = "products", "new_product", "profile", "invite"
+DEADLINES = "deadlines"
 
 
 class MenuFlow:
@@ -40,6 +41,7 @@ class MenuFlow:
                     Button(ctx._("📦 My products"), PRODUCTS),
                     Button(ctx._("➕ New product"), NEW_PRODUCT),
                 ],
+                [Button(ctx._("📅 Round deadlines"), DEADLINES)],
                 [Button(ctx._("👤 My profile"), PROFILE)],
                 [Button(ctx._("👥 Invite a member to work on the dossier"), INVITE)],
             ]
@@ -66,6 +68,7 @@ class MenuFlow:
                 NEW_PRODUCT: "product_new",
                 PROFILE: "profile",
                 INVITE: "invite",
+                DEADLINES: "deadlines",
             }
             if registered
             else {REGISTER: "registration", JOIN: "join"}
