@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from console import account, conversations, dashboard, lists, pages, review
+from console import account, conversations, dashboard, lists, pages, review, rounds
 from console import audit as audit_log
 from console.config import CONFIG, ConsoleConfig
 from console.security import guard, security_headers
@@ -28,5 +28,6 @@ def mount_console(web_app: web.Application, config: ConsoleConfig) -> None:
     conversations.add_routes(console.router)
     account.add_routes(console.router)
     audit_log.add_routes(console.router)
+    rounds.add_routes(console.router)
     web_app.router.add_get("/console", _to_console)
     web_app.add_subapp("/console/", console)
