@@ -20,8 +20,8 @@ DOSSIER_STATES: dict[str, str] = {  # keyed by DossierStatus
 }
 
 ROUND_LEVELS: dict[str, str] = {  # keyed by RoundLevel
-    RoundLevel.PROVINCE: N_("Province"),
-    RoundLevel.CENTRAL: N_("Central"),
+    RoundLevel.PROVINCE: N_("province level"),
+    RoundLevel.CENTRAL: N_("central level"),
 }
 ROUND_PHASES: dict[str, str] = {  # keyed by RoundPhase
     RoundPhase.UPCOMING: N_("Upcoming"),
