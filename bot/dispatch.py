@@ -194,27 +194,25 @@ async def _help_again(ctx: StepContext) -> bool:
 async def _asks_for_a_person(ctx: StepContext) -> bool:
     """A typed request for an official ("gặp cán bộ") offers a question for the office
     (not while typing the question itself)."""
-    flow = ctx.flows.get(QUESTIONS)
-    if (
-        ctx.event.kind != EventKind.TEXT
-        or flow is None
-        or ctx.conversation.flow == QUESTIONS
-        or not getattr(flow, "wants_a_person", lambda _text: False)(ctx.event.text)
-    ):
-        return False
-    await getattr(flow, "offer")(ctx)  # noqa: B009
-    return True
+    return await _typed_offer(ctx, QUESTIONS, "wants_a_person")
 
 
 async def _asks_for_deadlines(ctx: StepContext) -> bool:
     """A typed question about deadlines ("hạn nộp", "deadline") shows the rounds' deadlines
     (not while a question for the office is being typed: it goes to the office)."""
-    flow = ctx.flows.get(DEADLINES)
+    return await _typed_offer(ctx, DEADLINES, "wants_deadlines")
+
+
+async def _typed_offer(ctx: StepContext, name: str, wants: str) -> bool:
+    """When the flow ``name`` says (its ``wants`` method) that the typed text is for it, its
+    ``offer`` answers from wherever the chat is, except while a question for the office is
+    being typed."""
+    flow = ctx.flows.get(name)
     if (
         ctx.event.kind != EventKind.TEXT
         or flow is None
         or ctx.conversation.flow == QUESTIONS
-        or not getattr(flow, "wants_deadlines", lambda _text: False)(ctx.event.text)
+        or not getattr(flow, wants, lambda _text: False)(ctx.event.text)
     ):
         return False
     await getattr(flow, "offer")(ctx)  # noqa: B009

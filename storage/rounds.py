@@ -227,6 +227,21 @@ def _details(values: RoundValues) -> dict[str, Any]:
     }
 
 
+async def _claim(
+    session: AsyncSession, model: type[Round] | type[RoundEntry], row_id: int, version: int
+) -> None:
+    """Moves the row from ``version`` to the next in one conditional UPDATE, or raises
+    :class:`StaleRound` (another official saved first: their transaction holds or changed it)."""
+    claimed = await session.execute(
+        update(model)
+        .where(model.id == row_id, model.version == version)
+        .values(version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise StaleRound(model.__tablename__, row_id, version)
+
+
 async def create_round(
     session: AsyncSession,
     scope: Scope,
@@ -289,14 +304,7 @@ async def update_round(
     await _check_areas(session, scope, values.area_ids)
     if not await _all_areas_in_scope(session, scope, round_id):
         raise RoundError("areas", "the round covers areas outside the official's", "areas")
-    claimed = await session.execute(
-        update(Round)
-        .where(Round.id == round_id, Round.version == version)
-        .values(version=Round.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
-        raise StaleRound("round", round_id, version)
+    await _claim(session, Round, round_id, version)
     round_ = await session.get_one(Round, round_id, populate_existing=True)
     round_.level = values.level
     round_.name = name
@@ -657,14 +665,7 @@ async def assign(
     round_ = await session.get_one(Round, entry.round_id)
     if official_id not in {o.id for o in await assignable_officials(session, round_)}:
         raise RoundError("official", f"official {official_id} cannot take this entry")
-    claimed = await session.execute(
-        update(RoundEntry)
-        .where(RoundEntry.id == entry_id, RoundEntry.version == version)
-        .values(version=RoundEntry.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
-        raise StaleRound("round_entry", entry_id, version)
+    await _claim(session, RoundEntry, entry_id, version)
     entry = await session.get_one(RoundEntry, entry_id, populate_existing=True)
     previous = entry.assigned_to
     entry.assigned_to = official_id
