@@ -16,9 +16,9 @@ from storage.areas import find_province
 from storage.clock import ManualClock
 from storage.models import DocumentFile, Dossier, Official, Round, RoundArea, RoundEntry
 from storage.states import DossierStatus, EntryStatus, OfficialRole, RoundLevel
+from tests.files import make_pdf
 from tests.handlers.test_documents import HANDICRAFT_REQUIRED, handicraft_dossier, upload
 from tests.harness import RunningBot, copy_database, register, running_bot
-from tests.files import make_pdf
 
 CHAT = 7_300_000_901
 # 10:00 on 28 April 2026 in Vietnam: round 1's deadline (30 April) is two days ahead.
