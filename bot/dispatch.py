@@ -10,9 +10,10 @@ The order matters and reads like the rules a person would follow:
    (``/start <code>``, from an invitation link, joins at once: no language question first;
    ``/official <code>`` and ``/start o-<code>`` link an official's chat, also at once);
    /help twice in a row, or a message asking for a person ("gặp cán bộ"), offers to leave a
-   question for the office (the ``questions`` flow); ``/results``, ``/estimate`` or a short
-   typed request ("kết quả", "ước tính sao") opens its flow (:data:`TYPED_REQUESTS`), except
-   at a step that takes free text (there it is that step's answer);
+   question for the office (the ``questions`` flow); ``/deadlines``, ``/results``,
+   ``/estimate`` or a typed request ("hạn nộp", "kết quả", "ước tính sao") opens its flow
+   (:data:`TYPED_REQUESTS`; the short, ambiguous ones not at a step that takes free text,
+   where they are that step's answer; none while a question for the office is typed);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -38,12 +39,14 @@ __all__ = ["HELP_AGAIN_WITHIN", "dispatch"]
 HELP_AGAIN_WITHIN = 300  # seconds: a second /help in a row within this offers the office
 HELP_AT = "_help_at"  # when the last /help came (kept across flows; any other event clears it)
 QUESTIONS = "questions"
+DEADLINES = "deadlines"
 ESTIMATE = "estimate"
 RESULTS = "results"
 # Flows that a typed request opens from anywhere: the flow, its method saying whether a text
 # is for it, and whether a step that takes free text keeps the text as its answer instead.
 TYPED_REQUESTS = (
     (QUESTIONS, "wants_a_person", False),
+    (DEADLINES, "wants_deadlines", False),
     (RESULTS, "wants_results", True),
     (ESTIMATE, "wants_an_estimate", True),
 )
@@ -164,6 +167,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
             await flow.reprompt(ctx)
     elif command == "menu":
         await ctx.goto("menu")
+    elif command == DEADLINES and DEADLINES in ctx.flows:
+        await getattr(ctx.flows[DEADLINES], "offer")(ctx)  # noqa: B009
     elif command == "language":
         await ctx.goto("language")
     elif command == RESULTS and RESULTS in ctx.flows:
@@ -209,9 +214,10 @@ async def _help_again(ctx: StepContext) -> bool:
 
 
 async def _typed_request(ctx: StepContext) -> bool:
-    """A typed request for a flow of :data:`TYPED_REQUESTS` ("gặp cán bộ", "kết quả") opens
-    it: its ``offer`` when it has one, else its start (never from inside the flow itself)."""
-    if ctx.event.kind != EventKind.TEXT:
+    """A typed request for a flow of :data:`TYPED_REQUESTS` ("gặp cán bộ", "hạn nộp") opens
+    it: its ``offer`` when it has one, else its start (never from inside the flow itself, and
+    nothing interrupts a question for the office being typed)."""
+    if ctx.event.kind != EventKind.TEXT or ctx.conversation.flow == QUESTIONS:
         return False
     current = ctx.flows.get(ctx.conversation.flow)
     free_text = getattr(current, "takes_free_text", lambda _ctx: False)(ctx)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.flow import FlowRegistry
 from bot.settings import Settings
+from handlers.deadlines import DeadlinesFlow
 from handlers.documents import DocumentsFlow
 from handlers.estimate import EstimateFlow
 from handlers.language import LanguageFlow
@@ -48,6 +49,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         OfficialLinkFlow(),
         EstimateFlow(),
         ResultsFlow(),
+        DeadlinesFlow(),
     ):
         flows.add(flow)
     return flows

@@ -14,6 +14,7 @@ from console import (
     pages,
     results,
     review,
+    rounds,
     scoring,
 )
 from console import audit as audit_log
@@ -38,6 +39,7 @@ def mount_console(web_app: web.Application, config: ConsoleConfig) -> None:
     conversations.add_routes(console.router)
     account.add_routes(console.router)
     audit_log.add_routes(console.router)
+    rounds.add_routes(console.router)
     council.add_routes(console.router)
     scoring.add_routes(console.router)
     results.add_routes(console.router)

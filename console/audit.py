@@ -44,6 +44,10 @@ ACTIONS = {
     "dossier.approved": N_("Dossier accepted as valid"),
     "dossier.has_issues": N_("Dossier sent back"),
     "dossier.rejected": N_("Dossier rejected"),
+    "round.created": N_("Round created"),
+    "round.updated": N_("Round changed"),
+    "round.entered": N_("Dossier entered in a round"),
+    "round.assigned": N_("Round entry assigned"),
     "official.add": N_("Official added"),
     "official.disable": N_("Official disabled"),
     "official.reset_password": N_("Official's password reset"),
@@ -54,6 +58,8 @@ ENTITIES = {
     "dossier": N_("Dossier #{id}"),
     "dossier_document": N_("Document #{id}"),
     "official": N_("Official #{id}"),
+    "round": N_("Round #{id}"),
+    "round_entry": N_("Round entry #{id}"),
 }
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.i18n import N_, Translator
-from storage.states import DossierStatus
+from storage.states import DossierStatus, EntryStatus, RoundLevel, RoundPhase
 
-__all__ = ["DOSSIER_STATES", "waited"]
+__all__ = ["DOSSIER_STATES", "ENTRY_STATES", "ROUND_LEVELS", "ROUND_PHASES", "waited"]
 
 DOSSIER_STATES: dict[str, str] = {  # keyed by DossierStatus
     DossierStatus.DRAFT: N_("Draft (not submitted)"),
@@ -17,6 +17,24 @@ DOSSIER_STATES: dict[str, str] = {  # keyed by DossierStatus
     DossierStatus.EDITED: N_("Corrected, to review again"),
     DossierStatus.APPROVED: N_("Valid, passed on for evaluation"),
     DossierStatus.REJECTED: N_("Rejected"),
+}
+
+ROUND_LEVELS: dict[str, str] = {  # keyed by RoundLevel
+    RoundLevel.PROVINCE: N_("province level"),
+    RoundLevel.CENTRAL: N_("central level"),
+}
+ROUND_PHASES: dict[str, str] = {  # keyed by RoundPhase
+    RoundPhase.UPCOMING: N_("Upcoming"),
+    RoundPhase.OPEN: N_("Open for dossiers"),
+    RoundPhase.EVALUATING: N_("Evaluating"),
+    RoundPhase.SCORED: N_("Scores closed"),
+    RoundPhase.PUBLISHED: N_("Results published"),
+}
+ENTRY_STATES: dict[str, str] = {  # keyed by EntryStatus
+    EntryStatus.SUBMITTED: N_("Submitted"),
+    EntryStatus.IN_REVIEW: N_("In review"),
+    EntryStatus.SCORED: N_("Scored"),
+    EntryStatus.PUBLISHED: N_("Results published"),
 }
 
 

@@ -11,6 +11,10 @@ works). Each upload is acknowledged briefly, with the short status. The dossier 
 submitted when every document needed to file is in and nothing is sent back; documents needed
 for 3★ still missing are named in a warning first. A re-rating dossier is filed only within its
 certificate's window (Art. 7.6). The producer is told where and how to file (Art. 7.1).
+A dossier is filed to the evaluation round open for the producer's area (its entry made in the
+submission's transaction; the confirmation names the round and its deadline); with no round open
+after one was set up, submission is refused and the next round offered (the documents stay);
+where no round was ever set up, it is filed without one (:func:`storage.rounds.submission_round`).
 """
 
 from __future__ import annotations
@@ -36,9 +40,11 @@ from storage.dossiers import (
 )
 from storage.models import Dossier, Producer, Product
 from storage.producers import producer_of_user
+from storage.rounds import SubmissionRound, enter_round, submission_round
 from storage.states import (
     EDITABLE_DOSSIER,
     SENT_BACK,
+    ActorKind,
     DocumentStatus,
     DossierStatus,
     OfficialEvent,
@@ -608,6 +614,9 @@ class DocumentsFlow:
         product, dossier = loaded
         state = await self._progress(ctx, product, dossier)
         refusal = self._cannot_submit(ctx, dossier, state)
+        filing = await self._round(ctx, product, dossier)
+        if refusal is None and filing.refused:
+            refusal = self._round_refusal(ctx, filing)
         if refusal is not None:
             await self.show_checklist(ctx, first=refusal)
             return
@@ -629,10 +638,40 @@ class DocumentsFlow:
                 "an official sends something back."
             ).format(product=product.name)
         )
+        if filing.round is not None:
+            lines.append(self._round_text(ctx, filing))
         lines.append(filing_text(ctx, rules(dossier.rules_version), product.product_set))
         ctx.say(
             "\n".join(lines),
             buttons=[[Button(ctx._("📨 Submit"), SEND), Button(ctx._("Not yet"), NOT_YET)]],
+        )
+
+    @staticmethod
+    async def _round(ctx: StepContext, product: Product, dossier: Dossier) -> SubmissionRound:
+        """Where a submission now goes (the open round, none, or refused)."""
+        producer = await ctx.session.get_one(Producer, product.producer_id)
+        return await submission_round(ctx.session, dossier, producer, ctx.today)
+
+    @staticmethod
+    def _round_text(ctx: StepContext, filing: SubmissionRound) -> str:
+        assert filing.round is not None
+        return ctx._("It goes to {round} (dossiers until {deadline}).").format(
+            round=filing.round.name, deadline=ctx.t.date(filing.round.submission_deadline)
+        )
+
+    @staticmethod
+    def _round_refusal(ctx: StepContext, filing: SubmissionRound) -> str:
+        """After the deadline: the next round, if set up; the documents are kept."""
+        if filing.next_round is not None:
+            return ctx._(
+                "The submission deadline has passed: no evaluation round takes dossiers now. "
+                "The next round, {round}, opens on {opens}; you can submit then. Your documents "
+                "are kept."
+            ).format(round=filing.next_round.name, opens=ctx.t.date(filing.next_round.opens_on))
+        return ctx._(
+            "The submission deadline has passed: no evaluation round takes dossiers now, and "
+            "the next one is not announced yet. Your documents are kept; the office will "
+            "announce the next round."
         )
 
     async def on_submit(self, ctx: StepContext, answer: str) -> None:
@@ -645,6 +684,9 @@ class DocumentsFlow:
         product, dossier = loaded
         state = await self._progress(ctx, product, dossier)
         refusal = self._cannot_submit(ctx, dossier, state)
+        filing = await self._round(ctx, product, dossier)
+        if refusal is None and filing.refused:
+            refusal = self._round_refusal(ctx, filing)
         if refusal is not None:
             await self.show_checklist(ctx, first=refusal)
             return
@@ -654,13 +696,23 @@ class DocumentsFlow:
         except ReviewError:
             await self.show_checklist(ctx, first=ctx._("This dossier cannot be changed now."))
             return
+        if filing.round is not None:
+            await enter_round(
+                ctx.session,
+                dossier,
+                filing.round,
+                ctx.clock.now(),
+                actor_kind=ActorKind.USER,
+                actor_id=ctx.user.id,
+            )
         await self._tell_officials(ctx, product, dossier, OfficialEvent.SUBMITTED)
+        submitted = ctx._("📨 The dossier of {product} is submitted.").format(product=product.name)
+        if filing.round is not None:
+            submitted += " " + self._round_text(ctx, filing)
         ctx.say(
             "\n".join(
                 [
-                    ctx._("📨 The dossier of {product} is submitted.").format(
-                        product=product.name
-                    ),
+                    submitted,
                     filing_text(ctx, rules(dossier.rules_version), product.product_set),
                     ctx._(
                         "When the officials find it valid, it goes to the council that "

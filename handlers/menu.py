@@ -18,6 +18,7 @@ REGISTER, JOIN, LANGUAGE, HELP = "register", "join", "language", "help"
 PRODUCTS, NEW_PRODUCT, PROFILE, INVITE = "products", "new_product", "profile", "invite"
 ESTIMATE = "estimate"
 RESULTS = "results"
+DEADLINES = "deadlines"
 
 
 class MenuFlow:
@@ -44,12 +45,15 @@ class MenuFlow:
                     Button(ctx._("📦 My products"), PRODUCTS),
                     Button(ctx._("➕ New product"), NEW_PRODUCT),
                 ],
+                [
+                    Button(ctx._("📅 Round deadlines"), DEADLINES),
+                    Button(ctx._("🏅 My results"), RESULTS),
+                ],
                 [Button(ctx._("👤 My profile"), PROFILE)],
-                [Button(ctx._("🏅 My results"), RESULTS)],
                 [Button(ctx._("👥 Invite a member to work on the dossier"), INVITE)],
             ]
             if await products_of(ctx.session, producer.id):
-                rows.insert(1, [Button(ctx._("⭐ Estimate my stars"), ESTIMATE)])
+                rows.insert(2, [Button(ctx._("⭐ Estimate my stars"), ESTIMATE)])
         rows.append([Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)])
         ctx.say(text, title=ctx._("Main menu"), buttons=rows)
 
@@ -75,6 +79,7 @@ class MenuFlow:
                 INVITE: "invite",
                 ESTIMATE: "estimate",
                 RESULTS: "results",
+                DEADLINES: "deadlines",
             }
             if registered
             else {REGISTER: "registration", JOIN: "join"}

@@ -36,6 +36,7 @@ __all__ = [
     "QuestionStatus",
     "RevocationGround",
     "RoundLevel",
+    "RoundPhase",
     "TimerKind",
     "TimerStatus",
     "TranscriptDirection",
@@ -185,6 +186,19 @@ class EntryStatus(StrEnum):
 
     SUBMITTED = "submitted"
     IN_REVIEW = "in_review"
+    SCORED = "scored"
+    PUBLISHED = "published"
+
+
+class RoundPhase(StrEnum):
+    """Where a round stands (never stored: ``storage.rounds.phase`` reads it from the dates
+    and ``scores_closed_at`` / ``published_at``): ``upcoming`` before it opens, ``open`` for
+    dossiers until the submission deadline (inclusive), then ``evaluating``, ``scored`` once
+    the council's scores are closed, ``published`` once results are out."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    EVALUATING = "evaluating"
     SCORED = "scored"
     PUBLISHED = "published"
 
