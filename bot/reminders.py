@@ -4,10 +4,11 @@
   ``rerating_closing`` :data:`CLOSING_NOTICE` before it closes, each at 08:00 Vietnam time, for
   every member of the producer (:func:`schedule_rerating_reminders`, keyed by product and
   certificate number, so a certificate entered twice is reminded once).
-* A round's submission deadline: ``deadline_reminder`` 14, 7 and 1 days before it
-  (:func:`schedule_deadline_reminders`, keyed by round and days). Who it is for is pluggable:
-  the default is the members of the producers the payload lists (``producer_ids``); the rounds
-  feature registers its own (``bot.timers.register_recipients``).
+* A province round's submission deadline: ``deadline_reminder`` 14, 7 and 1 days before it
+  (``storage.rounds.reminder_days``; :func:`schedule_round_reminders` when a round is created
+  or its calendar changes, keyed by round and days), for the members of the producers the round
+  covers who still have a product not submitted to it when it fires
+  (``storage.rounds.producers_to_remind``).
 
 What each chat is told is in ``handlers/reminders.py``; the payloads carry everything its text
 needs, so a reminder reads the same whatever changed since it was scheduled.
@@ -25,20 +26,21 @@ from bot.rerating import rerating_window
 from bot.rules import RuleSet
 from bot.timers import register_recipients
 from storage.members import member_user_ids
-from storage.models import Timer
-from storage.states import TimerKind
-from storage.timers import reminder_time, schedule
+from storage.models import Round, Timer
+from storage.rounds import producers_to_remind, reminder_days
+from storage.states import RoundLevel, TimerKind
+from storage.timers import cancel, reminder_time, schedule
 
 __all__ = [
     "CLOSING_NOTICE",
-    "DEADLINE_DAYS",
+    "cancel_rerating_reminders",
     "register_reminder_recipients",
     "schedule_deadline_reminders",
     "schedule_rerating_reminders",
+    "schedule_round_reminders",
 ]
 
 CLOSING_NOTICE = timedelta(days=14)  # "the re-rating window closes soon" this long before
-DEADLINE_DAYS = (14, 7, 1)  # a round's deadline is reminded this many days before
 
 
 def _ids(value: Any) -> list[int]:
@@ -51,16 +53,18 @@ async def producer_members(session: AsyncSession, timer: Timer) -> Iterable[int]
     return await member_user_ids(session, _ids(timer.payload.get("producer_id")))
 
 
-async def listed_producers(session: AsyncSession, timer: Timer) -> Iterable[int]:
-    """The members of the producers the payload lists (``producer_ids``)."""
-    return await member_user_ids(session, _ids(timer.payload.get("producer_ids", [])))
+async def round_producers(session: AsyncSession, timer: Timer) -> Iterable[int]:
+    """The members of the producers the payload's round (``round_id``) still waits for."""
+    (round_id,) = _ids(timer.payload.get("round_id")) or [0]
+    producers = await producers_to_remind(session, round_id) if round_id else []
+    return await member_user_ids(session, [p.id for p in producers])
 
 
 def register_reminder_recipients() -> None:
     """The default recipients of the reminder kinds."""
     register_recipients(TimerKind.RERATING_OPENS, producer_members)
     register_recipients(TimerKind.RERATING_CLOSING, producer_members)
-    register_recipients(TimerKind.DEADLINE_REMINDER, listed_producers)
+    register_recipients(TimerKind.DEADLINE_REMINDER, round_producers)
 
 
 async def schedule_rerating_reminders(
@@ -92,10 +96,36 @@ async def schedule_rerating_reminders(
     for kind, day in planned.items():
         if day < today:
             continue
-        key = f"certificate:{product_id}:{certificate_number}:{kind}"
+        key = f"{_certificate_key(product_id, certificate_number)}{kind}"
         await schedule(session, kind, key[:200], reminder_time(day), payload)
         count += 1
     return count
+
+
+def _certificate_key(product_id: int, certificate_number: str) -> str:
+    return f"certificate:{product_id}:{certificate_number}:"
+
+
+async def cancel_rerating_reminders(
+    session: AsyncSession, *, product_id: int, certificate_number: str
+) -> int:
+    """Cancel a certificate's re-rating reminders that have not gone (it was revoked)."""
+    return await cancel(session, prefix=_certificate_key(product_id, certificate_number))
+
+
+async def schedule_round_reminders(session: AsyncSession, round_: Round, today: date) -> int:
+    """(Re)schedule a round's deadline reminders after it is created or edited: a province
+    round's, from ``today`` on; none for a central round (producers do not file to it)."""
+    if round_.level != RoundLevel.PROVINCE:
+        await cancel(session, prefix=f"round:{round_.id}:")
+        return 0
+    return await schedule_deadline_reminders(
+        session,
+        round_id=round_.id,
+        round_name=round_.name,
+        deadline=round_.submission_deadline,
+        today=today,
+    )
 
 
 async def schedule_deadline_reminders(
@@ -105,16 +135,18 @@ async def schedule_deadline_reminders(
     round_name: str,
     deadline: date,
     today: date,
-    days_before: Sequence[int] = DEADLINE_DAYS,
+    days_before: Sequence[int] | None = None,
     payload: dict[str, Any] | None = None,
 ) -> int:
     """Schedule a round's deadline reminders still ahead of ``today`` (moved, if the deadline
-    moved and they have not gone yet); ``payload`` adds to what the reminder carries (e.g.
-    ``producer_ids`` for the default recipients). Returns how many."""
+    moved and they have not gone yet; one whose day is now past is cancelled);
+    ``payload`` adds to what the reminder carries. Returns how many are scheduled."""
     count = 0
-    for days in days_before:
+    for days in days_before or reminder_days():
         day = deadline - timedelta(days=days)
+        key = f"round:{round_id}:deadline:{days}"
         if day < today:
+            await cancel(session, keys=[key])
             continue
         data = {
             **(payload or {}),
@@ -123,7 +155,6 @@ async def schedule_deadline_reminders(
             "deadline": deadline.isoformat(),
             "days_before": days,
         }
-        key = f"round:{round_id}:deadline:{days}"
         await schedule(session, TimerKind.DEADLINE_REMINDER, key, reminder_time(day), data)
         count += 1
     return count

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Translator
 from bot.notify import notify_producer
+from bot.reminders import cancel_rerating_reminders, schedule_rerating_reminders
 from bot.rules import rules
 from bot.vocabulary import Button, Reply
 from storage.certificates import entry_certified, issue_certificate, publish_results, revoke
+from storage.clock import LOCAL_TIMEZONE
 from storage.models import Certificate, Product, Round, RoundEntry
 from storage.states import RevocationGround
 
@@ -115,6 +117,15 @@ async def issue_and_notify(
         official_id=official_id, now=now, rules=rules,
     )  # fmt: skip
     product = await session.get_one(Product, certificate.product_id)
+    await schedule_rerating_reminders(
+        session,
+        producer_id=certificate.producer_id,
+        product_id=certificate.product_id,
+        certificate_number=certificate.number,
+        issued=certificate.issued_on,
+        rule_set=rules(certificate.rules_version),
+        today=now.astimezone(LOCAL_TIMEZONE).date(),
+    )
 
     def message(t: Translator) -> Reply:
         text = t.gettext(
@@ -150,6 +161,9 @@ async def revoke_and_notify(
         today=today, now=now,
     )  # fmt: skip
     product = await session.get_one(Product, certificate.product_id)
+    await cancel_rerating_reminders(
+        session, product_id=certificate.product_id, certificate_number=certificate.number
+    )
 
     def message(t: Translator) -> Reply:
         text = t.gettext(

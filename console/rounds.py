@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Translator, translator
+from bot.reminders import schedule_round_reminders
 from bot.rules import RoundTemplate, RuleSet, rules
 from console.config import CONFIG
 from console.labels import ENTRY_STATES, ROUND_LEVELS, ROUND_PHASES
@@ -365,6 +366,7 @@ async def round_create(request: web.Request) -> web.StreamResponse:
             except RoundError as error:
                 _round_error(typed, error, t)
             else:
+                await schedule_round_reminders(session, created, local_date(config.clock))
                 return see_other(f"/console/rounds/{created.id}")
     return await _form_page(request, typed, status=400)
 
@@ -402,7 +404,7 @@ async def round_update(request: web.Request) -> web.StreamResponse:
             round_ = await _round(session, scope, round_id)
             if values is not None:
                 try:
-                    await update_round(
+                    updated = await update_round(
                         session, scope, round_.id, values, version=version, now=config.clock.now()
                     )
                 except StaleRound:
@@ -410,6 +412,8 @@ async def round_update(request: web.Request) -> web.StreamResponse:
                 except RoundError as error:
                     _round_error(typed, error, t)
                 else:
+                    today = local_date(config.clock)
+                    await schedule_round_reminders(session, updated, today)
                     return see_other(f"/console/rounds/{round_id}")
     except StaleRound:
         async with config.db.sessions() as session:

@@ -54,7 +54,8 @@ async def schedule(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Schedule ``kind`` at ``due_at`` under ``key``; a timer with that key that still waits
-    is moved to the new time and payload, one that was claimed, done or cancelled is left."""
+    (or was cancelled) is moved to the new time and payload and waits again; one that was
+    claimed or done is left (it fired, or is firing)."""
     values = {
         "kind": kind,
         "key": key,
@@ -69,8 +70,9 @@ async def schedule(
         stmt.on_conflict_do_update(
             index_elements=["key"],
             set_={"kind": stmt.excluded.kind, "due_at": stmt.excluded.due_at,
-                  "payload": stmt.excluded.payload},
-            where=Timer.status == TimerStatus.PENDING,
+                  "payload": stmt.excluded.payload, "status": TimerStatus.PENDING,
+                  "attempts": 0},
+            where=Timer.status.in_((TimerStatus.PENDING, TimerStatus.CANCELLED)),
         )
     )  # fmt: skip
 

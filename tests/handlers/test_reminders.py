@@ -290,10 +290,10 @@ async def test_a_reminder_that_fails_is_given_up_without_an_apology(
     async def broken(_ctx: StepContext) -> None:
         raise RuntimeError("the reminder's text cannot be built")
 
-    register_timer_handler(TimerKind.DEADLINE_REMINDER, broken)
+    register_timer_handler(TimerKind.RERATING_OPENS, broken)
     try:
-        payload = {"producer_ids": [producer], "deadline": "2026-06-15"}
-        await add_timer(timed_bot, TimerKind.DEADLINE_REMINDER, "r", clock.now(), payload)
+        payload = {"producer_id": producer, "expires_on": "2027-06-15"}
+        await add_timer(timed_bot, TimerKind.RERATING_OPENS, "r", clock.now(), payload)
         assert await fire(timed_bot) == 1
     finally:
         register_reminders()
