@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.console.conftest import PHONE, Console
+from tests.console.conftest import BROWSER_LOOP, PHONE, Console
 from tests.console.results_data import Outcome, make_entry, make_round
 from tests.console.test_browser_sign_in import fits_the_screen, sign_in
+
+pytestmark = BROWSER_LOOP
 
 
 async def test_a_certificate_is_issued_and_its_verify_page_reads_on_a_phone(

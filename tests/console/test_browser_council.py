@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from storage.models import RoundEntry
 from storage.states import OfficialRole
-from tests.console.conftest import PASSWORD, Console, Screen
+from tests.console.conftest import BROWSER_LOOP, PASSWORD, Console, Screen
 from tests.console.test_browser_sign_in import SCREENSHOTS, fits_the_screen, sign_in
 from tests.scoring_data import council_official, make_entry, make_round, seat
+
+pytestmark = BROWSER_LOOP
 
 # (username, name, points A/B/C, ticks every star minimum)
 MEMBERS = [

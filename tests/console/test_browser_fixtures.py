@@ -43,3 +43,16 @@ def test_missing_chromium_is_skipped_only_when_asked(tmp_path: Path) -> None:
         chromium_or_fail(tmp_path / "chromium", environ={SKIP_VARIABLE: "1"})
     with pytest.raises(pytest.fail.Exception):
         chromium_or_fail(tmp_path / "chromium", environ={SKIP_VARIABLE: "yes please"})
+
+
+def test_every_browser_test_module_runs_in_the_browsers_loop() -> None:
+    """A browser test outside the session's event loop fails with "attached to a different
+    loop" (three modules once did): each ``test_browser_*`` module is marked as a whole."""
+    here = Path(__file__).resolve().parent
+    unmarked = [
+        path.name
+        for path in sorted(here.glob("test_browser_*.py"))
+        if path.name != Path(__file__).name
+        and "pytestmark = BROWSER_LOOP" not in path.read_text(encoding="utf-8")
+    ]
+    assert not unmarked, f"browser test modules without pytestmark = BROWSER_LOOP: {unmarked}"

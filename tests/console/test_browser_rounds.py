@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from storage.states import OfficialRole
-from tests.console.conftest import PHONE, Console, Screen
+from tests.console.conftest import BROWSER_LOOP, PHONE, Console, Screen
 from tests.console.test_browser_sign_in import fits_the_screen, sign_in
+
+pytestmark = BROWSER_LOOP
 
 
 @pytest.mark.parametrize("screen", [PHONE], indirect=True, ids=["phone"])
