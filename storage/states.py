@@ -247,7 +247,7 @@ class TimerStatus(StrEnum):
 OUTBOX_WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 # Dossiers the producer may still change (upload, submit).
 EDITABLE_DOSSIER = (DossierStatus.DRAFT, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
-# Dossiers filed and waiting for an official's decision (documents may be decided on).
+# Dossiers filed and not yet decided: their documents are for officials to review.
 UNDER_REVIEW = (DossierStatus.SUBMITTED, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
 # Dossiers that a document sent back puts in ``has_issues`` (not yet decided, not already).
 SENDS_DOSSIER_BACK = (DossierStatus.DRAFT, DossierStatus.SUBMITTED, DossierStatus.EDITED)
@@ -256,8 +256,6 @@ SENDS_DOSSIER_BACK = (DossierStatus.DRAFT, DossierStatus.SUBMITTED, DossierStatu
 SENT_BACK = (DocumentStatus.HAS_ISSUES, DocumentStatus.REJECTED)
 # What a reviewer may decide about a document or a dossier.
 DECISIONS = (DocumentStatus.HAS_ISSUES, DocumentStatus.APPROVED, DocumentStatus.REJECTED)
-# Dossiers filed and not yet decided: their documents are for officials to review.
-UNDER_REVIEW = (DossierStatus.SUBMITTED, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
 # Timers that message people: they wait for daytime (quiet hours, storage.clock.QuietHours).
 MESSAGING_TIMERS = (
     TimerKind.DEADLINE_REMINDER,
