@@ -229,9 +229,10 @@ async def running_bot(
     """Start the real application against a fresh fake Bot API server; stop it afterwards.
 
     A bot restarted on the same database needs a higher ``first_update_id``, as Telegram's
-    update ids keep growing. ``clock`` is the engine's and the scheduler's: a
-    :class:`ManualClock` set in the past fixes "today" for the steps and when timers fall due
-    (the sender keeps the real clock, so replies still flow). The scheduler does not run by
+    update ids keep growing. ``clock`` is the engine's, the scheduler's and the console's
+    (``http_app(running.app)``): a :class:`ManualClock` set in the past fixes "today" for the
+    steps, the officials' pages and when timers fall due (the sender keeps the real clock, so
+    replies still flow). The scheduler does not run by
     itself: a test fires due timers with ``app.scheduler.run_due()``.
     """
     async with FakeTelegramAPI() as api:
@@ -247,6 +248,7 @@ async def running_bot(
         app = build_app(config, per_chat_rate=per_chat_rate)
         app.engine.clock = clock
         app.scheduler.clock = clock
+        app.clock = clock
         telegram = TelegramChannel(api.token, api.url, app.engine, poll_timeout=1)
         await telegram.initialize()
         app.channels[telegram.name] = telegram

@@ -251,6 +251,20 @@ class Console:
             allow_redirects=False,
         )
 
+    async def sign_out(self) -> None:
+        """Sign out through the account menu's form, if signed in."""
+        home = await self.client.get("/console/", allow_redirects=False)
+        if home.status == 200:
+            token = csrf_of(await home.text())
+            response = await self.post("/console/logout", {"csrf_token": token})
+            assert response.status == 303, response.status
+
+    async def sign_in_as(self, username: str) -> None:
+        """Sign out whoever is signed in, then sign ``username`` in."""
+        await self.sign_out()
+        response = await self.sign_in(username)
+        assert response.status == 303, response.status
+
     async def get(self, path: str) -> ClientResponse:
         return await self.client.get(path, allow_redirects=False)
 

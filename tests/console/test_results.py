@@ -8,15 +8,16 @@ certified products; and what officials of other areas cannot see."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import segno
 from sqlalchemy import func, select
 
 from storage.certificates import make_number
-from storage.models import AuditEntry, Certificate, OutboxMessage, Round, RoundEntry
-from storage.states import CertificateStatus, EntryStatus, OfficialRole
+from storage.clock import local_time
+from storage.models import AuditEntry, Certificate, OutboxMessage, Round, RoundEntry, Timer
+from storage.states import CertificateStatus, EntryStatus, OfficialRole, TimerKind, TimerStatus
 from tests.console.conftest import Console, csrf_of
 from tests.console.results_data import Outcome, make_entry, make_round
 from tests.console.review_data import chat_of, person_of
@@ -148,13 +149,19 @@ async def test_results_are_published_certificates_issued_and_revoked(console: Co
     assert location == f"/console/certificates/{certificate.id}"
     notice = (await _notices(console, made["honey_maker"]))[-1]
     assert certificate.number in notice and "01/07/2026" in notice and "01/07/2029" in notice
+    # Its re-rating reminders: 08:00 on the window's first day (180 days before expiry) and
+    # 14 days before it closes (120 days before).
+    assert await _rerating_timers(console) == [
+        (TimerKind.RERATING_OPENS, local_time(date(2029, 1, 2), 8), TimerStatus.PENDING),
+        (TimerKind.RERATING_CLOSING, local_time(date(2029, 2, 17), 8), TimerStatus.PENDING),
+    ]
 
     page = await _page(console, location)
     assert certificate.number in page and "Printable label" in page
     assert len(re.findall(r'<svg viewBox="[^"]*" class="qr"', page)) == 2  # page and label
     verify_url = console.url(f"/verify/{certificate.number}")
     assert f'href="{verify_url}"' in page
-    _assert_qr_carries(page, verify_url)
+    assert_qr_carries(page, verify_url)
 
     no_reason = await console.post(
         f"{location}/revoke",
@@ -181,6 +188,10 @@ async def test_results_are_published_certificates_issued_and_revoked(console: Co
     assert certificate.revoked_ground == "mark_misuse"
     assert certificate.revoked_on == console.clock.now().date()
     assert actions[-3:] == ["round.publish_results", "certificate.issue", "certificate.revoke"]
+    assert [status for *_, status in await _rerating_timers(console)] == [
+        TimerStatus.CANCELLED,
+        TimerStatus.CANCELLED,
+    ]  # a revoked certificate is not to be re-rated
     notice = (await _notices(console, made["honey_maker"]))[-1]
     assert certificate.number in notice and "Dùng nhãn OCOP 5 sao <b>sai</b>" in notice
     page = await _page(console, location)
@@ -195,7 +206,13 @@ async def test_results_are_published_certificates_issued_and_revoked(console: Co
     assert certificate.number not in await _page(console, "/console/certificates?stars=5")
 
 
-def _assert_qr_carries(page: str, url: str) -> None:
+async def _rerating_timers(console: Console) -> list[tuple[str, datetime, str]]:
+    async with console.db.sessions() as session:
+        rows = await session.scalars(select(Timer).order_by(Timer.due_at))
+        return [(t.kind, t.due_at, t.status) for t in rows]
+
+
+def assert_qr_carries(page: str, url: str) -> None:
     """The first QR code on the page draws the very modules of ``url``'s code: its path
     ("M x y" moves, "h n" runs of dark modules, "m dx dy" relative moves) is read back into
     a matrix and compared with segno's own."""

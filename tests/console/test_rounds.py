@@ -7,14 +7,15 @@ assigns one (a stale assignment told) and adds a filed dossier that is in no rou
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
-from storage.models import AuditEntry, Dossier, Official, Round, RoundArea, RoundEntry
+from storage.clock import local_date, local_time
+from storage.models import AuditEntry, Dossier, Official, Round, RoundArea, RoundEntry, Timer
 from storage.officials import scope_of
 from storage.rounds import RoundValues, create_round, enter_round, update_round
-from storage.states import EntryStatus, OfficialRole, RoundLevel
+from storage.states import EntryStatus, OfficialRole, RoundLevel, TimerStatus
 from tests.console.conftest import Console, csrf_of
 from tests.console.dashboard_data import add_dossier
 
@@ -113,6 +114,79 @@ async def test_a_second_editor_is_told(console: Console) -> None:
     assert ok.status == 303
     async with console.db.sessions() as session:
         assert (await session.get_one(Round, round_id)).name == "Mine"
+
+
+async def _reminders(console: Console, round_id: int) -> dict[int, tuple[str, datetime]]:
+    """The round's deadline reminders: days before the deadline -> (status, when due)."""
+    async with console.db.sessions() as session:
+        rows = await session.scalars(select(Timer).where(Timer.key.like(f"round:{round_id}:%")))
+        return {int(t.key.rsplit(":", 1)[1]): (t.status, t.due_at) for t in rows}
+
+
+def _eight(day: int) -> datetime:
+    """08:00 in Vietnam on ``day``/04/2027: when a reminder of that day falls due."""
+    return local_time(date(2027, 4, day), 8)
+
+
+async def _save(console: Console, round_id: int, area: int, **changes: str) -> None:
+    """Open the round's form and save it with ``changes``."""
+    form = await page(console, f"/console/rounds/{round_id}/edit")
+    data = {name: field(form, name) for name in (*FIELDS, "version")}
+    saved = await console.post(
+        f"/console/rounds/{round_id}/edit",
+        {"csrf_token": csrf_of(form), **data, "level": "province",
+         "areas": str(area), **changes},
+    )  # fmt: skip
+    assert saved.status == 303, await saved.text()
+
+
+async def test_saving_a_round_moves_its_deadline_reminders(console: Console) -> None:
+    bac_ninh = await console.area("bac ninh")
+    await console.official("tinh.bn", OfficialRole.PROVINCE, [bac_ninh], locale="en")
+    await console.sign_in("tinh.bn")
+    form = await page(console, "/console/rounds/new")
+    created = await console.post(
+        "/console/rounds/new",
+        {"csrf_token": csrf_of(form), **{name: field(form, name) for name in FIELDS},
+         "level": "province", "areas": str(bac_ninh.id)},
+    )  # fmt: skip
+    round_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    pending = TimerStatus.PENDING
+    assert await _reminders(console, round_id) == {  # 08:00, 14, 7 and 1 days before 30/04
+        14: (pending, _eight(16)), 7: (pending, _eight(23)),
+        1: (pending, _eight(29)),
+    }  # fmt: skip
+
+    # 10/04/2027: the deadline brought forward to 20/04; the 14-day reminder's day is past.
+    console.clock.advance(days=132)
+    assert local_date(console.clock) == date(2027, 4, 10)
+    await console.sign_in_as("tinh.bn")
+    await _save(console, round_id, bac_ninh.id, submission_deadline="2027-04-20")
+    assert await _reminders(console, round_id) == {
+        14: (TimerStatus.CANCELLED, _eight(16)), 7: (pending, _eight(13)),
+        1: (pending, _eight(19)),
+    }  # fmt: skip
+    # Moved back to 30/04 two days later: the cancelled reminder waits again.
+    console.clock.advance(days=2)
+    await console.sign_in_as("tinh.bn")
+    await _save(console, round_id, bac_ninh.id, submission_deadline="2027-04-30")
+    assert await _reminders(console, round_id) == {
+        14: (pending, _eight(16)), 7: (pending, _eight(23)),
+        1: (pending, _eight(29)),
+    }  # fmt: skip
+    # A central round reminds nobody (producers file to province rounds): none kept.
+    await _save(console, round_id, bac_ninh.id, level="central")
+    assert {status for status, _ in (await _reminders(console, round_id)).values()} == {
+        TimerStatus.CANCELLED
+    }
+    form = await page(console, "/console/rounds/new?template=central-1")
+    central = await console.post(
+        "/console/rounds/new",
+        {"csrf_token": csrf_of(form), **{name: field(form, name) for name in FIELDS},
+         "level": "central", "areas": str(bac_ninh.id)},
+    )  # fmt: skip
+    assert central.status == 303, await central.text()
+    assert await _reminders(console, int(central.headers["Location"].rsplit("/", 1)[1])) == {}
 
 
 async def test_scope_commune_officials_read_only(console: Console) -> None:

@@ -75,6 +75,33 @@ async def test_scheduling_is_idempotent_by_key(database: Database) -> None:
     assert found["b"].status == TimerStatus.DONE and found["b"].payload == {"n": 1}
 
 
+async def test_a_cancelled_timer_is_revived_but_a_fired_one_is_not(database: Database) -> None:
+    """A round's deadline moved back after its reminder was cancelled as past: scheduling
+    the key again makes it wait again; a reminder that went (done) or is going (claimed) is
+    never sent twice."""
+    async with database.transaction() as session:
+        for key in ("cancelled", "done", "claimed"):
+            await schedule(session, TimerKind.DEADLINE_REMINDER, key, NOW, {"n": 1})
+        assert await cancel(session, keys=["cancelled"]) == 1
+        claimed = {t.key: t for t in await claim_due(session, NOW, "w1", lease=LEASE)}
+        assert sorted(claimed) == ["claimed", "done"]
+        assert await finish(session, claimed["done"].id, "w1", NOW)
+    async with database.transaction() as session:
+        for key in ("cancelled", "done", "claimed"):
+            await schedule(session, TimerKind.DEADLINE_REMINDER, key, NOW + LEASE, {"n": 2})
+    found = await timers(database)
+    assert (found["cancelled"].status, found["cancelled"].due_at) == (
+        TimerStatus.PENDING,
+        NOW + LEASE,
+    )
+    assert (found["cancelled"].payload, found["cancelled"].attempts) == ({"n": 2}, 0)
+    assert (found["done"].status, found["done"].payload) == (TimerStatus.DONE, {"n": 1})
+    assert (found["claimed"].status, found["claimed"].payload) == (TimerStatus.CLAIMED, {"n": 1})
+    async with database.transaction() as session:
+        [again] = await claim_due(session, NOW + LEASE, "w2", lease=LEASE)
+    assert again.key == "cancelled"
+
+
 async def test_claims_run_out_and_are_taken_over(database: Database) -> None:
     async with database.transaction() as session:
         await schedule(session, TimerKind.DEADLINE_REMINDER, "round:1:deadline:7", NOW, {})
