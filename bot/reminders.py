@@ -6,9 +6,9 @@
   certificate number, so a certificate entered twice is reminded once).
 * A province round's submission deadline: ``deadline_reminder`` 14, 7 and 1 days before it
   (``storage.rounds.reminder_days``; :func:`schedule_round_reminders` when a round is created
-  or its calendar changes, keyed by round and days), for the members of the producers the round
-  covers who still have a product not submitted to it when it fires
-  (``storage.rounds.producers_to_remind``).
+  or its calendar changes, keyed by round, the deadline announced and days: a moved deadline
+  is reminded anew), for the members of the producers the round covers who still have a
+  product not submitted to it when it fires (``storage.rounds.producers_to_remind``).
 
 What each chat is told is in ``handlers/reminders.py``; the payloads carry everything its text
 needs, so a reminder reads the same whatever changed since it was scheduled.
@@ -138,15 +138,18 @@ async def schedule_deadline_reminders(
     days_before: Sequence[int] | None = None,
     payload: dict[str, Any] | None = None,
 ) -> int:
-    """Schedule a round's deadline reminders still ahead of ``today`` (moved, if the deadline
-    moved and they have not gone yet; one whose day is now past is cancelled);
-    ``payload`` adds to what the reminder carries. Returns how many are scheduled."""
+    """Schedule a round's deadline reminders still ahead of ``today``. Each is keyed by the
+    deadline it announces: when the deadline moves, the waiting reminders of the old one are
+    cancelled and the new one's are scheduled (a reminder already sent for the old date does
+    not stop the new date's; moving back to a date revives its cancelled reminders, and one that
+    went is never sent twice). ``payload`` adds to what the reminder carries. Returns how many
+    are scheduled."""
+    await cancel(session, prefix=f"round:{round_id}:deadline:")
     count = 0
     for days in days_before or reminder_days():
         day = deadline - timedelta(days=days)
-        key = f"round:{round_id}:deadline:{days}"
+        key = f"round:{round_id}:deadline:{deadline.isoformat()}:{days}"
         if day < today:
-            await cancel(session, keys=[key])
             continue
         data = {
             **(payload or {}),

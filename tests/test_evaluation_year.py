@@ -34,7 +34,6 @@ from tests.console.conftest import PASSWORD, Console, csrf_of
 from tests.console.test_results import assert_qr_carries
 from tests.console.test_rounds import field, page
 from tests.files import make_pdf
-from tests.handlers.conftest import prepared_database  # noqa: F401  (the migrated template)
 from tests.handlers.test_documents import HANDICRAFT_REQUIRED, handicraft_dossier, upload
 from tests.handlers.test_reminders import fire, move_to
 from tests.harness import Producer as Phone

@@ -116,11 +116,20 @@ async def test_a_second_editor_is_told(console: Console) -> None:
         assert (await session.get_one(Round, round_id)).name == "Mine"
 
 
-async def _reminders(console: Console, round_id: int) -> dict[int, tuple[str, datetime]]:
-    """The round's deadline reminders: days before the deadline -> (status, when due)."""
+async def _reminders(
+    console: Console, round_id: int, status: TimerStatus = TimerStatus.PENDING
+) -> dict[tuple[str, int], datetime]:
+    """The round's deadline reminders in ``status``: (deadline announced, days before) -> when
+    due."""
     async with console.db.sessions() as session:
-        rows = await session.scalars(select(Timer).where(Timer.key.like(f"round:{round_id}:%")))
-        return {int(t.key.rsplit(":", 1)[1]): (t.status, t.due_at) for t in rows}
+        rows = await session.scalars(
+            select(Timer).where(Timer.key.like(f"round:{round_id}:%"), Timer.status == status)
+        )
+        found = {}
+        for timer in rows:
+            _round, _id, _kind, deadline, days = timer.key.split(":")
+            found[(deadline, int(days))] = timer.due_at
+        return found
 
 
 def _eight(day: int) -> datetime:
@@ -151,10 +160,9 @@ async def test_saving_a_round_moves_its_deadline_reminders(console: Console) -> 
          "level": "province", "areas": str(bac_ninh.id)},
     )  # fmt: skip
     round_id = int(created.headers["Location"].rsplit("/", 1)[1])
-    pending = TimerStatus.PENDING
+    april = "2027-04-30"
     assert await _reminders(console, round_id) == {  # 08:00, 14, 7 and 1 days before 30/04
-        14: (pending, _eight(16)), 7: (pending, _eight(23)),
-        1: (pending, _eight(29)),
+        (april, 14): _eight(16), (april, 7): _eight(23), (april, 1): _eight(29),
     }  # fmt: skip
 
     # 10/04/2027: the deadline brought forward to 20/04; the 14-day reminder's day is past.
@@ -162,23 +170,38 @@ async def test_saving_a_round_moves_its_deadline_reminders(console: Console) -> 
     assert local_date(console.clock) == date(2027, 4, 10)
     await console.sign_in_as("tinh.bn")
     await _save(console, round_id, bac_ninh.id, submission_deadline="2027-04-20")
+    early = "2027-04-20"
     assert await _reminders(console, round_id) == {
-        14: (TimerStatus.CANCELLED, _eight(16)), 7: (pending, _eight(13)),
-        1: (pending, _eight(19)),
+        (early, 7): _eight(13), (early, 1): _eight(19),
     }  # fmt: skip
-    # Moved back to 30/04 two days later: the cancelled reminder waits again.
+    assert len(await _reminders(console, round_id, TimerStatus.CANCELLED)) == 3
+    # Moved back to 30/04 two days later: its cancelled reminders wait again.
     console.clock.advance(days=2)
     await console.sign_in_as("tinh.bn")
-    await _save(console, round_id, bac_ninh.id, submission_deadline="2027-04-30")
+    await _save(console, round_id, bac_ninh.id, submission_deadline=april)
     assert await _reminders(console, round_id) == {
-        14: (pending, _eight(16)), 7: (pending, _eight(23)),
-        1: (pending, _eight(29)),
+        (april, 14): _eight(16), (april, 7): _eight(23), (april, 1): _eight(29),
     }  # fmt: skip
-    # A central round reminds nobody (producers file to province rounds): none kept.
+    # The 14-day reminder went on 16/04; on 20/04 the deadline is pushed to 15/05: the new
+    # date gets its own reminders, the 14-day one included (the one sent announced 30/04).
+    async with console.db.transaction() as session:
+        sent = await session.scalar(
+            select(Timer).where(Timer.key == f"round:{round_id}:deadline:{april}:14")
+        )
+        assert sent is not None
+        sent.status = TimerStatus.DONE
+    console.clock.advance(days=8)
+    await console.sign_in_as("tinh.bn")
+    await _save(console, round_id, bac_ninh.id, submission_deadline="2027-05-15")
+    may = "2027-05-15"
+    assert await _reminders(console, round_id) == {
+        (may, 14): local_time(date(2027, 5, 1), 8), (may, 7): local_time(date(2027, 5, 8), 8),
+        (may, 1): local_time(date(2027, 5, 14), 8),
+    }  # fmt: skip
+    assert await _reminders(console, round_id, TimerStatus.DONE) == {(april, 14): _eight(16)}
+    # A central round reminds nobody (producers file to province rounds): none waits.
     await _save(console, round_id, bac_ninh.id, level="central")
-    assert {status for status, _ in (await _reminders(console, round_id)).values()} == {
-        TimerStatus.CANCELLED
-    }
+    assert await _reminders(console, round_id) == {}
     form = await page(console, "/console/rounds/new?template=central-1")
     central = await console.post(
         "/console/rounds/new",
