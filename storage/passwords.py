@@ -7,7 +7,7 @@ sign-in takes does not tell whether the username exists.
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 __all__ = [
@@ -17,14 +17,25 @@ __all__ = [
     "PasswordError",
     "check_new_password",
     "hash_password",
+    "use_parameters",
     "verify_password",
 ]
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 
-_HASHER = PasswordHasher()
-DUMMY_HASH = _HASHER.hash("not a password anyone has: it only makes failures take as long")
+_HASHER = PasswordHasher()  # argon2-cffi's defaults: RFC 9106's low-memory profile
+_DUMMY_PASSWORD = "not a password anyone has: it only makes failures take as long"
+DUMMY_HASH = _HASHER.hash(_DUMMY_PASSWORD)
+
+
+def use_parameters(parameters: Parameters) -> None:
+    """Hash new passwords (and the dummy hash) with ``parameters`` from now on. Only the test
+    suite calls this, with a cheap profile; stored hashes carry their own parameters, so they
+    verify whatever is in use."""
+    global _HASHER, DUMMY_HASH
+    _HASHER = PasswordHasher.from_parameters(parameters)
+    DUMMY_HASH = _HASHER.hash(_DUMMY_PASSWORD)
 
 
 class PasswordError(ValueError):

@@ -2,6 +2,11 @@
 manual clock (:class:`Console`), and Debian's headless Chromium driven by Playwright, at desktop
 and phone width.
 
+One Chromium serves a whole test session (each xdist worker has its own) and every test gets a
+fresh browser context (its own cookies and storage) from it. The browser lives in the session's
+event loop, so the browser tests, and the fixtures they use (``page``, ``sqlite_console``), run in
+that loop too: their modules are marked ``BROWSER_LOOP``.
+
 Playwright cannot download its own browser here, so the tests launch ``/usr/bin/chromium``
 (``.ci/run`` installs it). A missing Chromium fails the browser tests with a message saying how
 to install it; they are skipped only when ``OCOP_SKIP_BROWSER_TESTS=1`` says so explicitly.
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -33,7 +39,7 @@ from storage.officials import add_official
 from storage.states import OfficialRole
 from tests.conftest import create_schema
 from tests.harness import copy_database
-from tests.postgres import POSTGRES_URL, temporary_database
+from tests.postgres import POSTGRES_URL, templates
 
 CHROMIUM = Path("/usr/bin/chromium")
 SKIP_VARIABLE = "OCOP_SKIP_BROWSER_TESTS"
@@ -80,9 +86,13 @@ def chromium_or_fail(path: Path = CHROMIUM, environ: dict[str, str] | None = Non
     )
 
 
-@pytest.fixture
+# The mark for browser tests: they run in the session's event loop, where the browser lives.
+BROWSER_LOOP = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Any]:
-    """A headless Chromium, closed after the test."""
+    """A headless Chromium for the whole session, closed at its end."""
     executable = chromium_or_fail()
     from playwright.async_api import async_playwright
 
@@ -103,9 +113,9 @@ def screen(request: pytest.FixtureRequest) -> Screen:
     return screen
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Any, screen: Screen) -> AsyncIterator[Any]:
-    """A fresh page (its own cookies) at the ``screen``'s size."""
+    """A fresh page in a fresh browser context (its own cookies) at the ``screen``'s size."""
     context = await browser.new_context(
         viewport={"width": screen.width, "height": screen.height},
         is_mobile=screen.mobile,
@@ -140,19 +150,20 @@ async def _prepare(db: Database) -> None:
         await import_areas(session, SAMPLE)
 
 
+async def _prepare_url(url: str) -> None:
+    db = Database(url)
+    try:
+        await _prepare(db)
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture(scope="session")
 def prepared_console_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file with the provinces and the sample communes, made once per run."""
     path = tmp_path_factory.mktemp("console-template") / "ocop.sqlite3"
 
-    async def prepare() -> None:
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        try:
-            await _prepare(db)
-        finally:
-            await db.dispose()
-
-    asyncio.run(prepare())
+    asyncio.run(_prepare_url(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -161,10 +172,9 @@ async def _database(backend: str, template: Path, tmp_path: Path) -> AsyncIterat
     if backend == "postgres":
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        async with temporary_database(POSTGRES_URL, "ocop_test_console") as url:
+        async with templates().copy("console", _prepare_url, "ocop_test_console") as url:
             db = Database(url)
             try:
-                await _prepare(db)
                 yield db
             finally:
                 await db.dispose()
@@ -272,7 +282,7 @@ async def console(
         yield running
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def sqlite_console(
     prepared_console_database: Path, tmp_path: Path
 ) -> AsyncIterator[Console]:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from storage.states import OfficialRole
-from tests.console.conftest import Console, Screen
+from tests.console.conftest import BROWSER_LOOP, Console, Screen
 from tests.console.test_browser_sign_in import fits_the_screen, sign_in
 from tests.harness import running_bot
+
+pytestmark = BROWSER_LOOP
 
 OFFICIAL_CHAT = 7_700_000_001
 COMMAND = re.compile(r"^/official [A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$")

@@ -7,8 +7,10 @@ from typing import Any
 
 from storage.audit import audit
 from storage.states import ActorKind
-from tests.console.conftest import Console, Screen
+from tests.console.conftest import BROWSER_LOOP, Console, Screen
 from tests.console.test_browser_sign_in import SCREENSHOTS, fits_the_screen, sign_in
+
+pytestmark = BROWSER_LOOP
 
 XSS = "<script>alert(1)</script>"
 

@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from storage.models import OutboxMessage, Question, TranscriptEntry
 from storage.states import OfficialRole, QuestionStatus
-from tests.console.conftest import Console, Screen
+from tests.console.conftest import BROWSER_LOOP, Console, Screen
 from tests.console.test_browser_sign_in import SCREENSHOTS, fits_the_screen, sign_in
 from tests.console.test_conversations import XSS, exchange, member
+
+pytestmark = BROWSER_LOOP
 
 LONG = "Xin hỏi thủ tục " + "rất-dài-không-có-khoảng-trắng-" * 8
 

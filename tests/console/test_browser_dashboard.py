@@ -12,9 +12,11 @@ from typing import Any
 
 from storage.plans import TargetValues, add_target, create_plan
 from storage.states import DocumentStatus, OfficialRole
-from tests.console.conftest import Console, Screen
+from tests.console.conftest import BROWSER_LOOP, Console, Screen
 from tests.console.dashboard_data import add_dossier
 from tests.console.test_browser_sign_in import SCREENSHOTS, fits_the_screen, sign_in
+
+pytestmark = BROWSER_LOOP
 
 
 async def test_dashboard_shows_the_waiting_document_and_the_plan_chart(

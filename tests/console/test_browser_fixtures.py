@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.console.conftest import SKIP_VARIABLE, Screen, chromium_or_fail
+from tests.console.conftest import BROWSER_LOOP, SKIP_VARIABLE, Screen, chromium_or_fail
 
 PAGE = (
     "<!doctype html><html><head><meta name='viewport' content='width=device-width'>"
@@ -20,6 +20,7 @@ PAGE = (
 )
 
 
+@BROWSER_LOOP
 async def test_page_renders_at_the_screens_width(page: Any, screen: Screen) -> None:
     async def index(_request: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")

@@ -11,9 +11,11 @@ from typing import Any
 import openpyxl
 
 from storage.states import DossierStatus, OfficialRole
-from tests.console.conftest import Console, Screen
+from tests.console.conftest import BROWSER_LOOP, Console, Screen
 from tests.console.lists_data import add_producer, add_product
 from tests.console.test_browser_sign_in import SCREENSHOTS, fits_the_screen, sign_in
+
+pytestmark = BROWSER_LOOP
 
 
 async def test_search_producers_without_diacritics(

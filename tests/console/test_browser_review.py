@@ -11,9 +11,11 @@ from sqlalchemy import select
 from storage.blobs import LocalBlobStore
 from storage.models import DossierDocument, OutboxMessage
 from storage.states import OfficialRole
-from tests.console.conftest import Console, Screen
+from tests.console.conftest import BROWSER_LOOP, Console, Screen
 from tests.console.review_data import REGISTRATION, SELF_ASSESSMENT, UPLOADS, filed_dossier
 from tests.console.test_browser_sign_in import SCREENSHOTS, fits_the_screen, sign_in
+
+pytestmark = BROWSER_LOOP
 
 
 async def test_open_a_dossier_view_a_pdf_and_send_a_document_back(

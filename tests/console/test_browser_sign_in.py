@@ -7,7 +7,9 @@ import os
 from typing import Any
 
 from storage.states import OfficialRole
-from tests.console.conftest import PASSWORD, Console, Screen
+from tests.console.conftest import BROWSER_LOOP, PASSWORD, Console, Screen
+
+pytestmark = BROWSER_LOOP
 
 SCREENSHOTS = os.environ.get("OCOP_CONSOLE_SCREENSHOTS")  # a folder, to look at the pages
 

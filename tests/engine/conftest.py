@@ -13,26 +13,26 @@ import pytest
 from bot.channels.base import BaseChannel
 from bot.vocabulary import FileRef, Reply
 from storage.db import Database
-from tests.conftest import create_schema
-from tests.postgres import POSTGRES_URL, temporary_database
+from tests.conftest import migrate, migrated_copy
+from tests.postgres import POSTGRES_URL, templates
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+async def database(
+    request: pytest.FixtureRequest, migrated_sqlite: Path, tmp_path: Path
+) -> AsyncIterator[Database]:
     """An empty database with the current schema, on each backend."""
     if request.param == "postgres":
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        async with temporary_database(POSTGRES_URL, "ocop_test_engine") as url:
+        async with templates().copy("schema", migrate, "ocop_test_engine") as url:
             db = Database(url)
-            await create_schema(db)
             yield db
             await db.dispose()
         return
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'engine.sqlite3'}")
-    await create_schema(db)
+    db = migrated_copy(migrated_sqlite, tmp_path / "engine.sqlite3")
     yield db
     await db.dispose()
 

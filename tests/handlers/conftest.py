@@ -1,22 +1,14 @@
-"""Fixtures for conversation tests: the whole bot on a prepared database, and its producers."""
+"""Fixtures for conversation tests: the whole bot on a copy of the prepared database
+(``prepared_database``, tests/conftest.py), and its producers."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import RunningBot, copy_database, prepare_database, running_bot
-
-
-@pytest.fixture(scope="session")
-def prepared_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file with the provinces and communes, made once per run."""
-    path = tmp_path_factory.mktemp("template") / "ocop.sqlite3"
-    asyncio.run(prepare_database(f"sqlite+aiosqlite:///{path}"))
-    return path
+from tests.harness import RunningBot, copy_database, running_bot
 
 
 @pytest.fixture

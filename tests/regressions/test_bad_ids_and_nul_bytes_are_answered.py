@@ -14,9 +14,9 @@ from bot.validators import parse_id
 from bot.vocabulary import split_button_payload
 from storage.models import InboxEvent, TranscriptEntry, User
 from tests.harness import Producer, RunningBot, register
-from tests.regressions.bots import any_bot, prepared_template
+from tests.regressions.bots import any_bot
 
-__all__ = ["any_bot", "prepared_template"]
+__all__ = ["any_bot"]
 
 CHAT, STRANGER = 7_800_000_001, 7_800_000_002
 SORRY = "Sorry, something went wrong"

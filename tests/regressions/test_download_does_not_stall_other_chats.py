@@ -25,9 +25,9 @@ from tests.engine.conftest import database
 from tests.files import make_pdf
 from tests.handlers.test_documents import handicraft_dossier
 from tests.harness import RunningBot
-from tests.regressions.bots import any_bot, prepared_template
+from tests.regressions.bots import any_bot
 
-__all__ = ["any_bot", "database", "prepared_template"]
+__all__ = ["any_bot", "database"]
 
 UPLOADER, OTHER = 7_600_000_001, 7_600_000_002
 

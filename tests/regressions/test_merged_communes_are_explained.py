@@ -14,10 +14,10 @@ from pathlib import Path
 
 from storage.areas import ImportReport, import_areas
 from tests.harness import RunningBot
-from tests.regressions.bots import any_bot, prepared_template
+from tests.regressions.bots import any_bot
 from tests.regressions.places import reach_province, saved_places
 
-__all__ = ["any_bot", "prepared_template"]
+__all__ = ["any_bot"]
 
 CHAT = 7_740_000_001
 OLD_NAMES = Path(__file__).parents[1] / "data" / "communes-merged-from.json"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.channels.telegram import TelegramChannel
 from bot.vocabulary import Button, Reply
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
-from tests.handlers.conftest import bot, prepared_database  # noqa: F401
+from tests.handlers.conftest import bot  # noqa: F401
 from tests.harness import RunningBot
 
 CHAT = 7_300_000_001

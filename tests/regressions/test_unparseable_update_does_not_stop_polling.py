@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.models import InboxEvent
 from tests.engine.conftest import database  # noqa: F401
 from tests.fakes.telegram_api import UpdateBuilder
-from tests.handlers.conftest import bot, prepared_database  # noqa: F401
+from tests.handlers.conftest import bot  # noqa: F401
 from tests.harness import RunningBot
 
 SECRET_WORDS = "Bí mật của Lan"
