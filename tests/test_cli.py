@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,10 +24,30 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "communes-sample.csv"
 
 
+def ephemeral_ports() -> range:
+    """The ports the kernel hands out for ``bind(0)`` and outgoing connections."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        low, high = "32768", "60999"
+    return range(int(low), int(high) + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port for a process started by the test. It is drawn at random from below the
+    kernel's ephemeral range, so that the servers and connections other tests (or xdist
+    workers) open on port 0 meanwhile cannot be given it before the process binds it."""
+    ephemeral = ephemeral_ports()
+    ports = range(10_000, ephemeral.start) if ephemeral.start > 11_000 else range(1024, 10_000)
+    for _ in range(100):
+        port = random.choice(ports)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found")
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -151,3 +172,13 @@ async def test_serve_polls_telegram_and_answers(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             _out, err = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0, err.decode()
+
+
+def test_free_ports_are_not_ones_the_kernel_hands_out() -> None:
+    """Regression: free_port bound port 0 and closed it, so under xdist another test's server on
+    port 0 could be given the same port before the `serve` process bound it (it then died)."""
+    for _ in range(20):
+        port = free_port()
+        assert port not in ephemeral_ports()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))

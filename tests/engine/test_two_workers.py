@@ -140,7 +140,8 @@ async def two_workers_one_database(url: str) -> None:
             await wait_done(db, total)
         finally:
             for worker in workers:
-                worker.terminate()
+                if worker.returncode is None:  # one that died says why below
+                    worker.terminate()
             errors = [(await w.communicate())[1].decode() for w in workers]
         assert all(w.returncode == 0 for w in workers), errors
 
