@@ -49,7 +49,7 @@ REQUIRED_VI = ("Phieu dang ky", "Phuong an san xuat")
 
 @pytest.fixture
 async def year(
-    prepared_database: Path,  # noqa: F811
+    prepared_database: Path,
     tmp_path: Path,
 ) -> AsyncIterator[tuple[RunningBot, Console]]:
     """The bot and the console on one application, database and manual clock."""
