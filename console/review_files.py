@@ -5,7 +5,8 @@ The bytes come only from the blob store, which checks their hash. The content ty
 of the kind the bot detected from the bytes when the file came in (never the type the upload
 claimed); PDFs and images a browser shows are served inline, everything else as an attachment.
 File names are built from safe ASCII (the producer's name for a file is folded and stripped),
-so no name reaches a header or a ZIP path unchecked.
+so no name reaches a header or a ZIP path unchecked. Each opening of a file and each ZIP is
+written in the audit log (who read which producer's papers, and when).
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ import zipfile
 from typing import IO
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filetypes import Detection, FileKind
 from bot.rules import rules
 from console.config import CONFIG
 from console.render import path_id
 from console.security import HEADERS, signed_in
+from storage.audit import audit
 from storage.blobs import BlobCorrupted, BlobNotFound, BlobStore
 from storage.dossiers import current_files, documents_of
+from storage.models import Dossier, Product
 from storage.officials import scope_of
 from storage.review import dossier_in_scope, file_in_scope
+from storage.states import ActorKind
 from storage.text import fold
 
 __all__ = ["INLINE_KINDS", "add_routes", "safe_stem"]
@@ -83,14 +89,35 @@ async def _read(blobs: BlobStore, sha256: str) -> bytes:
         raise web.HTTPInternalServerError() from None
 
 
+def _audit_read(
+    request: web.Request, session: AsyncSession, action: str, entity: str, entity_id: int,
+    producer_id: int | None = None,
+) -> None:  # fmt: skip
+    """The official read a producer's papers: written in the audit log with the reading."""
+    audit(
+        session,
+        actor_kind=ActorKind.OFFICIAL,
+        actor_id=signed_in(request).official.id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        producer_id=producer_id,
+        at=request.app[CONFIG].clock.now(),
+    )
+
+
 async def file_download(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
-    async with config.db.sessions() as session:
+    async with config.db.transaction() as session:
         scope = await scope_of(session, signed_in(request).official)
         found = await file_in_scope(session, scope, path_id(request))
-    if found is None:
-        raise web.HTTPNotFound()
-    stored, document = found
+        if found is None:
+            raise web.HTTPNotFound()
+        stored, document = found
+        _audit_read(
+            request, session, "file.viewed", "document_file", stored.id,
+            await _producer_of_document(session, document.dossier_id),
+        )  # fmt: skip
     data = await _read(_blobs(request), stored.sha256)
     kind = _kind(stored.kind)
     content_type, extension = _type_and_extension(kind)
@@ -106,6 +133,14 @@ async def file_download(request: web.Request) -> web.Response:
     )
 
 
+async def _producer_of_document(session: AsyncSession, dossier_id: int) -> int | None:
+    return await session.scalar(
+        select(Product.producer_id)
+        .join(Dossier, Dossier.product_id == Product.id)
+        .where(Dossier.id == dossier_id)
+    )
+
+
 def _write_entry(archive: zipfile.ZipFile, path: str, data: bytes) -> None:
     archive.writestr(path, data)
 
@@ -114,12 +149,13 @@ async def dossier_zip(request: web.Request) -> web.StreamResponse:
     """The dossier's current files, one folder per document, built in a temporary file."""
     config = request.app[CONFIG]
     blobs = _blobs(request)
-    async with config.db.sessions() as session:
+    async with config.db.transaction() as session:
         scope = await scope_of(session, signed_in(request).official)
         found = await dossier_in_scope(session, scope, path_id(request))
         if found is None:
             raise web.HTTPNotFound()
-        dossier, product, _producer = found
+        dossier, product, producer = found
+        _audit_read(request, session, "dossier.downloaded", "dossier", dossier.id, producer.id)
         documents = await documents_of(session, dossier.id)
         order = {
             req.document.code: n
