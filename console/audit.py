@@ -44,6 +44,11 @@ ACTIONS = {
     "dossier.approved": N_("Dossier accepted as valid"),
     "dossier.has_issues": N_("Dossier sent back"),
     "dossier.rejected": N_("Dossier rejected"),
+    "plan.create": N_("Plan created"),
+    "plan.update": N_("Plan changed"),
+    "plan.delete": N_("Plan deleted"),
+    "plan.target_add": N_("Plan target added"),
+    "plan.target_delete": N_("Plan target deleted"),
     "round.created": N_("Round created"),
     "round.updated": N_("Round changed"),
     "round.entered": N_("Dossier entered in a round"),
@@ -84,6 +89,7 @@ ENTITIES = {
     "round_entry": N_("Round entry #{id}"),
     "certificate": N_("Certificate #{id}"),
     "question": N_("Question #{id}"),
+    "plan": N_("Plan #{id}"),
     "document_file": N_("File #{id}"),
 }
 

@@ -257,3 +257,37 @@ async def test_the_page_needs_a_signed_in_official(console: Console) -> None:
     response = await console.get("/console/audit?action=producer.registered")
     assert response.status in (302, 303)
     assert response.headers["Location"].startswith("/console/login")
+
+
+def test_every_action_the_code_writes_has_a_label() -> None:
+    """An action without a label shows in the log as its code ("sheet.saved"); each action
+    literal given to ``audit(action=…)`` (or to a helper's ``action`` argument) has one."""
+    import ast
+    from pathlib import Path
+
+    from console.audit import ACTIONS
+
+    root = Path(__file__).resolve().parents[2]
+    written: set[str] = set()
+    for package in ("storage", "bot", "console", "handlers"):
+        for path in (root / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                values = [k.value for k in node.keywords if k.arg == "action"]
+                if getattr(node.func, "id", "") == "_audit" and len(node.args) > 2:
+                    values.append(node.args[2])
+                for value in values:
+                    options = (
+                        [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+                    )
+                    written |= {  # "entity.verb" (not argparse's "store_true")
+                        o.value
+                        for o in options
+                        if isinstance(o, ast.Constant) and "." in str(o.value)
+                    }
+    assert written, "the scan found no audited action"
+    assert {"document.uploaded", "certificate.issue", "sheet.saved"} <= written
+    assert not written - ACTIONS.keys(), f"actions without a label: {written - ACTIONS.keys()}"
