@@ -68,11 +68,11 @@ from aiohttp import ClientSession, ClientTimeout, web
 __all__ = [
     "BOT_USER",
     "DEFAULT_TOKEN",
+    "SENDS",
     "FakeFile",
     "FakeTelegramAPI",
     "Fault",
     "RateLimit",
-    "SENDS",
     "SentMessage",
     "UpdateBuilder",
     "parse_html",

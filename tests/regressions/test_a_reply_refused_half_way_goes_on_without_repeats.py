@@ -42,8 +42,9 @@ async def send_all(db: Database, api: FakeTelegramAPI, messages: int, *replies: 
     """Send the replies through the sender; they make ``messages`` Telegram messages."""
     async with db.transaction() as session:
         for reply in replies:
-            session.add(OutboxMessage(channel="telegram", chat_id=str(CHAT),
-                                      payload=reply.to_json(), next_attempt_at=utcnow()))  # fmt: skip
+            row = OutboxMessage(channel="telegram", chat_id=str(CHAT), payload=reply.to_json(),
+                                next_attempt_at=utcnow())  # fmt: skip
+            session.add(row)
     async with TelegramChannel(api.token, api.url, NoStore()) as channel:
         sender = Sender(db, {"telegram": channel}, poll_interval=0.05, per_chat_burst=10)
         stop = asyncio.Event()
