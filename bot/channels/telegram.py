@@ -67,6 +67,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+PARTLY_SENT_KEPT = 1000  # replies sent in part remembered at most (the oldest are forgotten)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 GET_UPDATES_READ_TIMEOUT = 10.0  # seconds beyond the long poll's own timeout
 OTHER_KINDS = ("sticker", "animation", "voice", "video", "video_note", "audio", "location",
@@ -171,6 +172,9 @@ class TelegramChannel(BaseChannel):
         self._ready = False
         self._init_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Replies sent in part (a 429 or a network error after some of their messages): what
+        # went, so that the retry sends only the rest; (chat, reply) -> (messages sent, last id)
+        self._partly_sent: dict[tuple[str, str], tuple[int, int]] = {}
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -469,15 +473,30 @@ class TelegramChannel(BaseChannel):
         if inline is not None and keyboard is not None and len(parts) == 1:
             head, tail = self._two_messages(reply)
             parts = self.render(head) + self.render(tail)
-        message_id = 0
+        # A retry of a reply sent in part goes on after the messages that went: sending it all
+        # again would repeat them (and, under Telegram's 1-a-second chat limit, for ever).
+        key = (chat_id, json.dumps(reply.to_json(), sort_keys=True, ensure_ascii=False))
+        done, message_id = self._partly_sent.pop(key, (0, 0))
         for i, text in enumerate(parts):
+            if i < done:
+                continue
             markup: Markup = keyboard if i == 0 else None
             markup = inline if markup is None and i == len(parts) - 1 else markup
-            sent = await self._call(
-                self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
-            )
+            try:
+                sent = await self._call(
+                    self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
+                )
+            except (RetryLater, TransientError, asyncio.CancelledError):  # retried later
+                if i:  # … from this message on (refused for good: nothing is kept)
+                    self._remember_partly_sent(key, i, message_id)
+                raise
             message_id = sent.message_id
         return str(message_id)
+
+    def _remember_partly_sent(self, key: tuple[str, str], done: int, message_id: int) -> None:
+        while len(self._partly_sent) >= PARTLY_SENT_KEPT:  # the oldest are given up by now
+            del self._partly_sent[next(iter(self._partly_sent))]
+        self._partly_sent[key] = (done, message_id)
 
     @staticmethod
     def _two_messages(reply: Reply) -> tuple[Reply, Reply]:

@@ -353,6 +353,28 @@ async def test_429_is_honoured(
     assert second - first >= 0.95
 
 
+async def test_the_flood_limit_is_honoured_each_message_once_in_order(
+    channel: TelegramChannel, api: FakeTelegramAPI, db: Database
+) -> None:
+    api.limit(global_per_second=30, per_chat_per_second=1)  # Telegram's, with no burst
+    for text in ("một", "hai", "ba"):
+        await queue(db, Reply(text))
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender(db, channel).run(stop))  # tries three at once
+    try:
+        await api.wait_sent(CHAT, 3, timeout=8)
+        await asyncio.sleep(0.3)  # nothing more comes
+    finally:
+        stop.set()
+        await task
+    assert [m.plain for m in api.sent_to(CHAT)] == ["một", "hai", "ba"]
+    assert api.too_many >= 1  # the fake did refuse, and the sender waited its retry_after
+    assert api.busiest(1.0, CHAT) == 1
+    async with db.sessions() as session:
+        rows = (await session.execute(select(OutboxMessage.status, OutboxMessage.attempts))).all()
+    assert [tuple(r) for r in rows] == [("sent", 1)] * 3  # a 429 spends no attempt
+
+
 async def test_403_marks_the_user_blocked(
     channel: TelegramChannel, api: FakeTelegramAPI, engine: Engine, db: Database
 ) -> None:

@@ -24,8 +24,26 @@ Control API (JSON): ``POST /_control/updates`` (an update or a list), ``POST
 /_control/make/<kind>`` (builder keyword arguments, e.g. ``{"chat_id": 1, "text": "hi"}``),
 ``GET /_control/sent?chat_id=&since=``, ``GET /_control/wait_sent?chat_id=&n=&timeout=``,
 ``GET /_control/stats``, ``POST /_control/faults`` (``{"method", "status", "count",
-"chat_id", "retry_after"}``), ``POST /_control/block`` (``{"chat_id"}``), ``POST
-/_control/files`` (``{"content_b64", "fail_after"?}``), ``POST /_control/reset``.
+"chat_id", "retry_after"}``), ``POST /_control/block`` (``{"chat_id"}`` or ``{"chat_ids"}``),
+``POST /_control/limit`` (``{"global_per_second", "per_chat_per_second", "window"}``; an empty
+body or ``null`` lifts the limit), ``POST /_control/files`` (``{"content_b64",
+"fail_after"?}``), ``POST /_control/reset``.
+
+Flood limits, like Telegram's (off unless asked for)::
+
+    api = FakeTelegramAPI(rate_limit=RateLimit(global_per_second=30, per_chat_per_second=1))
+    api.limit(per_chat_per_second=1, window=3)  # at runtime: 3 per chat in any 3 s (a burst)
+    api.limit(None)  # no limit
+
+Every call that sends to a chat (:data:`SENDS`: sendMessage, editMessageReplyMarkup, and the
+other send/edit methods should the fake learn them) counts against the bot's limit and the chat's,
+over a sliding window of ``window`` seconds on the fake's ``clock`` (``time.monotonic`` unless
+injected, so tests need not sleep). A send over either limit is answered ``429 Too Many
+Requests: retry after N`` with ``parameters.retry_after`` = N, the whole seconds (at least 1)
+until a slot frees, and is not recorded; ``api.too_many`` counts those answers and
+``api.accepted`` holds ``(time, chat_id, method)`` of each send let through (``api.busiest()``:
+the most in any window). Chats in ``api.blocked`` (``block``, ``block_chats``) are answered 403
+"bot was blocked by the user" on every send. ``reset()`` keeps the limit and forgets the sends.
 """
 
 from __future__ import annotations
@@ -36,11 +54,12 @@ import base64
 import contextlib
 import itertools
 import json
+import math
 import re
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -49,9 +68,11 @@ from aiohttp import ClientSession, ClientTimeout, web
 __all__ = [
     "BOT_USER",
     "DEFAULT_TOKEN",
+    "SENDS",
     "FakeFile",
     "FakeTelegramAPI",
     "Fault",
+    "RateLimit",
     "SentMessage",
     "UpdateBuilder",
     "parse_html",
@@ -76,6 +97,11 @@ JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "link_preview_opti
                "reply_parameters", "caption_entities"}  # fmt: skip
 INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "cache_time",
               "max_connections", "message_thread_id"}  # fmt: skip
+# Calls that send to a chat: blocked chats and the flood limits apply to them (lower case).
+SENDS = frozenset({"sendmessage", "editmessagereplymarkup", "editmessagetext",
+                   "editmessagecaption", "editmessagemedia", "senddocument", "sendphoto",
+                   "sendmediagroup", "sendvideo", "sendaudio", "sendvoice", "sendsticker",
+                   "sendlocation", "sendcontact", "copymessage", "forwardmessage"})  # fmt: skip
 BOOL_FIELDS = {"drop_pending_updates", "show_alert", "disable_notification",
                "protect_content", "disable_web_page_preview"}  # fmt: skip
 
@@ -210,6 +236,29 @@ class Fault:
                    409: "Conflict: terminated by other getUpdates request; make sure that "
                    "only one bot instance is running"}  # fmt: skip
         return ApiError(self.status, self.description or default.get(self.status, "Error"))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Telegram's flood limits: at most ``global_per_second`` sends for the bot and
+    ``per_chat_per_second`` to one chat, counted over any ``window`` seconds (a longer window
+    lets a burst through: ``per_chat_per_second=1, window=3`` allows 3 at once). ``None``: no
+    limit of that kind."""
+
+    global_per_second: float | None = 30.0
+    per_chat_per_second: float | None = 1.0
+    window: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.window <= 0:
+            raise ValueError("window must be positive")
+        for rate in (self.global_per_second, self.per_chat_per_second):
+            if rate is not None and rate <= 0:
+                raise ValueError("a rate must be positive (None: no limit)")
+
+    def allowed(self, per_second: float) -> int:
+        """Sends allowed in one window at ``per_second`` (at least one)."""
+        return max(1, math.floor(per_second * self.window + 1e-9))
 
 
 @dataclass
@@ -354,9 +403,12 @@ def _kind_of(update: dict[str, Any]) -> str:
 class FakeTelegramAPI:
     """The fake Bot API; an async context manager listening on ``host:port`` (0 = any free)."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1",
-                 port: int = 0) -> None:  # fmt: skip
+    def __init__(self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1", port: int = 0,
+                 rate_limit: RateLimit | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self.token, self.host, self.port = token, host, port
+        self.rate_limit = rate_limit
+        self.clock = clock  # monotonic seconds: the flood limits and the times recorded
         self.make = UpdateBuilder()
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/bot{token}/{method}", self._api)
@@ -382,6 +434,8 @@ class FakeTelegramAPI:
         self.calls: Counter[str] = Counter()
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
+        self.accepted: list[tuple[float, Any, str]] = []  # sends let through: (time, chat, method)
+        self.too_many = 0  # sends answered 429 by the flood limits (not by faults)
         self.chats: set[int] = set()  # chats that exist: they sent an update (or were added)
         self.files: dict[str, FakeFile] = {}
         self.webhook: dict[str, Any] | None = None
@@ -479,6 +533,30 @@ class FakeTelegramAPI:
         """The user blocked the bot: every send to the chat is answered 403 from now on."""
         self.blocked.add(chat_id)
 
+    def block_chats(self, chat_ids: Iterable[int]) -> None:
+        """:meth:`block` for each chat."""
+        self.blocked.update(chat_ids)
+
+    def unblock(self, chat_id: int) -> None:
+        """The user unblocked the bot: sends to the chat go through again."""
+        self.blocked.discard(chat_id)
+
+    def limit(self, rate_limit: RateLimit | None = None, /, **fields: Any) -> None:
+        """Set the flood limits from now on: a :class:`RateLimit`, its fields (the others keep
+        their Telegram-like defaults), or ``None`` for no limit."""
+        self.rate_limit = RateLimit(**fields) if fields else rate_limit
+
+    def busiest(self, window: float = 1.0, chat_id: int | str | None = None) -> int:
+        """The most sends accepted (to ``chat_id``, or overall) in any ``window`` seconds."""
+        times = [t for t, chat, _ in self.accepted
+                 if chat_id is None or str(chat) == str(chat_id)]  # fmt: skip
+        most, first = 0, 0
+        for last, t in enumerate(times):
+            while times[first] <= t - window:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def sent_to(self, chat_id: int | str | None = None) -> list[SentMessage]:
         """Messages sent, to one chat or to all."""
         if chat_id is None:
@@ -515,21 +593,54 @@ class FakeTelegramAPI:
             fault = self._fault(method, params.get("chat_id"))
             if fault is not None:
                 raise fault
-            result = await handler(self, params)
+            admitted = self._admit(method, params.get("chat_id"))
+            try:
+                result = await handler(self, params)
+            except ApiError:
+                if admitted is not None:  # refused: it took no slot
+                    self.accepted.remove(admitted)
+                raise
         except ApiError as exc:
             if method == "sendMessage":
-                self.send_attempts.append((time.monotonic(), params.get("chat_id"), exc.code))
+                self.send_attempts.append((self.clock(), params.get("chat_id"), exc.code))
             return web.json_response(exc.body(), status=exc.code)
         return web.json_response({"ok": True, "result": result})
 
     def _fault(self, method: str, chat_id: Any) -> ApiError | None:
-        if method == "sendMessage" and chat_id in self.blocked:
+        if method.lower() in SENDS and chat_id in self.blocked:
             return ApiError(403, "Forbidden: bot was blocked by the user")
         for fault in self.faults:
             if fault.method == method and fault.count > 0 and fault.chat_id in (None, chat_id):
                 fault.count -= 1
                 return fault.error()
         return None
+
+    def _admit(self, method: str, chat_id: Any) -> tuple[float, Any, str] | None:
+        """Record a send within the flood limits; 429 (and nothing recorded) over them."""
+        if method.lower() not in SENDS:
+            return None
+        now, limit = self.clock(), self.rate_limit
+        if limit is not None:
+            recent: list[tuple[float, Any]] = []  # newest first, within the window
+            for t, chat, _ in reversed(self.accepted):
+                if t <= now - limit.window:
+                    break
+                recent.append((t, chat))
+            waits = [0.0]
+            for per_second, times in (
+                (limit.global_per_second, [t for t, _ in recent]),
+                (limit.per_chat_per_second, [t for t, chat in recent if chat == chat_id]),
+            ):
+                if per_second is not None and len(times) >= (allowed := limit.allowed(per_second)):
+                    # a slot frees when the allowed-th newest send leaves the window
+                    waits.append(times[allowed - 1] + limit.window - now)
+            if max(waits) > 0:
+                self.too_many += 1
+                after = max(1, math.ceil(max(waits) - 1e-9))
+                raise ApiError(429, f"Too Many Requests: retry after {after}", retry_after=after)
+        admitted = (now, chat_id, method)
+        self.accepted.append(admitted)
+        return admitted
 
     async def _get_me(self, p: dict[str, Any]) -> Any:
         return BOT_USER
@@ -614,7 +725,8 @@ class FakeTelegramAPI:
         if _units(plain.strip()) > MAX_TEXT:
             raise _bad("message is too long")
         markup = _check_markup(p.get("reply_markup"))
-        message = SentMessage(next(self._message_ids), chat_id, text, plain.strip(), mode, markup)
+        message = SentMessage(next(self._message_ids), chat_id, text, plain.strip(), mode, markup,
+                              at=self.clock())  # fmt: skip
         self.sent.append(message)
         self.send_attempts.append((message.at, chat_id, 200))
         await self._notify()
@@ -764,12 +876,20 @@ class FakeTelegramAPI:
             return web.json_response({
                 "sent": len(self.sent), "pending_updates": len(self.updates),
                 "answered": len(self.answered), "edits": len(self.edits),
-                "calls": dict(self.calls), "webhook": self.webhook})  # fmt: skip
+                "calls": dict(self.calls), "webhook": self.webhook,
+                "too_many": self.too_many, "accepted": len(self.accepted),
+                "busiest_second": self.busiest(1.0), "blocked": sorted(self.blocked),
+                "rate_limit": asdict(self.rate_limit) if self.rate_limit else None})  # fmt: skip
         if action == "faults":
             self.fail(**body)
             return web.json_response({"ok": True})
         if action == "block":
-            self.block(int(body["chat_id"]))
+            if "chat_id" in body:
+                self.block(int(body["chat_id"]))
+            self.block_chats(int(c) for c in body.get("chat_ids", ()))
+            return web.json_response({"ok": True})
+        if action == "limit":
+            self.limit(RateLimit(**body) if body else None)
             return web.json_response({"ok": True})
         if action == "files":
             content = base64.b64decode(body.pop("content_b64"))
