@@ -36,7 +36,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from storage.clock import utcnow
 from storage.states import (
     ActorKind,
+    AnnouncementStatus,
     CertificateStatus,
+    DeliveryReason,
+    DeliveryStatus,
     DocumentStatus,
     DossierStatus,
     EntryStatus,
@@ -60,6 +63,7 @@ from storage.text import fold
 from storage.types import UTCDateTime
 
 __all__ = [
+    "Announcement",
     "Area",
     "AuditEntry",
     "Base",
@@ -68,6 +72,7 @@ __all__ = [
     "ConsoleSession",
     "Conversation",
     "CouncilMember",
+    "Delivery",
     "DocumentFile",
     "Dossier",
     "DossierDocument",
@@ -130,6 +135,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set while the person wants no announcements (``/mute``); what they asked for still comes.
+    announcements_muted_at: Mapped[datetime | None]
 
 
 class ChannelIdentity(Base):
@@ -811,3 +818,65 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Announcement(Base):
+    """An official's announcement to producers (:mod:`storage.announcements`): the text in
+    Vietnamese and optionally English, an optional file (a blob, by SHA-256), buttons (label
+    and command, e.g. "/deadlines"), who it is for (``audience``: the filters, as JSON) within
+    the writer's scope (``scope``: their role and area codes when it was saved), an optional
+    round it announces, when it goes (``scheduled_at``) and until when it is still worth
+    sending (``expires_at``). Its deliveries are made in batches by user id:
+    ``materialized_after`` is the last user id done, ``materialized_at`` set once all are.
+    ``version`` counts edits, so two officials editing at once are told."""
+
+    __tablename__ = "announcements"
+    __table_args__ = (
+        CheckConstraint(in_values("status", AnnouncementStatus), name="status"),
+        Index("ix_announcements_status_scheduled_at", "status", "scheduled_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
+    scope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    text_vi: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    file_mime: Mapped[str | None] = mapped_column(String(100))
+    buttons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default=AnnouncementStatus.DRAFT)
+    scheduled_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    materialized_after: Mapped[int | None] = mapped_column(BigInteger)
+    materialized_at: Mapped[datetime | None]
+    recipients: Mapped[int | None] = mapped_column(Integer)  # deliveries made (a cache)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class Delivery(Base):
+    """One recipient's copy of an announcement: a person's chat on one channel, the producer
+    they speak for, its state (and why it failed), and the outbox row once queued. Unique per
+    announcement, user and channel, so nobody is queued twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "user_id", "channel"),
+        Index("ix_deliveries_announcement_id_status", "announcement_id", "status", "id"),
+        CheckConstraint(in_values("status", DeliveryStatus), name="status"),
+        CheckConstraint("reason IS NULL OR " + in_values("reason", DeliveryReason), name="reason"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default=DeliveryStatus.WAITING)
+    reason: Mapped[str | None] = mapped_column(String(20))
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

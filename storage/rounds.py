@@ -60,6 +60,7 @@ __all__ = [
     "assign",
     "assignable_officials",
     "board",
+    "covered_by",
     "covering",
     "create_round",
     "enter_round",
@@ -72,6 +73,7 @@ __all__ = [
     "open_round_for",
     "phase",
     "producers_to_remind",
+    "producers_with_unfiled_dossiers",
     "reminder_days",
     "round_in_scope",
     "rounds_for_producer",
@@ -554,8 +556,9 @@ class Unfiled:
     producer: Producer
 
 
-def _covered_by(round_id: int) -> ColumnElement[bool]:
-    """SQL: the producers ``round_id`` covers (their province or commune listed, by code)."""
+def covered_by(round_id: int) -> ColumnElement[bool]:
+    """SQL: the :class:`Producer` rows ``round_id`` covers (their province or commune listed,
+    by code)."""
     listed, own = aliased(Area), aliased(Area)
     covered_codes = (
         select(listed.code)
@@ -576,7 +579,7 @@ def _unfiled(round_: Round, scope: Scope) -> Select[Dossier, Product, Producer]:
             _current_dossier(),
             ~exists().where(RoundEntry.dossier_id == Dossier.id),
             scope.producers(),
-            _covered_by(round_.id),
+            covered_by(round_.id),
         )
     )
 
@@ -772,7 +775,22 @@ async def producers_to_remind(session: AsyncSession, round_id: int) -> list[Prod
     round_ = await session.get(Round, round_id)
     if round_ is None or round_.level != RoundLevel.PROVINCE:
         return []
-    pending = (
+    rows = await session.scalars(
+        select(Producer)
+        .where(
+            covered_by(round_id),
+            Producer.id.in_(producers_with_unfiled_dossiers()),
+        )
+        .order_by(Producer.id)
+    )
+    return list(rows)
+
+
+def producers_with_unfiled_dossiers() -> Select[int]:
+    """SQL: the ids of producers with at least one product whose current dossier is not yet
+    submitted (still editable, and in no round): with :func:`covered_by`, whom a round's
+    reminders (and announcements to "dossier incomplete for the round") are for."""
+    return (
         select(Product.producer_id)
         .join(Dossier, Dossier.product_id == Product.id)
         .where(
@@ -781,15 +799,6 @@ async def producers_to_remind(session: AsyncSession, round_id: int) -> list[Prod
             ~exists().where(RoundEntry.dossier_id == Dossier.id),
         )
     )
-    rows = await session.scalars(
-        select(Producer)
-        .where(
-            _covered_by(round_id),
-            Producer.id.in_(pending),
-        )
-        .order_by(Producer.id)
-    )
-    return list(rows)
 
 
 def reminder_days(source: object | None = None) -> tuple[int, ...]:

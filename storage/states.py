@@ -14,6 +14,7 @@ from enum import StrEnum
 __all__ = [
     "AWAITING_REVIEW",
     "DECISIONS",
+    "DELIVERY_OPEN",
     "EDITABLE_DOSSIER",
     "MESSAGING_TIMERS",
     "OUTBOX_WAITING",
@@ -21,7 +22,10 @@ __all__ = [
     "SENT_BACK",
     "UNDER_REVIEW",
     "ActorKind",
+    "AnnouncementStatus",
     "CertificateStatus",
+    "DeliveryReason",
+    "DeliveryStatus",
     "DocumentStatus",
     "DossierStatus",
     "EntryStatus",
@@ -243,8 +247,47 @@ class TimerStatus(StrEnum):
     FAILED = "failed"
 
 
+class AnnouncementStatus(StrEnum):
+    """An official's announcement to producers (``announcements.status``): a ``draft`` while it
+    is written; ``scheduled`` for a time (or now); ``sending`` once its deliveries are being
+    made and sent; ``done`` when none is left to go; or ``cancelled`` by an official."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    """One recipient's copy of an announcement (``deliveries.status``): ``waiting`` to be put in
+    the outbox, ``queued`` once it is (``outbox_id``), ``sent``; ``failed`` with a
+    :class:`DeliveryReason`; ``too_old`` when the announcement's expiry passed before it went;
+    ``cancelled`` with its announcement."""
+
+    WAITING = "waiting"
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    TOO_OLD = "too_old"
+    CANCELLED = "cancelled"
+
+
+class DeliveryReason(StrEnum):
+    """Why a delivery failed (``deliveries.reason``): the person ``blocked`` the bot, their
+    account was ``deleted``, the platform allows no message ``outside_window`` (Zalo's reply
+    window), or the platform ``refused`` it for another reason."""
+
+    BLOCKED = "blocked"
+    DELETED = "deleted"
+    OUTSIDE_WINDOW = "outside_window"
+    REFUSED = "refused"
+
+
 # Outbox messages still to go: waiting, or claimed by a sender.
 OUTBOX_WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# Deliveries not yet settled: still to be queued, or in the outbox.
+DELIVERY_OPEN = (DeliveryStatus.WAITING, DeliveryStatus.QUEUED)
 # Dossiers the producer may still change (upload, submit).
 EDITABLE_DOSSIER = (DossierStatus.DRAFT, DossierStatus.HAS_ISSUES, DossierStatus.EDITED)
 # Dossiers filed and not yet decided: their documents are for officials to review.

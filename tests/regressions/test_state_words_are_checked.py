@@ -26,10 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.clock import utcnow
 from storage.db import Database
 from storage.models import (
+    Announcement,
     Area,
     AuditEntry,
     Base,
     Certificate,
+    Delivery,
     Dossier,
     DossierDocument,
     InboxEvent,
@@ -49,7 +51,10 @@ from storage.models import (
 )
 from storage.states import (
     ActorKind,
+    AnnouncementStatus,
     CertificateStatus,
+    DeliveryReason,
+    DeliveryStatus,
     DocumentStatus,
     DossierStatus,
     EntryStatus,
@@ -295,6 +300,48 @@ async def timer_status(session: AsyncSession, status: str) -> None:
     )
 
 
+async def _announcement(
+    session: AsyncSession, status: str = AnnouncementStatus.DRAFT
+) -> Announcement:
+    owner = await _official(session)
+    now = utcnow()
+    row = Announcement(
+        created_by=owner.id, text_vi="T", status=status, created_at=now, updated_at=now
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def announcement(session: AsyncSession, status: str) -> None:
+    await _announcement(session, status)
+
+
+async def _delivery(session: AsyncSession, **words: str | None) -> None:
+    about = await _announcement(session)
+    person = await _user(session)
+    owner = await _producer(session)
+    session.add(
+        Delivery(
+            announcement_id=about.id,
+            user_id=person.id,
+            producer_id=owner.id,
+            channel="t",
+            chat_id="1",
+            created_at=utcnow(),
+            **words,
+        )
+    )
+
+
+async def delivery_status(session: AsyncSession, status: str) -> None:
+    await _delivery(session, status=status)
+
+
+async def delivery_reason(session: AsyncSession, reason: str) -> None:
+    await _delivery(session, status=DeliveryStatus.FAILED, reason=reason)
+
+
 FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (inbox, InboxStatus),
     (outbox_status, OutboxStatus),
@@ -315,6 +362,9 @@ FAMILIES: list[tuple[Row, type[StrEnum]]] = [
     (revocation, RevocationGround),
     (timer_kind, TimerKind),
     (timer_status, TimerStatus),
+    (announcement, AnnouncementStatus),
+    (delivery_status, DeliveryStatus),
+    (delivery_reason, DeliveryReason),
 ]
 # CHECK constraints that are not about state words.
 OTHER_CHECKS = {("rounds", "ck_rounds_calendar")}
@@ -358,8 +408,11 @@ FIELDS: dict[str, set[str]] = {
             EntryStatus,
             CertificateStatus,
             TimerStatus,
+            AnnouncementStatus,
+            DeliveryStatus,
         )
     },
+    "reason": {str(s) for s in DeliveryReason},
     "level": {str(s) for s in RoundLevel},
     "revoked_ground": {str(s) for s in RevocationGround},
     "kind": {str(s) for s in itertools.chain(OutboxKind, TimerKind)},

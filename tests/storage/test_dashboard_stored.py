@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from storage.db import Database
 from storage.dossiers import set_document_status, set_dossier_status, submit_dossier
 from storage.migrate import upgrade
-from storage.models import Dossier, DossierDocument, User
+from storage.models import Dossier, DossierDocument
 from storage.states import AWAITING_REVIEW, UNDER_REVIEW, DocumentStatus, DossierStatus
 from storage.types import UTCDateTime
 from tests.engine.conftest import database  # noqa: F401
-from tests.storage.test_audit_producer import empty_database
-from tests.storage.test_dossiers import draft, producer_with_people, upload
+from tests.storage.test_audit_producer import empty_database, old_producer_with_people
+from tests.storage.test_dossiers import draft, upload
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 FORM, LICENCE = "registration_form", "business_registration"
@@ -253,11 +253,10 @@ OLD_DOCUMENTS = [
 async def _old_rows(db: Database) -> None:
     """The rows as written before 0018 (no ``latest``, no ``waiting_since``)."""
     async with db.transaction() as session:
-        producer, people = await producer_with_people(session)
-        user = await session.get_one(User, people[0].id)
+        producer, people = await old_producer_with_people(session)
         product = {
             "producer_id": producer.id, "product_set": 21, "description": "", "packaging": "",
-            "yearly_output": "", "raw_material_area": "", "created_by": user.id,
+            "yearly_output": "", "raw_material_area": "", "created_by": people[0],
             "created_at": T0, "updated_at": T0,
         }  # fmt: skip
         await session.execute(
