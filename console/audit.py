@@ -67,6 +67,12 @@ ACTIONS = {
     "producer.answer": N_("Producer answered from the console"),
     "file.viewed": N_("Uploaded file opened"),
     "dossier.downloaded": N_("Dossier downloaded as a ZIP"),
+    "announcement.created": N_("Announcement written"),
+    "announcement.updated": N_("Announcement changed"),
+    "announcement.scheduled": N_("Announcement scheduled"),
+    "announcement.cancelled": N_("Announcement cancelled"),
+    "announcements.muted": N_("Announcements muted by the producer"),
+    "announcements.unmuted": N_("Announcements unmuted by the producer"),
     "official.add": N_("Official added"),
     "official.disable": N_("Official disabled"),
     "official.reset_password": N_("Official's password reset"),
@@ -90,6 +96,8 @@ ENTITIES = {
     "certificate": N_("Certificate #{id}"),
     "question": N_("Question #{id}"),
     "plan": N_("Plan #{id}"),
+    "announcement": N_("Announcement #{id}"),
+    "user": N_("Person #{id}"),
     "document_file": N_("File #{id}"),
 }
 
