@@ -65,6 +65,7 @@ from storage.states import (
     OfficialRole,
 )
 from storage.types import UTCDateTime
+from storage.versions import claim_version
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -452,17 +453,11 @@ async def _claim(
     current = await session.get(Announcement, announcement_id)
     if current is None or not _may_change(scope, current):
         raise AnnouncementError("announcement", f"no announcement {announcement_id}")
-    claimed = await session.execute(
-        update(Announcement)
-        .where(
-            Announcement.id == announcement_id,
-            Announcement.version == version,
-            Announcement.status.in_(states),
-        )
-        .values(version=Announcement.version + 1, **changes)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
+    claimed = await claim_version(
+        session, Announcement, announcement_id, version, Announcement.status.in_(states),
+        **changes,
+    )  # fmt: skip
+    if not claimed:
         raise StaleAnnouncement(announcement_id, version)
     return await session.get_one(Announcement, announcement_id, populate_existing=True)
 

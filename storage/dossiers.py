@@ -36,6 +36,7 @@ from storage.states import (
     DocumentStatus,
     DossierStatus,
 )
+from storage.versions import claim_version
 
 __all__ = [
     "AddedFile",
@@ -74,17 +75,8 @@ class StaleDecision(ReviewError):
 async def _claim_version(
     session: AsyncSession, model: type[Dossier] | type[DossierDocument], row_id: int, expected: int
 ) -> None:
-    """Moves the row from version ``expected`` to the next one, or raises StaleDecision.
-
-    One conditional UPDATE: of two transactions deciding on the same version, the second
-    (PostgreSQL waits for the first's row lock, SQLite serialises writers) finds no row."""
-    result = await session.execute(
-        update(model)
-        .where(model.id == row_id, model.version == expected)
-        .values(version=model.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    """Moves the row from version ``expected`` to the next one, or raises StaleDecision."""
+    if not await claim_version(session, model, row_id, expected):
         raise StaleDecision(model.__tablename__, row_id, expected)
 
 

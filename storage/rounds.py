@@ -19,7 +19,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -45,6 +45,7 @@ from storage.states import (
     RoundLevel,
     RoundPhase,
 )
+from storage.versions import claim_version
 
 __all__ = [
     "DEFAULT_REMINDER_DAYS",
@@ -234,13 +235,7 @@ async def _claim(
 ) -> None:
     """Moves the row from ``version`` to the next in one conditional UPDATE, or raises
     :class:`StaleRound` (another official saved first: their transaction holds or changed it)."""
-    claimed = await session.execute(
-        update(model)
-        .where(model.id == row_id, model.version == version)
-        .values(version=model.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
+    if not await claim_version(session, model, row_id, version):
         raise StaleRound(model.__tablename__, row_id, version)
 
 
