@@ -50,6 +50,7 @@ from storage.certificates import (
 from storage.clock import local_date
 from storage.models import Area, Round, RoundArea, RoundEntry
 from storage.officials import Scope, scope_of
+from storage.rounds import round_in_scope
 from storage.states import EntryStatus, OfficialRole, RevocationGround
 
 __all__ = ["add_routes", "qr_svg", "verify_url"]
@@ -121,36 +122,14 @@ def _forbid_commune(request: web.Request) -> None:
 
 
 async def _readable_round(session: AsyncSession, scope: Scope, round_id: int) -> Round:
-    """The round if the official may read it (it covers one of their areas, or an area that
-    contains one, or has an entry of a producer they see); 404 otherwise."""
-    found = await session.get(Round, round_id)
+    """The round if the official may see it (``storage.rounds.round_in_scope``), or if it has
+    an entry of a producer they see; 404 otherwise."""
+    found = await round_in_scope(session, scope, round_id)
+    if found is None and await entries_of_round(session, round_id, scope):
+        found = await session.get(Round, round_id)
     if found is None:
         raise web.HTTPNotFound()
-    if scope.everything:
-        return found
-    areas = await session.scalars(select(RoundArea.area_id).where(RoundArea.round_id == round_id))
-    for area_id in areas:
-        if await scope.may_see_area(session, area_id) or await _contains_scope(
-            session, scope, area_id
-        ):
-            return found
-    if await entries_of_round(session, round_id, scope):
-        return found
-    raise web.HTTPNotFound()
-
-
-async def _contains_scope(session: AsyncSession, scope: Scope, area_id: int) -> bool:
-    """Whether the area (a province) contains one of the official's communes."""
-    area = await session.get(Area, area_id)
-    if area is None:
-        return False
-    children = await session.scalars(
-        select(Area.code).where(
-            Area.parent_id.in_(select(Area.id).where(Area.code == area.code)),
-            Area.code.in_(scope.codes),
-        )
-    )
-    return children.first() is not None
+    return found
 
 
 async def _round_province(session: AsyncSession, round_id: int) -> Area | None:
