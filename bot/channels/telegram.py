@@ -475,8 +475,13 @@ class TelegramChannel(BaseChannel):
             parts = self.render(head) + self.render(tail)
         # A retry of a reply sent in part goes on after the messages that went: sending it all
         # again would repeat them (and, under Telegram's 1-a-second chat limit, for ever).
-        key = (chat_id, json.dumps(reply.to_json(), sort_keys=True, ensure_ascii=False))
-        done, message_id = self._partly_sent.pop(key, (0, 0))
+        # (Only a reply of several messages can be sent in part: a single one is not looked up.)
+        key = (
+            (chat_id, json.dumps(reply.to_json(), sort_keys=True, ensure_ascii=False))
+            if len(parts) > 1
+            else None
+        )
+        done, message_id = self._partly_sent.pop(key, (0, 0)) if key else (0, 0)
         for i, text in enumerate(parts):
             if i < done:
                 continue
@@ -487,7 +492,7 @@ class TelegramChannel(BaseChannel):
                     self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
                 )
             except (RetryLater, TransientError, asyncio.CancelledError):  # retried later
-                if i:  # … from this message on (refused for good: nothing is kept)
+                if i and key:  # … from this message on (refused for good: nothing is kept)
                     self._remember_partly_sent(key, i, message_id)
                 raise
             message_id = sent.message_id
