@@ -47,13 +47,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.channels.base import ChannelAdapter, Rejected, RetryLater, TransientError, Unreachable
-from bot.ratelimit import PerKeyBuckets, TokenBucket
+from bot.ratelimit import PerKeyBuckets
 from bot.vocabulary import Reply
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
+from storage.deliveries import Settled, settle
 from storage.models import ChannelIdentity, OutboxMessage
 from storage.outbox import forget_secrets
-from storage.states import OUTBOX_WAITING, OutboxKind, OutboxStatus
+from storage.pace import pause, reserve
+from storage.states import (
+    OUTBOX_WAITING,
+    DeliveryReason,
+    DeliveryStatus,
+    OutboxKind,
+    OutboxStatus,
+)
 
 __all__ = ["LEASE_MARGIN", "Sender"]
 
@@ -61,7 +69,25 @@ log = logging.getLogger(__name__)
 
 LEASE_MARGIN = timedelta(seconds=5)  # the lease beyond the send timeout: claim and record
 MAX_RUN = 5  # messages of one chat sent in one pass, one after the other
+REPLY_HORIZON = 2.0  # seconds ahead a live reply may book its send slot
+BULK_HORIZON = 0.5  # … and anything else: a broadcast never books far ahead of a live reply
+PIPELINE_LEAD = 0.2  # the next pass is claimed this long before the last slot of the previous
+MAX_PASSES = 4  # passes of one process sending at once
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]  # plain table updates
+
+
+@dataclass(frozen=True)
+class Pass:
+    """Claimed messages: per chat, a run in order; each message's send slot; and the
+    monotonic time after which no send starts (the send timeout)."""
+
+    runs: list[list[OutboxMessage]]
+    slots: dict[int, datetime]
+    deadline: float
+
+    @property
+    def last_slot(self) -> datetime:
+        return max(self.slots.values())
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,27 @@ class Outcome:
     delay: float = 0.0
     counts: bool = True  # whether it counts as an attempt (a 429 does not)
     attempted: bool = True  # False: not tried in this pass (an earlier one of its chat failed)
+    delivery_reason: DeliveryReason | None = None  # why an announcement's copy did not go
+    paused_for: float = 0.0  # the platform asked the whole channel to wait this long (429)
+
+    def settled(self, outbox_id: int) -> Settled | None:
+        """What this outcome makes of an announcement's delivery (None: not settled yet)."""
+        status = SETTLES.get(self.status)
+        if status is None:
+            return None
+        reason = self.delivery_reason
+        if status == DeliveryStatus.FAILED and reason is None:
+            reason = DeliveryReason.REFUSED
+        return Settled(outbox_id, status, reason)
+
+
+# An outbox outcome → its announcement delivery's.
+SETTLES = {
+    OutboxStatus.SENT: DeliveryStatus.SENT,
+    OutboxStatus.UNREACHABLE: DeliveryStatus.FAILED,
+    OutboxStatus.FAILED: DeliveryStatus.FAILED,
+    OutboxStatus.EXPIRED: DeliveryStatus.TOO_OLD,
+}
 
 
 def _claimable(now: datetime, row: Any = OutboxMessage) -> ColumnElement[bool]:
@@ -84,6 +131,11 @@ def _claimable(now: datetime, row: Any = OutboxMessage) -> ColumnElement[bool]:
         row.status == OutboxStatus.PENDING,
         and_(row.status == OutboxStatus.SENDING, row.lease_until < now),
     )
+
+
+def _horizon(row: OutboxMessage) -> timedelta:
+    """How far ahead of now a message may book its send slot."""
+    return timedelta(seconds=REPLY_HORIZON if row.kind == OutboxKind.REPLY else BULK_HORIZON)
 
 
 def _earlier_waiting(*also: Callable[[Any], ColumnElement[bool]]) -> Exists:
@@ -116,23 +168,29 @@ class Sender:
         send_timeout: float = 20.0,
         owner: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        on_settled: Callable[[], None] | None = None,
     ) -> None:
-        """``send_timeout``: the most one pass spends sending (a send still running then is
-        given up as a network error); the lease is that and :data:`LEASE_MARGIN`.
-        ``owner``: this process's name, the same after a restart and different from every
-        other live sender's; without one the sender recovers nothing at start."""
+        """``global_rate``: messages a second per channel (bot token), shared by every sender
+        process through the database (:mod:`storage.pace`; 0: no limit). ``send_timeout``: the
+        most one pass spends sending (a send still running then is given up as a network
+        error); the lease is that, the time a message may wait for its slot, and
+        :data:`LEASE_MARGIN`. ``owner``: this process's name, the same after a restart and
+        different from every other live sender's; without one the sender recovers nothing at
+        start. ``on_settled``: called when announcement deliveries got their outcome."""
         self.db = db
         self.channels = channels
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
         self.batch = batch
         self.send_timeout = send_timeout
-        self.lease = timedelta(seconds=send_timeout) + LEASE_MARGIN
+        self.lease = timedelta(seconds=send_timeout + REPLY_HORIZON) + LEASE_MARGIN
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.clock = clock
-        self._bulk = TokenBucket(global_rate, max(1.0, global_rate), clock)
+        self.interval = timedelta(seconds=1 / global_rate) if global_rate > 0 else timedelta(0)
+        self.on_settled = on_settled
         self._per_chat = PerKeyBuckets(per_chat_rate, per_chat_burst, clock=clock)
         self._paused_until: dict[str, float] = {}
+        self._next_free: datetime | None = None  # a pass refused slots: the next free one
         self._wake = asyncio.Event()
         self._recovered = False
 
@@ -140,43 +198,77 @@ class Sender:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Claims and sends until ``stop``. A pass's sends wait for their slots in the
+        background, and the next pass is claimed as the last of them comes near, so the pace
+        has no gaps between passes; a reply queued meanwhile (:meth:`wake`) is claimed at once."""
         log.info("sender started")
+        passes: set[asyncio.Task[int]] = set()
         while not stop.is_set():
             self._wake.clear()
+            wait = self.poll_interval
             try:
-                sent = await self.send_due()
+                claimed = await self.claim()
             except Exception:
                 log.exception("sender pass failed; trying again in %.1f s", self.poll_interval)
-                sent = 0
-            if sent:
-                continue
+                claimed = None
+            if claimed is not None:
+                task = asyncio.create_task(self._deliver_logged(claimed))
+                passes.add(task)
+                task.add_done_callback(passes.discard)
+                if len(passes) >= MAX_PASSES:
+                    await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                wait = self._seconds_until(claimed.last_slot) - PIPELINE_LEAD
+                if wait <= 0:
+                    continue
+            elif self._next_free is not None:
+                wait = max(0.01, self._seconds_until(self._next_free) - BULK_HORIZON)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await asyncio.wait_for(self._wake.wait(), min(wait, self.poll_interval))
+        if passes:
+            await asyncio.gather(*passes, return_exceptions=True)
         log.info("sender stopped")
 
-    async def send_due(self) -> int:
-        """One pass: send what is due and allowed now; returns how many sends were tried.
+    def _seconds_until(self, when: datetime) -> float:
+        return (when - self.clock.now()).total_seconds()
 
-        The pass claims its messages in one transaction, sends each chat's messages in order
-        (chats side by side), then records every outcome in one transaction. The first pass
-        puts back what an earlier run of this process left claimed.
-        """
+    async def _deliver_logged(self, claimed: Pass) -> int:
+        try:
+            return await self.deliver(claimed)
+        except Exception:
+            log.exception("sending a pass failed; its messages go again when their lease ends")
+            return 0
+
+    async def send_due(self) -> int:
+        """One pass: claim what is due and allowed now, send it (each message at its slot),
+        record the outcomes; returns how many sends were tried."""
+        claimed = await self.claim()
+        return await self.deliver(claimed) if claimed is not None else 0
+
+    async def claim(self) -> Pass | None:
+        """Claims a pass: per chat the messages that may go, each with its send slot, in one
+        transaction (None: nothing may go now). The first claim puts back what an earlier run
+        of this process left claimed."""
         if not self._recovered:
             await self.recover()
         runs = self._within_limits(await self._eligible())
-        claimed = await self._claim([row for run in runs for row in run])
-        if not claimed:
-            return 0
+        slots = await self._claim([row for run in runs for row in run])
+        if not slots:
+            return None
+        # Rows not taken were sent meanwhile, are held by another sender (then with all the
+        # rows behind them) or got no slot: what is left of each run is what may go.
+        runs = [[row for row in run if row.id in slots] for run in runs]
         deadline = self.clock.monotonic() + self.send_timeout
-        taken = {row.id for row in claimed}
-        # Rows not taken were sent meanwhile or are held by another sender, then with all
-        # the rows behind them: what is left of each run is what the claim says may go.
-        runs = [[row for row in run if row.id in taken] for run in runs]
-        results = await asyncio.gather(*(self._deliver_run(run, deadline) for run in runs if run))
+        return Pass([run for run in runs if run], slots, deadline)
+
+    async def deliver(self, claimed: Pass) -> int:
+        """Sends a claimed pass (each chat's messages in order, chats side by side, each
+        message no earlier than its slot) and records every outcome in one transaction;
+        returns how many sends were tried."""
+        results = await asyncio.gather(*(self._deliver_run(run, claimed) for run in claimed.runs))
         outcomes = [pair for result in results for pair in result]
         await self._record(outcomes)
-        if any(outcome.status == OutboxStatus.PENDING for _row, outcome in outcomes):
-            self.wake()
+        self.wake()  # the messages behind these in their chats may go now
         return sum(outcome.attempted for _row, outcome in outcomes)
 
     async def recover(self) -> int:
@@ -206,16 +298,20 @@ class Sender:
         return count
 
     async def _deliver_run(
-        self, run: list[OutboxMessage], deadline: float
+        self, run: list[OutboxMessage], claimed: Pass
     ) -> list[tuple[OutboxMessage, Outcome]]:
-        """One chat's messages in order, while the pass has time left; after one that did not
-        go, the rest wait their turn."""
+        """One chat's messages in order, each at its slot, while the pass has time left;
+        after one that did not go, the rest wait their turn."""
         results: list[tuple[OutboxMessage, Outcome]] = []
         for i, row in enumerate(run):
-            remaining = deadline - self.clock.monotonic()
+            wait = self._seconds_until(claimed.slots[row.id])
+            if wait > 0:
+                await self.clock.sleep(wait)
+            remaining = claimed.deadline - self.clock.monotonic()
+            paused = self._paused_until.get(row.channel, 0) > self.clock.monotonic()
             outcome = (
                 await self._deliver(row, remaining)
-                if remaining > 0
+                if remaining > 0 and not paused
                 else Outcome(OutboxStatus.PENDING, counts=False, attempted=False)
             )
             results.append((row, outcome))
@@ -226,7 +322,8 @@ class Sender:
         return results
 
     def _within_limits(self, runs: list[list[OutboxMessage]]) -> list[list[OutboxMessage]]:
-        """Each chat's run cut to what the rate limits allow now (their tokens are taken)."""
+        """Each chat's run cut to what its chat's limit allows now (those tokens are taken);
+        the channel's pace is the claim's."""
         allowed = []
         now = self.clock.monotonic()
         for run in runs:
@@ -235,12 +332,9 @@ class Sender:
             bucket = self._per_chat.get(f"{run[0].channel}:{run[0].chat_id}")
             kept = []
             for row in run:
-                bulk = row.kind != OutboxKind.REPLY
-                if bucket.wait_time() > 0 or (bulk and self._bulk.wait_time() > 0):
+                if bucket.wait_time() > 0:
                     break
                 bucket.take()
-                if bulk:
-                    self._bulk.take()
                 kept.append(row)
             if kept:
                 allowed.append(kept)
@@ -295,19 +389,23 @@ class Sender:
             runs.append(run)
         return runs
 
-    async def _claim(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Leases ``rows`` for this process; returns those it got: of each chat, the rows from
-        its head up to the first one it could not take (another sender holds it, or holds
-        one before it).
+    async def _claim(self, rows: list[OutboxMessage]) -> dict[int, datetime]:
+        """Leases ``rows`` for this process, each with its send slot; returns the slots of
+        those it got: of each chat, the rows from its head up to the first one it could not
+        take (another sender holds it, or holds one before it, or the pace has no slot for it
+        soon enough).
 
         A row is taken only when it is claimable and every earlier waiting row of its chat is
         taken with it. On PostgreSQL the rows are locked first, skipping those another sender
         is claiming at this moment (they still look waiting, so they hold back the rows behind
         them). The choice is a read, a new statement that sees every claim committed before
-        it; the update then takes exactly the chosen rows. SQLite has one writer at a time.
+        it. Slots are then reserved in the rows' order (live replies first) from the channel's
+        shared pace: a reply takes one up to :data:`REPLY_HORIZON` ahead, anything else up to
+        :data:`BULK_HORIZON`, so a broadcast never books the pace far ahead of a live reply.
+        The update then takes exactly the rows with a slot. SQLite has one writer at a time.
         """
         if not rows:
-            return []
+            return {}
         now = self.clock.now()
         async with self.db.transaction() as session:
             locked = (
@@ -318,7 +416,7 @@ class Sender:
                 )
             ).all()
             if not locked:
-                return []
+                return {}
             held_back = _earlier_waiting(
                 lambda earlier: ~and_(earlier.id.in_(locked), _claimable(now, earlier))
             )
@@ -331,18 +429,40 @@ class Sender:
                     )
                 ).all()
             )
-            if not taken:
-                return []
+            slots = await self._reserve(session, [row for row in rows if row.id in taken], now)
+            if not slots:
+                return {}
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(taken))
+                .where(OutboxMessage.id.in_(list(slots)))
                 .values(
                     status=OutboxStatus.SENDING,
                     lease_until=now + self.lease,
                     claimed_by=self.owner,
                 )
             )
-        return [row for row in rows if row.id in taken]
+        return slots
+
+    async def _reserve(
+        self, session: AsyncSession, rows: list[OutboxMessage], now: datetime
+    ) -> dict[int, datetime]:
+        """Send slots from each channel's shared pace for ``rows`` (in their order), a prefix
+        of each channel's rows; remembers the next free slot when some got none."""
+        by_channel: dict[str, list[OutboxMessage]] = {}
+        for row in rows:
+            by_channel.setdefault(row.channel, []).append(row)
+        slots: dict[int, datetime] = {}
+        self._next_free = None
+        for channel, queued in by_channel.items():
+            horizons = [now + _horizon(row) for row in queued]
+            reservation = await reserve(
+                session, channel, horizons, now=now, interval=self.interval
+            )
+            slots.update(zip((row.id for row in queued), reservation.slots, strict=False))
+            if len(reservation.slots) < len(queued):
+                free = reservation.next_free
+                self._next_free = min(self._next_free or free, free)
+        return slots
 
     async def _deliver(self, row: OutboxMessage, timeout: float) -> Outcome:
         """Sends one message (given up after ``timeout`` seconds) and says what became of it
@@ -365,20 +485,29 @@ class Sender:
                 row.id,
             )
             return Outcome(
-                OutboxStatus.PENDING, reason=str(exc), delay=exc.retry_after, counts=False
+                OutboxStatus.PENDING,
+                reason=str(exc),
+                delay=exc.retry_after,
+                counts=False,
+                paused_for=exc.retry_after,
             )
         except Unreachable as exc:
             log.info(
                 "%s:%s cannot be reached (%s); not sending to it", row.channel, row.chat_id, exc
             )
-            return Outcome(OutboxStatus.UNREACHABLE, reason=str(exc))
+            why = DeliveryReason.DELETED if exc.deleted else DeliveryReason.BLOCKED
+            return Outcome(OutboxStatus.UNREACHABLE, reason=str(exc), delivery_reason=why)
         except Rejected as exc:
             log.error("message %d to %s:%s refused: %s", row.id, row.channel, row.chat_id, exc)
             return Outcome(OutboxStatus.FAILED, reason=str(exc))
         except (TransientError, OSError, TimeoutError) as exc:
             reason = str(exc) or "no answer in time"
             if row.attempts + 1 >= self.max_attempts:
-                return Outcome(OutboxStatus.FAILED, reason=f"gave up: {reason}")
+                return Outcome(
+                    OutboxStatus.FAILED,
+                    reason=f"gave up: {reason}",
+                    delivery_reason=DeliveryReason.GAVE_UP,
+                )
             delay = min(300.0, 2.0 ** (row.attempts + 1))
             log.warning("send %d failed (%s); retrying in %.0f s", row.id, reason, delay)
             return Outcome(OutboxStatus.PENDING, reason=reason, delay=delay)
@@ -410,10 +539,15 @@ class Sender:
             gone = set()
             # Messages that carry secrets lose them once done (sent, given up, or dropped).
             finished = [row.id for row, _ in results if row.payload.get("secrets")]
+            dropped: list[int] = []  # the other waiting messages of chats that blocked us
+            paused: dict[str, float] = {}
             for row, outcome in results:
+                if outcome.paused_for:
+                    paused[row.channel] = max(paused.get(row.channel, 0.0), outcome.paused_for)
                 if outcome.status == OutboxStatus.UNREACHABLE:
-                    finished += await self._mark_unreachable(session, row, outcome.reason, now)
+                    dropped += await self._mark_unreachable(session, row, outcome.reason, now)
                     gone.add((row.channel, row.chat_id))
+            finished += dropped
             for row, outcome in results:
                 if (
                     outcome.status in (OutboxStatus.SENT, OutboxStatus.UNREACHABLE)
@@ -431,6 +565,19 @@ class Sender:
                 await session.execute(update(OUTBOX).where(OUTBOX.c.id == row.id).values(**values))
             # A join code in a delivered (or abandoned) message is not kept in the outbox.
             await forget_secrets(session, finished)
+            for channel, seconds in paused.items():
+                await pause(session, channel, now + timedelta(seconds=seconds))
+            settled = [
+                settles
+                for row, outcome in results
+                if row.kind == OutboxKind.ANNOUNCEMENT
+                and (settles := outcome.settled(row.id)) is not None
+            ]
+            settled += [Settled(row_id, DeliveryStatus.FAILED, DeliveryReason.BLOCKED)
+                        for row_id in dropped]  # fmt: skip
+            changed = await settle(session, settled, now)
+        if changed and self.on_settled is not None:
+            self.on_settled()
 
     @staticmethod
     async def _mark_unreachable(

@@ -42,6 +42,7 @@ DELIVERY = {
     OutboxStatus.FAILED: N_("Not delivered"),
     OutboxStatus.EXPIRED: N_("Not delivered (too late)"),
     OutboxStatus.UNREACHABLE: N_("Not delivered (the bot is blocked)"),
+    OutboxStatus.CANCELLED: N_("Not sent (the announcement was cancelled)"),
 }
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.audit import audit
+from storage.deliveries import withdraw
 from storage.models import (
     Announcement,
     Area,
@@ -534,8 +535,9 @@ async def schedule_announcement(
 async def cancel_announcement(
     session: AsyncSession, scope: Scope, announcement_id: int, *, version: int, now: datetime
 ) -> Announcement:
-    """Cancels the announcement (even while sending): its deliveries not yet queued are
-    cancelled; those already in the outbox are the sender's. Audited."""
+    """Cancels the announcement (even while sending): its deliveries not yet sent are
+    cancelled and their messages waiting in the outbox withdrawn (one being sent at this
+    moment still goes, and its delivery says so). Audited, with how many were withdrawn."""
     states = (*EDITABLE, AnnouncementStatus.SENDING)
     announcement = await _claim(
         session,
@@ -545,14 +547,7 @@ async def cancel_announcement(
         states,
         {"status": AnnouncementStatus.CANCELLED, "updated_at": now},
     )
-    await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.announcement_id == announcement_id,
-            Delivery.status == DeliveryStatus.WAITING,
-        )
-        .values(status=DeliveryStatus.CANCELLED)
-    )
+    withdrawn = await withdraw(session, announcement_id)
     audit(
         session,
         actor_kind=ActorKind.OFFICIAL,
@@ -561,6 +556,7 @@ async def cancel_announcement(
         entity="announcement",
         entity_id=announcement_id,
         at=now,
+        **withdrawn,
     )
     return announcement
 

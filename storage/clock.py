@@ -6,6 +6,9 @@ sent a reminder (:meth:`QuietHours.next_daytime`)."""
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import time as _time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,6 +27,7 @@ __all__ = [
 ]
 
 LOCAL_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+IDLE_TURNS = 50  # event-loop turns a manual clock lets pass before it jumps to a sleeper
 
 
 class Clock(Protocol):
@@ -37,6 +41,10 @@ class Clock(Protocol):
         """Seconds from an arbitrary start; never goes back."""
         ...
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time (the sender waiting for its send slot)."""
+        ...
+
 
 class SystemClock:
     """The real clock."""
@@ -47,6 +55,9 @@ class SystemClock:
     def monotonic(self) -> float:
         return _time.monotonic()
 
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
 
 class ManualClock:
     """A clock that moves only when told to (tests)."""
@@ -54,12 +65,38 @@ class ManualClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
         self._monotonic = 1000.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._jumper: asyncio.Task[None] | None = None
 
     def now(self) -> datetime:
         return self._now
 
     def monotonic(self) -> float:
         return self._monotonic
+
+    async def sleep(self, seconds: float) -> None:
+        """Time passes for whoever waits, as soon as nothing else can run: the waiters are
+        woken one by one, the earliest first, each with the clock moved to the end of its wait
+        (unless something moved it further already)."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(
+            self._sleepers, (self._monotonic + max(0.0, seconds), next(self._order), woken)
+        )
+        if self._jumper is None or self._jumper.done():
+            self._jumper = loop.create_task(self._wake_sleepers())
+        await woken
+
+    async def _wake_sleepers(self) -> None:
+        while self._sleepers:
+            for _ in range(IDLE_TURNS):  # let everything that can run now run first
+                await asyncio.sleep(0)
+            end, _order, woken = heapq.heappop(self._sleepers)
+            if end > self._monotonic:
+                self.advance(end - self._monotonic)
+            if not woken.done():
+                woken.set_result(None)
 
     def advance(self, seconds: float = 0.0, **delta: float) -> None:
         """Move both clocks forward by ``seconds`` (and/or ``timedelta`` keywords)."""

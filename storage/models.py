@@ -226,6 +226,17 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+class SendPace(Base):
+    """The send pace of one channel (one bot token), shared by every sender process
+    (:mod:`storage.pace`): the next free send slot, and until when the platform asked us to
+    wait (a 429's ``retry_after``)."""
+
+    __tablename__ = "send_pace"
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_slot_at: Mapped[datetime]
+    paused_until: Mapped[datetime | None]
+
+
 class TranscriptEntry(Base):
     """Every message in and out, for officials to read later."""
 

@@ -10,6 +10,7 @@ at rest after that.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -37,6 +38,7 @@ class Outgoing:
     priority: int = 0
     inbox_id: int | None = None
     official_id: int | None = None  # written by an official in the console (None: the bot)
+    expires_at: datetime | None = None  # not worth sending after this
 
 
 def mask_secrets(payload: dict[str, Any], text: str | None = None) -> dict[str, Any]:
@@ -76,12 +78,12 @@ async def forget_secrets(session: AsyncSession, row_ids: list[int]) -> None:
 
 async def queue_messages(
     session: AsyncSession, messages: list[Outgoing], *, inbound: dict[str, Any] | None = None
-) -> None:
+) -> list[int]:
     """Add messages to send, and to their chats' transcripts, in the caller's transaction.
 
     Each transcript line of a message keeps the id of its outbox row (its delivery status).
     ``inbound`` is the transcript line of the message they answer (direction in), written
-    in the same insert.
+    in the same insert. Returns the messages' outbox ids, in order.
     """
     now = utcnow()
     outbox_ids: list[int] = []
@@ -101,6 +103,7 @@ async def queue_messages(
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,
+                        "expires_at": m.expires_at,
                     }
                     for m in messages
                 ],
@@ -126,3 +129,4 @@ async def queue_messages(
     ]
     if lines:
         await session.execute(insert(TranscriptEntry), lines)
+    return outbox_ids

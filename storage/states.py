@@ -62,7 +62,8 @@ class InboxStatus(StrEnum):
 class OutboxStatus(StrEnum):
     """A message to send (``outbox.status``): ``pending`` → ``sending`` while a sender holds its
     lease → ``sent``; back to ``pending`` to retry later; or given up as ``failed``, ``expired``
-    (too late to matter) or ``unreachable`` (the user blocked the bot)."""
+    (too late to matter) or ``unreachable`` (the user blocked the bot); or ``cancelled`` before
+    it went (its announcement was cancelled)."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -70,14 +71,17 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     UNREACHABLE = "unreachable"
+    CANCELLED = "cancelled"
 
 
 class OutboxKind(StrEnum):
     """What an outbox message is (``outbox.kind``, fixed when queued): a ``reply`` to the user's
-    own message, or a ``notification`` the bot sends on its own (bulk, rate limited)."""
+    own message, a ``notification`` the bot sends on its own (a review, a reminder, an answer),
+    or an ``announcement``'s copy (:class:`DeliveryStatus` follows its outcome)."""
 
     REPLY = "reply"
     NOTIFICATION = "notification"
+    ANNOUNCEMENT = "announcement"
 
 
 class TranscriptDirection(StrEnum):
@@ -276,12 +280,14 @@ class DeliveryStatus(StrEnum):
 class DeliveryReason(StrEnum):
     """Why a delivery failed (``deliveries.reason``): the person ``blocked`` the bot, their
     account was ``deleted``, the platform allows no message ``outside_window`` (Zalo's reply
-    window), or the platform ``refused`` it for another reason."""
+    window), the platform ``refused`` it for another reason, or it could not be delivered
+    (``gave_up``: network errors until the sender's last attempt)."""
 
     BLOCKED = "blocked"
     DELETED = "deleted"
     OUTSIDE_WINDOW = "outside_window"
     REFUSED = "refused"
+    GAVE_UP = "gave_up"
 
 
 # Outbox messages still to go: waiting, or claimed by a sender.

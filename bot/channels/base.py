@@ -58,7 +58,12 @@ class RetryLater(SendError):
 
 
 class Unreachable(SendError):
-    """The user blocked the bot or is gone (Telegram 403): stop sending to this chat."""
+    """The user blocked the bot or is gone (Telegram 403): stop sending to this chat.
+    ``deleted``: the account itself is gone (deactivated), not just the bot blocked."""
+
+    def __init__(self, message: str = "", *, deleted: bool = False) -> None:
+        super().__init__(message)
+        self.deleted = deleted
 
 
 class Rejected(SendError):

@@ -525,7 +525,8 @@ class TelegramChannel(BaseChannel):
         except RetryAfter as exc:
             raise RetryLater(_retry_seconds(exc), self._scrub(exc)) from None
         except Forbidden as exc:
-            raise Unreachable(self._scrub(exc)) from None
+            reason = self._scrub(exc)
+            raise Unreachable(reason, deleted="deactivated" in reason.lower()) from None
         except (BadRequest, ChatMigrated) as exc:
             raise Rejected(self._scrub(exc)) from None
         except TelegramError as exc:  # TimedOut, NetworkError, 5xx, …

@@ -6,6 +6,7 @@ bulk limit and expiry."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -163,48 +164,90 @@ async def test_429_pauses_the_channel_until_the_clock_passes_retry_after(
     assert ("1", "sent", 1) in await statuses(database)  # the 429 spent no attempt
 
 
-async def test_live_replies_go_before_notifications(database: Database) -> None:
+class TimedChannel(RecordingChannel):
+    """Records the clock's time of every send."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.times: list[tuple[str, float]] = []
+
+    async def send(self, chat_id: str, reply: Reply) -> str:
+        self.times.append((reply.text, self.clock.monotonic()))
+        return await super().send(chat_id, reply)
+
+
+async def test_live_replies_take_the_first_send_slots(database: Database) -> None:
     for n in range(3):
         await queue(database, f"n{n}", f"notice {n}", kind="notification")
     await queue(database, "r0", "reply 0")
     await queue(database, "r1", "reply 1")
     clock = ManualClock(utcnow())
-    channel = RecordingChannel()
-    sender = Sender(
-        database, {"test": channel}, global_rate=1, per_chat_rate=0, batch=2, clock=clock
-    )
-    assert await sender.send_due() == 2  # room for two: the replies, queued last
-    assert channel.texts("r0") == ["reply 0"] and channel.texts("r1") == ["reply 1"]
-    assert await sender.send_due() == 1  # the bulk bucket holds one
-    assert await sender.send_due() == 0  # … and is empty now
-    await queue(database, "r2", "reply 2")
+    channel = TimedChannel(clock)
+    sender = Sender(database, {"test": channel}, global_rate=2, per_chat_rate=0, clock=clock)
     async with database.transaction() as session:  # queued by the real clock: due by ours
         await session.execute(update(OutboxMessage).values(next_attempt_at=clock.now()))
-    assert await sender.send_due() == 1  # a reply still goes
-    assert channel.texts("r2") == ["reply 2"]
-    clock.advance(1)
-    assert await sender.send_due() == 1
-    assert sum(len(channel.texts(f"n{n}")) for n in range(3)) == 2
+    start = clock.monotonic()
+    # The replies, queued last, take the first slots (a reply may book 2 s ahead, anything
+    # else 0.5 s: the notices wait for a later pass).
+    assert await sender.send_due() == 2
+    while await sender.send_due():
+        pass
+    assert [(text, at - start) for text, at in channel.times] == [
+        ("reply 0", 0.0),
+        ("reply 1", 0.5),
+        ("notice 0", 1.0),
+        ("notice 1", 1.5),
+        ("notice 2", 2.0),
+    ]
 
 
-async def test_bulk_messages_keep_to_the_overall_limit(database: Database) -> None:
+async def test_every_send_keeps_to_the_channels_pace(database: Database) -> None:
     for n in range(4):
         await queue(database, f"c{n}", *(f"{n}.{i}" for i in range(5)), kind="notification")
+    await queue(database, "r", "reply")
     clock = ManualClock(utcnow())
-    channel = RecordingChannel()
+    async with database.transaction() as session:
+        await session.execute(update(OutboxMessage).values(next_attempt_at=clock.now()))
+    channel = TimedChannel(clock)
     sender = Sender(
         database, {"test": channel}, global_rate=5, per_chat_rate=100, per_chat_burst=10,
         clock=clock,
     )  # fmt: skip
-    for second in range(4):
-        sent = 0
-        while count := await sender.send_due():
-            sent += count
-        assert sent == 5, f"second {second}"
-        clock.advance(1)
+    while await sender.send_due():
+        pass
+    times = [at for _text, at in channel.times]
+    assert len(times) == 21
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.2 - 1e-9, gaps  # 5 a second, never two closer than 1/5 s
+    assert times[-1] - times[0] < 20 * 0.2 + 0.01  # and no slot left unused
     assert [channel.texts(f"c{n}") for n in range(4)] == [
         [f"{n}.{i}" for i in range(5)] for n in range(4)
     ]
+
+
+async def test_two_senders_share_one_pace(database: Database) -> None:
+    """The pace is the database's, not a process's: two senders of one bot together keep to
+    it (they take turns booking slots)."""
+    for n in range(10):
+        await queue(database, f"c{n}", f"{n}", kind="notification")
+    clock = ManualClock(utcnow())
+    async with database.transaction() as session:
+        await session.execute(update(OutboxMessage).values(next_attempt_at=clock.now()))
+    channel = TimedChannel(clock)
+    senders = [
+        Sender(
+            database, {"test": channel}, global_rate=4, per_chat_rate=0, owner=name, clock=clock
+        )
+        for name in ("worker-1", "worker-2")
+    ]
+    for _ in range(20):
+        for sender in senders:
+            await sender.send_due()
+    times = sorted(at for _text, at in channel.times)
+    assert len(times) == 10
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.25 - 1e-9, gaps
 
 
 async def test_a_message_past_its_expiry_is_not_sent(database: Database) -> None:

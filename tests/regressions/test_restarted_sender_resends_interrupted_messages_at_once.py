@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from datetime import timedelta
 
-from bot.sender import Sender
+from bot.sender import LEASE_MARGIN, REPLY_HORIZON, Sender
 from bot.vocabulary import Reply
 from storage.clock import ManualClock, utcnow
 from storage.db import Database
@@ -75,9 +75,11 @@ async def test_an_abandoned_claim_goes_again_once_its_short_lease_ran_out(
 
     channel = RecordingChannel()
     other = Sender(database, {"test": channel}, send_timeout=10, owner="worker-2", clock=clock)
-    assert other.lease == timedelta(seconds=10 + 5)
-    clock.advance(14)
+    # The lease: the send timeout, the time a message may wait for its send slot, a margin.
+    lease = timedelta(seconds=10 + REPLY_HORIZON) + LEASE_MARGIN
+    assert other.lease == lease == timedelta(seconds=17)
+    clock.advance(16)
     assert await other.send_due() == 0  # the lease still runs: the first sender may be sending
-    clock.advance(6)  # 20 s after the crash, not 60
+    clock.advance(2)  # 18 s after the crash, not 60
     assert await other.send_due() == 1
     assert channel.texts("a") == ["1"]

@@ -1,0 +1,179 @@
+"""Announcements going out: their deliveries made when they fall due, queued in the outbox a
+window at a time in each person's language, and the announcement finished when none is open.
+
+Every part is rows (:mod:`storage.announcements`, :mod:`storage.deliveries`), so a process that
+stops anywhere leaves nothing half done: the next run of any process makes the rest of the
+deliveries (where the last batch stopped), queues those still waiting and settles the rest as
+the sender records them. The outbox holds at most ``window`` of a broadcast's messages, so it
+never swamps live replies (which go first anyway: :data:`ANNOUNCEMENT_PRIORITY`) and a
+cancelled announcement stops within a window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.flow import sign_reply
+from bot.i18n import translator
+from bot.vocabulary import Button, Reply
+from storage.announcements import DEFAULT_LANGUAGE, materialize_deliveries
+from storage.clock import SYSTEM_CLOCK, Clock
+from storage.db import Database
+from storage.deliveries import (
+    ToQueue,
+    attach_outbox,
+    due_announcements,
+    expire_waiting,
+    finish_announcements,
+    queued_count,
+    take_waiting,
+)
+from storage.models import Announcement
+from storage.outbox import Outgoing, queue_messages
+from storage.states import OutboxKind
+
+__all__ = ["ANNOUNCEMENT_PRIORITY", "Broadcaster", "announcement_reply", "window_for"]
+
+log = logging.getLogger(__name__)
+
+ANNOUNCEMENT_PRIORITY = 10  # after live replies (0) and notifications (5)
+
+
+def announcement_reply(announcement: Announcement, locale: str | None) -> Reply:
+    """The announcement as one person gets it: the English text for someone who chose English
+    when the official wrote one (the Vietnamese otherwise), buttons in the same language, and
+    how to stop announcements in the person's language."""
+    language = locale or DEFAULT_LANGUAGE
+    english = language == "en" and bool(announcement.text_en)
+    t = translator(language)
+    text = (announcement.text_en if english else None) or announcement.text_vi
+    footer = t.gettext("To stop receiving announcements, send /mute.")
+    label = "label_en" if english else "label_vi"
+    buttons = [
+        [Button(button.get(label) or button["label_vi"], button["command"])]
+        for button in announcement.buttons
+    ]
+    reply = Reply(
+        text=f"{text}\n\n{footer}",
+        title=t.gettext("📢 Announcement from the OCOP office"),
+        buttons=buttons,
+        locale=t.locale,
+    )
+    return sign_reply(reply, None)
+
+
+class Broadcaster:
+    """Makes, queues and finishes the deliveries of announcements that are due."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        window: int = 200,
+        batch: int = 1000,
+        interval: float = 0.5,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        """``window``: the most of announcements' messages in the outbox at once (a few
+        seconds of the send rate); ``batch``: recipients made per transaction."""
+        self.db = db
+        self.clock = clock
+        self.window = window
+        self.batch = batch
+        self.interval = interval
+        self.on_queued = on_queued
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("broadcaster started")
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.step()
+            except Exception:
+                log.exception("broadcast step failed; trying again in %.1f s", self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+        log.info("broadcaster stopped")
+
+    async def step(self) -> int:
+        """Starts what is due, queues what the window allows and finishes what is done;
+        returns how many messages it queued."""
+        now = self.clock.now()
+        async with self.db.sessions() as session:
+            due = await due_announcements(session, now)
+        for announcement_id in due:
+            await self.make_deliveries(announcement_id)
+        async with self.db.transaction() as session:
+            expired = await expire_waiting(session, now)
+            queued = await self._queue(session)
+        if queued and self.on_queued is not None:
+            self.on_queued()
+        async with self.db.transaction() as session:
+            for announcement_id in await finish_announcements(session, now):
+                log.info("announcement %d: every delivery settled", announcement_id)
+        if expired:
+            log.info("%d deliveries too old to send (their announcement expired)", expired)
+        return queued
+
+    async def make_deliveries(self, announcement_id: int) -> int:
+        """All of an announcement's deliveries, a batch per transaction, from where the last
+        batch stopped; returns how many were added."""
+        added = 0
+        while True:
+            async with self.db.transaction() as session:
+                made = await materialize_deliveries(
+                    session, announcement_id, now=self.clock.now(), batch_size=self.batch
+                )
+            added += made.added
+            if made.done:
+                return added
+
+    async def _queue(self, session: AsyncSession) -> int:
+        """The next waiting deliveries, as many as the window has room for, into the outbox
+        (each with its message and transcript line) in ``session``'s transaction."""
+        taken = await take_waiting(session, self.window - await queued_count(session))
+        if not taken:
+            return 0
+        announcements = await self._announcements(session, {d.announcement_id for d in taken})
+        messages = [self._message(announcements[d.announcement_id], d) for d in taken]
+        outbox_ids = await queue_messages(session, messages)
+        await attach_outbox(
+            session, [(d.delivery_id, o) for d, o in zip(taken, outbox_ids, strict=True)]
+        )
+        return len(taken)
+
+    @staticmethod
+    async def _announcements(session: AsyncSession, ids: set[int]) -> dict[int, Announcement]:
+        rows = await session.scalars(select(Announcement).where(Announcement.id.in_(ids)))
+        return {row.id: row for row in rows.all()}
+
+    @staticmethod
+    def _message(announcement: Announcement, delivery: ToQueue) -> Outgoing:
+        reply = announcement_reply(announcement, delivery.locale)
+        return Outgoing(
+            channel=delivery.channel,
+            chat_id=delivery.chat_id,
+            user_id=delivery.user_id,
+            payload=reply.to_json(),
+            text=reply.plain_text(),
+            kind=OutboxKind.ANNOUNCEMENT,
+            priority=ANNOUNCEMENT_PRIORITY,
+            official_id=announcement.created_by,
+            expires_at=announcement.expires_at,
+        )
+
+
+def window_for(rate: float, seconds: float = 5.0, least: int = 50) -> int:
+    """A window of ``seconds`` of sending at ``rate`` messages a second."""
+    return max(least, int(rate * seconds))
