@@ -29,6 +29,7 @@ from storage.models import (
 from storage.officials import Scope
 from storage.states import OfficialRole, RoundLevel
 from tests.console.results_data import Outcome, make_entry, make_round
+from tests.fakes.telegram_api import SentMessage
 from tests.handlers.test_documents import handicraft_dossier
 from tests.harness import RunningBot, copy_database, prepare_database, register, running_bot
 from tests.postgres import POSTGRES_URL, templates
@@ -41,7 +42,7 @@ MUTED_EN = (
     "answers to your questions still reach you. Send /unmute to receive them again."
 )
 MUTED_VI = (
-    "Anh/chị sẽ không nhận thông báo từ văn phòng OCOP nữa. Nhắc hạn nộp, kết quả và câu trả "
+    "Anh/chị sẽ không nhận thông báo từ cán bộ OCOP nữa. Nhắc hạn nộp, kết quả và câu trả "
     "lời cho câu hỏi của anh/chị vẫn được gửi đến. Gửi /unmute để nhận lại thông báo."
 )
 
@@ -70,8 +71,8 @@ def clock_of(bot: RunningBot) -> ManualClock:
     return clock
 
 
-def texts(messages: list[object]) -> str:
-    return "\n".join(str(getattr(m, "plain", "")) for m in messages)
+def texts(messages: list[SentMessage]) -> str:
+    return "\n".join(m.plain for m in messages)
 
 
 async def muted_at(bot: RunningBot) -> datetime | None:
@@ -139,19 +140,19 @@ async def test_typed_in_vietnamese_with_or_without_diacritics(bot: RunningBot) -
 
     (said, settings) = await phone.say("tat thong bao")
     assert said.plain == MUTED_VI
-    assert "Thông báo từ văn phòng OCOP: 🔕 đã tắt từ ngày 01/06/2026" in settings.plain
+    assert "Thông báo từ cán bộ OCOP: 🔕 đã tắt từ ngày 01/06/2026" in settings.plain
     assert phone.buttons() == ["🔔 Nhận thông báo", "🌐 Ngôn ngữ", "⬅️ Về menu chính"]
     assert await muted_at(bot) == START
 
     (again, _settings) = await phone.say("Tắt thông báo!")
-    assert again.plain.startswith("Anh/chị đã tắt thông báo từ văn phòng OCOP rồi.")
+    assert again.plain.startswith("Anh/chị đã tắt thông báo từ cán bộ OCOP rồi.")
 
     (said, settings) = await phone.say("Bật thông báo")
-    assert said.plain == ("Anh/chị sẽ nhận lại thông báo từ văn phòng OCOP. Gửi /mute để tắt.")
-    assert "Thông báo từ văn phòng OCOP: 🔔 đang bật" in settings.plain
+    assert said.plain == ("Anh/chị sẽ nhận lại thông báo từ cán bộ OCOP. Gửi /mute để tắt.")
+    assert "Thông báo từ cán bộ OCOP: 🔔 đang bật" in settings.plain
     assert await muted_at(bot) is None
     (said, _settings) = await phone.say("bat thong bao")
-    assert said.plain.startswith("Thông báo từ văn phòng OCOP chưa bị tắt")
+    assert said.plain.startswith("Thông báo từ cán bộ OCOP chưa bị tắt")
     assert await audited(bot) == ["announcements.muted", "announcements.unmuted"]
     # In a longer message the words are not a request.
     replies = await phone.say("tat thong bao giup toi voi, cam on")
@@ -167,7 +168,7 @@ async def test_settings_from_the_menu(bot: RunningBot) -> None:
 
     (shown,) = await phone.tap("Cai dat")
     assert shown.plain.startswith("⚙️ Cài đặt")
-    assert "Ngôn ngữ: 🇻🇳 Tiếng Việt\nThông báo từ văn phòng OCOP: 🔔 đang bật" in shown.plain
+    assert "Ngôn ngữ: 🇻🇳 Tiếng Việt\nThông báo từ cán bộ OCOP: 🔔 đang bật" in shown.plain
     assert phone.buttons() == ["🔕 Tắt thông báo", "🌐 Ngôn ngữ", "⬅️ Về menu chính"]
 
     (said, shown) = await phone.tap("Tat thong bao")
