@@ -1,7 +1,7 @@
 """Muting announcements in chat, through the fake Telegram server, on SQLite and PostgreSQL:
 /mute and /unmute (the flag and the audit log), typed "tat thong bao" / "bật thông báo", the
 menu's Settings, a form's question kept, muting twice, Vietnamese and English; and what a muted
-producer still gets: a round's deadline reminder and their results."""
+producer still gets: a round's deadline reminder, their results and an official's answer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.answers import answer_producer
 from bot.reminders import schedule_round_reminders
 from bot.results_notify import publish_and_notify
 from storage.announcements import Audience, audience_counts
@@ -213,7 +214,7 @@ async def test_mute_in_the_middle_of_registration_keeps_its_question(bot: Runnin
     assert "mã số thuế" in phone.last.plain.lower()
 
 
-async def test_a_muted_producer_still_gets_reminders_and_results(bot: RunningBot) -> None:
+async def test_a_muted_producer_still_gets_reminders_results_and_answers(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     await handicraft_dossier(phone)  # registered in English, a product not yet filed
     await phone.say("/mute")
@@ -234,6 +235,7 @@ async def test_a_muted_producer_still_gets_reminders_and_results(bot: RunningBot
         )  # fmt: skip
         session.add(admin)
         await session.flush()
+        admin_id = admin.id
         (province,) = await find_province(session, "bac ninh")
         round_ = Round(
             level=RoundLevel.PROVINCE, name="Province round 2 2026", year=2026,
@@ -265,4 +267,12 @@ async def test_a_muted_producer_still_gets_reminders_and_results(bot: RunningBot
     (results,) = phone.new_messages()
     assert "The results of Kỳ đánh giá 1 năm 2026 are published." in results.plain
     assert "Mật ong bạc hà: score 82.50, 4★" in results.plain
+
+    async with bot.db.transaction() as session:
+        official = await session.get_one(Official, admin_id)
+        answered = await session.get_one(Producer, producer.id)
+        await answer_producer(session, answered, official, "Hồ sơ cần thêm ảnh.", clock)
+    await bot.settle()
+    (answer,) = phone.new_messages()
+    assert answer.plain.endswith("\nHồ sơ cần thêm ảnh.")
     assert await muted_at(bot) is not None
