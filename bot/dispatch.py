@@ -14,6 +14,8 @@ The order matters and reads like the rules a person would follow:
    ``/estimate`` or a typed request ("hạn nộp", "kết quả", "ước tính sao") opens its flow
    (:data:`TYPED_REQUESTS`; the short, ambiguous ones not at a step that takes free text,
    where they are that step's answer; none while a question for the office is typed);
+   ``/mute`` and ``/unmute``, or typing "tắt thông báo" / "bật thông báo" as the whole message,
+   stop or restart announcements (the ``settings`` flow) and ask the question again;
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -42,6 +44,8 @@ QUESTIONS = "questions"
 DEADLINES = "deadlines"
 ESTIMATE = "estimate"
 RESULTS = "results"
+SETTINGS = "settings"
+MUTE, UNMUTE = "mute", "unmute"
 # Flows that a typed request opens from anywhere: the flow, its method saying whether a text
 # is for it, and whether a step that takes free text keeps the text as its answer instead.
 TYPED_REQUESTS = (
@@ -49,6 +53,7 @@ TYPED_REQUESTS = (
     (DEADLINES, "wants_deadlines", False),
     (RESULTS, "wants_results", True),
     (ESTIMATE, "wants_an_estimate", True),
+    (SETTINGS, "wants_announcements_changed", False),
 )
 
 log = logging.getLogger(__name__)
@@ -169,6 +174,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
         await ctx.goto("menu")
     elif command == DEADLINES and DEADLINES in ctx.flows:
         await getattr(ctx.flows[DEADLINES], "offer")(ctx)  # noqa: B009
+    elif command in (MUTE, UNMUTE) and SETTINGS in ctx.flows:
+        await getattr(ctx.flows[SETTINGS], "set_muted")(ctx, muted=command == MUTE)  # noqa: B009
     elif command == "language":
         await ctx.goto("language")
     elif command == RESULTS and RESULTS in ctx.flows:
@@ -267,6 +274,7 @@ def _help_text(ctx: StepContext) -> str:
     where = flow.help(ctx) if flow is not None else ""
     commands = ctx._(
         "Commands: /menu main menu · /cancel stop what you are doing · /language change "
-        "language · /estimate estimate a product's stars · /help this help."
+        "language · /estimate estimate a product's stars · /mute stop the office's "
+        "announcements · /unmute receive them again · /help this help."
     )
     return f"{where}\n\n{commands}" if where else commands

@@ -19,6 +19,7 @@ from handlers.questions import QuestionsFlow
 from handlers.registration import ProfileEditFlow, RegistrationFlow
 from handlers.reminders import register_reminders
 from handlers.results import ResultsFlow
+from handlers.settings import SettingsFlow
 
 __all__ = ["build_flows", "invite_links"]
 
@@ -50,6 +51,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         EstimateFlow(),
         ResultsFlow(),
         DeadlinesFlow(),
+        SettingsFlow(),
     ):
         flows.add(flow)
     return flows

@@ -1,7 +1,8 @@
 """Choosing the language: asked at the first contact and from the menu (see language.mmd).
 
 The first screen also offers "I have a join code", so a colleague of a registered producer is
-not pushed into registering (they join in the language their platform reports).
+not pushed into registering (they join in the language their platform reports). Opened from
+the settings (``back``), a choice returns there; otherwise to the menu.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ JOIN = "join"
 TYPED = {"tieng viet": "vi", "viet": "vi", "vi": "vi", "english": "en", "en": "en", "anh": "en"}
 QUESTION = N_("Which language would you like?")
 JOIN_LABEL = N_("I have a join code")
+RETURNS_TO = ("menu", "settings")  # where a later choice may go back to (``back``)
 
 
 class LanguageFlow:
@@ -67,4 +69,5 @@ class LanguageFlow:
             )
             await ctx.goto("registration")
         else:
-            await ctx.goto("menu")
+            back = ctx.data.get("back")
+            await ctx.goto(back if back in RETURNS_TO else "menu")

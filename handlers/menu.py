@@ -2,7 +2,8 @@
 
 Only features that exist appear. People without an organisation see "Register my organisation"
 and "I have a join code"; registered producers see their products, profile and invitations, and,
-once they have a product, "Estimate my stars".
+once they have a product, "Estimate my stars". Everyone has "Settings" (language, and whether
+announcements reach them) and "Help".
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ PRODUCTS, NEW_PRODUCT, PROFILE, INVITE = "products", "new_product", "profile", "
 ESTIMATE = "estimate"
 RESULTS = "results"
 DEADLINES = "deadlines"
+SETTINGS = "settings"
 
 
 class MenuFlow:
@@ -54,7 +56,7 @@ class MenuFlow:
             ]
             if await products_of(ctx.session, producer.id):
                 rows.insert(2, [Button(ctx._("⭐ Estimate my stars"), ESTIMATE)])
-        rows.append([Button(ctx._("🌐 Language"), LANGUAGE), Button(ctx._("❓ Help"), HELP)])
+        rows.append([Button(ctx._("⚙️ Settings"), SETTINGS), Button(ctx._("❓ Help"), HELP)])
         ctx.say(text, title=ctx._("Main menu"), buttons=rows)
 
     async def reprompt(self, ctx: StepContext) -> None:
@@ -63,8 +65,8 @@ class MenuFlow:
     def help(self, ctx: StepContext) -> str:
         return ctx._(
             "This is the main menu. Tap a button to choose. You can also type /menu at any time "
-            "to come back here, /language to change the language, /cancel to stop what you "
-            "are doing."
+            "to come back here, /language to change the language, /mute to stop the office's "
+            "announcements, /cancel to stop what you are doing."
         )
 
     async def handle(self, ctx: StepContext) -> None:
@@ -86,7 +88,9 @@ class MenuFlow:
         )
         if choice in targets:
             await ctx.goto(targets[choice])
-        elif choice == LANGUAGE:
+        elif choice == SETTINGS:
+            await ctx.goto("settings")
+        elif choice == LANGUAGE:  # the menu's button before Settings replaced it
             await ctx.goto("language")
         elif choice == HELP:
             ctx.say(self.help(ctx))
