@@ -121,6 +121,7 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     from bot.app import build_app
     from bot.channels.telegram import TelegramChannel
     from bot.settings import Settings
+    from storage.blobs import LocalBlobStore
 
     schema = await prepare_database(args.db)
     settings = Settings(
@@ -133,7 +134,8 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     )
     app = build_app(settings)
     sql = _count_sql(app.db) if args.count_sql else None
-    telegram = TelegramChannel(args.token, args.api, app.engine, poll_timeout=10)
+    telegram = TelegramChannel(args.token, args.api, app.engine, poll_timeout=10,
+                               blobs=LocalBlobStore(settings.blob_dir))  # fmt: skip
     await telegram.initialize()
     app.channels[telegram.name] = telegram
     stop = _stop_event()

@@ -160,6 +160,7 @@ async def _serve(settings: Settings) -> int:
     web_app = http_app(app)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
+        from storage.blobs import LocalBlobStore
 
         webhook = None
         if settings.telegram_webhook_url:
@@ -169,7 +170,8 @@ async def _serve(settings: Settings) -> int:
             secret = settings.telegram_webhook_secret.get_secret_value()
             webhook = (settings.telegram_webhook_url, secret)
         token = settings.telegram_token.get_secret_value()
-        telegram = TelegramChannel(token, settings.telegram_api_url, app.engine, webhook=webhook)
+        telegram = TelegramChannel(token, settings.telegram_api_url, app.engine, webhook=webhook,
+                                   blobs=LocalBlobStore(settings.blob_dir))  # fmt: skip
         await telegram.initialize()
         app.channels.add(telegram)  # serve adds its webhook route or runs its poller
         if webhook:

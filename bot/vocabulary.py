@@ -16,6 +16,8 @@ from storage.outbox import MASK  # what stored copies show instead of a secret
 
 __all__ = [
     "GROUP",
+    "PHOTO_TYPES",
+    "Attachment",
     "Button",
     "ChatKey",
     "Event",
@@ -30,6 +32,7 @@ __all__ = [
 
 
 GROUP = "group"  # Event.other of anything said in a group chat (flows are one-to-one)
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})  # attachments a channel may show as photos
 
 
 class EventKind(StrEnum):
@@ -132,6 +135,28 @@ class Button:
     url: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a reply carries: a blob of the content-addressed store (``storage.blobs``) by its
+    SHA-256, with the name and type the recipient sees."""
+
+    sha256: str
+    name: str
+    mime_type: str
+
+    @property
+    def is_photo(self) -> bool:
+        """Whether a channel may show it as a picture (JPEG, PNG) rather than a document."""
+        return self.mime_type in PHOTO_TYPES
+
+    def to_json(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "name": self.name, "mime_type": self.mime_type}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Attachment:
+        return cls(sha256=data["sha256"], name=data["name"], mime_type=data["mime_type"])
+
+
 @dataclass(slots=True)
 class Reply:
     """A neutral outbound message.
@@ -144,7 +169,9 @@ class Reply:
     is the recipient's language (set when the reply is queued): an adapter that has to add
     words of its own (a numbered list's instruction, a split message) translates them with it.
     ``secrets`` are parts of the text (a join code) that the transcript never keeps and the
-    outbox forgets once the message is delivered (see storage.outbox).
+    outbox forgets once the message is delivered (see storage.outbox). ``attachment`` is a
+    file sent with the message (a channel that cannot send it says so in the text:
+    :func:`bot.channels.base.fit_reply`).
     """
 
     text: str
@@ -154,6 +181,7 @@ class Reply:
     contact_request_over: bool = False
     locale: str | None = None
     secrets: list[str] = field(default_factory=list)
+    attachment: Attachment | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -169,10 +197,13 @@ class Reply:
         }
         if self.secrets:
             data["secrets"] = list(self.secrets)
+        if self.attachment is not None:
+            data["attachment"] = self.attachment.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
+        attached = data.get("attachment")  # older rows have none
         return cls(
             text=data["text"],
             title=data.get("title", ""),
@@ -184,6 +215,7 @@ class Reply:
             ),
             locale=data.get("locale"),
             secrets=list(data.get("secrets", [])),
+            attachment=Attachment.from_json(attached) if attached else None,
         )
 
     def plain_text(self) -> str:

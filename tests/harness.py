@@ -21,6 +21,7 @@ from bot.app import App, build_app
 from bot.channels.telegram import TelegramChannel
 from bot.settings import Settings
 from storage.areas import import_areas, seed_provinces
+from storage.blobs import LocalBlobStore
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
 from storage.models import InboxEvent, OutboxMessage
@@ -249,7 +250,8 @@ async def running_bot(
         app.engine.clock = clock
         app.scheduler.clock = clock
         app.clock = clock
-        telegram = TelegramChannel(api.token, api.url, app.engine, poll_timeout=1)
+        telegram = TelegramChannel(api.token, api.url, app.engine, poll_timeout=1,
+                                   blobs=LocalBlobStore(blob_dir))  # fmt: skip
         await telegram.initialize()
         app.channels[telegram.name] = telegram
         stop = asyncio.Event()

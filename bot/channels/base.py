@@ -5,7 +5,8 @@ them to ``Engine.store``), declares its :class:`Capabilities` and implements
 :meth:`BaseChannel.deliver`; everything else has a default in :class:`BaseChannel`. What a
 channel cannot show is rendered once, here, for every channel (:func:`fit_reply`): buttons it
 cannot carry become a numbered list in the text ("Reply with the number"), which the engine
-records so that a typed number answers as the button would (``bot/dispatch.py``).
+records so that a typed number answers as the button would (``bot/dispatch.py``); a file it
+cannot send becomes a short note in the text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import translator
-from bot.vocabulary import Button, FileRef, Reply
+from bot.vocabulary import Attachment, Button, FileRef, Reply
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -104,9 +105,16 @@ class Capabilities:
     button_label_length: int = 64
     reply_keyboard: bool = False
     contact_request: bool = False
-    file_kinds: frozenset[str] = frozenset()  # "document", "photo"
+    file_kinds: frozenset[str] = frozenset()  # files it receives: "document", "photo"
+    sends_files: frozenset[str] = frozenset()  # files it sends: "document" (any), "photo"
+    caption_limit: int = 0  # the text a sent file can carry, in ``text_units``
     text_limit: int = 4096
     text_units: TextUnits = TextUnits.CHARACTERS
+
+    def can_send(self, attachment: Attachment) -> bool:
+        """Whether the channel can send this file (as a document, or a picture as a photo)."""
+        kinds = self.sends_files
+        return "document" in kinds or (attachment.is_photo and "photo" in kinds)
 
 
 def _buttons(reply: Reply) -> list[Button]:
@@ -130,12 +138,25 @@ def _links_in_text(reply: Reply, caps: Capabilities) -> Reply:
     return replace(reply, text=text, buttons=[row for row in rows if row])
 
 
+def _file_in_text(reply: Reply, caps: Capabilities) -> Reply:
+    """A file the channel cannot send dropped, with a note in the text that it was there."""
+    if reply.attachment is None or caps.can_send(reply.attachment):
+        return reply
+    note = translator(reply.locale).gettext(
+        "(This message came with a file, {name}, that this chat cannot show. "
+        "Ask your commune office for it.)"
+    )
+    note = note.format(name=reply.attachment.name)
+    text = f"{reply.text}\n\n{note}" if reply.text else note
+    return replace(reply, text=text, attachment=None)
+
+
 def fit_reply(reply: Reply, caps: Capabilities) -> Reply:
     """``reply`` as ``caps`` can show it: link buttons become text where the channel has none,
     buttons beyond the limit (all of them then) become a numbered list in the text, long rows
-    are cut, long labels shortened, and a contact button or its end dropped where the channel
-    has no reply keyboard."""
-    fitted = _links_in_text(reply, caps)
+    are cut, long labels shortened, a contact button or its end dropped where the channel
+    has no reply keyboard, and a file it cannot send replaced by a note in the text."""
+    fitted = _links_in_text(_file_in_text(reply, caps), caps)
     if not caps.contact_request and reply.contact_button:
         fitted = replace(fitted, contact_button="")
     if not caps.reply_keyboard and reply.contact_request_over:

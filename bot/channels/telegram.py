@@ -7,8 +7,14 @@ the ``getUpdates`` offset only after the batch is stored, the webhook answers 20
 A message carries one ``reply_markup``. When a reply needs a reply-keyboard change (contact
 button or removal) *and* inline buttons, the keyboard change rides on its first message and the
 buttons on its last; a reply that fits one message is cut in two for it (Telegram refuses to
-add inline buttons to a message sent with a reply keyboard). A long reply split into several
-messages is re-sent whole if a later part fails (at-least-once).
+add inline buttons to a message sent with a reply keyboard). A reply that was sent in part (a
+429 or a network error after some of its messages) goes on from the first message that did not go.
+
+A reply's attachment (a blob of the store) goes as ``sendPhoto`` (JPEG, PNG) or ``sendDocument``,
+with the reply as its caption when it fits the caption limit, else with its file name as caption
+and the reply in the messages that follow. Each file is uploaded once per process: the
+``file_id`` Telegram gives back is kept (per SHA-256, the most recent :data:`FILE_IDS_KEPT`) and
+later sends name it instead; a refused ``file_id`` is forgotten and the file uploaded again.
 """
 
 from __future__ import annotations
@@ -20,16 +26,18 @@ import html
 import json
 import logging
 import os
+import re
 import warnings
-from collections.abc import Awaitable, Coroutine, Sequence
-from dataclasses import replace
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 import httpx
 import telegram as tg
 from aiohttp import web
-from telegram import Bot, Message, Update, User
+from telegram import Bot, InputFile, Message, Update, User
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
@@ -56,7 +64,16 @@ from bot.channels.telegram_updates import (
     utf16_units,
 )
 from bot.i18n import translator
-from bot.vocabulary import GROUP, Event, EventKind, FileRef, Reply, split_button_payload
+from bot.vocabulary import (
+    GROUP,
+    Attachment,
+    Event,
+    EventKind,
+    FileRef,
+    Reply,
+    split_button_payload,
+)
+from storage.blobs import BlobCorrupted, BlobNotFound, BlobStore
 
 __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", "split_text"]
 
@@ -68,12 +85,54 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 PARTLY_SENT_KEPT = 1000  # replies sent in part remembered at most (the oldest are forgotten)
+FILE_IDS_KEPT = 1000  # file_ids of uploaded blobs remembered at most (the least used forgotten)
+MAX_CAPTION = 1024  # UTF-16 units of a caption, after entity parsing
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a bigger picture goes as a document
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the Bot API's limit for a file a bot uploads
+WRONG_FILE_ID = re.compile(r"(?i)wrong (remote )?file[ _]?(identifier|id)")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 GET_UPDATES_READ_TIMEOUT = 10.0  # seconds beyond the long poll's own timeout
 OTHER_KINDS = ("sticker", "animation", "voice", "video", "video_note", "audio", "location",
                "venue", "poll", "dice", "game", "story")  # fmt: skip
 T = TypeVar("T")
 Markup = tg.InlineKeyboardMarkup | tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One Telegram message of a reply: HTML text, or the caption when it is the file."""
+
+    text: str
+    file: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Uploaded:
+    """How Telegram knows an uploaded blob: the method it went by and the file_id it gave."""
+
+    method: str  # "photo" or "document"
+    file_id: str
+
+
+class _KeyedLocks:
+    """One lock per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users > 1:
+                self._locks[key] = (lock, users - 1)
+            else:
+                del self._locks[key]
 
 
 class EventStore(Protocol):
@@ -147,15 +206,20 @@ class TelegramChannel(BaseChannel):
         reply_keyboard=True,
         contact_request=True,
         file_kinds=frozenset({"document", "photo"}),
+        sends_files=frozenset({"document", "photo"}),
+        caption_limit=MAX_CAPTION,
         text_limit=MAX_TEXT,
         text_units=TextUnits.UTF16,
     )
 
     def __init__(self, token: str, api_url: str, engine: EventStore, *, poll_timeout: int = 25,
                  connection_pool_size: int = 64, backoff: tuple[float, float] = (1.0, 30.0),
-                 webhook: tuple[str, str] | None = None) -> None:  # fmt: skip
-        """``api_url`` is the server root, e.g. ``https://api.telegram.org``."""
+                 webhook: tuple[str, str] | None = None,
+                 blobs: BlobStore | None = None) -> None:  # fmt: skip
+        """``api_url`` is the server root, e.g. ``https://api.telegram.org``; ``blobs`` holds
+        the files replies carry (without it a reply with a file is refused)."""
         self.webhook = webhook
+        self.blobs = blobs
         root = api_url.rstrip("/")
         self.bot = Bot(
             token,
@@ -175,6 +239,8 @@ class TelegramChannel(BaseChannel):
         # Replies sent in part (a 429 or a network error after some of their messages): what
         # went, so that the retry sends only the rest; (chat, reply) -> (messages sent, last id)
         self._partly_sent: dict[tuple[str, str], tuple[int, int]] = {}
+        self._file_ids: OrderedDict[str, _Uploaded] = OrderedDict()  # by the blob's SHA-256
+        self._uploading = _KeyedLocks()  # one upload of a blob at a time
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -469,10 +535,7 @@ class TelegramChannel(BaseChannel):
                                               resize_keyboard=True)  # fmt: skip
         elif reply.contact_request_over:  # Telegram keeps a reply keyboard until removed
             keyboard = tg.ReplyKeyboardRemove()
-        parts = self.render(reply)
-        if inline is not None and keyboard is not None and len(parts) == 1:
-            head, tail = self._two_messages(reply)
-            parts = self.render(head) + self.render(tail)
+        parts = self._parts(reply, both_markups=inline is not None and keyboard is not None)
         # A retry of a reply sent in part goes on after the messages that went: sending it all
         # again would repeat them (and, under Telegram's 1-a-second chat limit, for ever).
         # (Only a reply of several messages can be sent in part: a single one is not looked up.)
@@ -482,21 +545,41 @@ class TelegramChannel(BaseChannel):
             else None
         )
         done, message_id = self._partly_sent.pop(key, (0, 0)) if key else (0, 0)
-        for i, text in enumerate(parts):
+        for i, part in enumerate(parts):
             if i < done:
                 continue
             markup: Markup = keyboard if i == 0 else None
             markup = inline if markup is None and i == len(parts) - 1 else markup
             try:
-                sent = await self._call(
-                    self.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
-                )
+                if part.file and reply.attachment is not None:
+                    sent = await self._send_file(chat_id, reply.attachment, part.text, markup)
+                else:
+                    sent = await self._call(self.bot.send_message(
+                        chat_id, part.text, parse_mode="HTML", reply_markup=markup))  # fmt: skip
             except (RetryLater, TransientError, asyncio.CancelledError):  # retried later
                 if i and key:  # … from this message on (refused for good: nothing is kept)
                     self._remember_partly_sent(key, i, message_id)
                 raise
             message_id = sent.message_id
         return str(message_id)
+
+    def _parts(self, reply: Reply, both_markups: bool) -> list[_Part]:
+        """The messages a reply goes as. With a file: the file, captioned with the whole reply
+        when it fits, else with the file's name and followed by the reply's text. Both a
+        keyboard change and inline buttons take two messages (see :meth:`_two_messages`)."""
+        if reply.attachment is None:
+            texts = self.render(reply)
+            if both_markups and len(texts) == 1:
+                head, tail = self._two_messages(reply)
+                texts = self.render(head) + self.render(tail)
+            return [_Part(text) for text in texts]
+        if utf16_units(reply.plain_text()) <= MAX_CAPTION and not both_markups:
+            return [_Part(self.render(reply)[0], file=True)]
+        file = _Part(html.escape(reply.attachment.name, quote=False), file=True)
+        if not reply.plain_text().strip():  # nothing to say but the buttons
+            choose = translator(reply.locale).gettext("Or tap a button:")
+            return [file, _Part(html.escape(choose, quote=False))]
+        return [file, *(_Part(text) for text in self.render(reply))]
 
     def _remember_partly_sent(self, key: tuple[str, str], done: int, message_id: int) -> None:
         while len(self._partly_sent) >= PARTLY_SENT_KEPT:  # the oldest are given up by now
@@ -518,6 +601,92 @@ class TelegramChannel(BaseChannel):
             return replace(reply, text=head), replace(reply, title="", text=tail)
         choose = translator(reply.locale).gettext("Or tap a button:")
         return reply, replace(reply, title="", text=choose)
+
+    async def _send_file(self, chat_id: str, attachment: Attachment, caption: str,
+                         markup: Markup) -> Message:  # fmt: skip
+        """Send a blob by the file_id Telegram gave for it, else upload it (once at a time: the
+        sends that wait for an upload then name its file_id). A refused file_id is forgotten
+        and the file uploaded again, once."""
+        sha = attachment.sha256
+        known = self._known_file(sha)
+        if known is None:
+            async with self._uploading.hold(sha):
+                known = self._known_file(sha)
+                if known is None:
+                    return await self._upload(chat_id, attachment, caption, markup)
+        try:
+            return await self._call(self._send_as(known.method, chat_id, known.file_id, caption,
+                                                  markup))  # fmt: skip
+        except Rejected as exc:
+            if not WRONG_FILE_ID.search(str(exc)):
+                raise
+            log.warning("telegram refused the file_id of %s (blob %s); uploading it again",
+                        attachment.name, sha)  # fmt: skip
+        async with self._uploading.hold(sha):
+            if self._file_ids.get(sha) == known:
+                del self._file_ids[sha]
+            again = self._known_file(sha)
+            if again is None:
+                return await self._upload(chat_id, attachment, caption, markup)
+        # another send uploaded it again meanwhile
+        return await self._call(self._send_as(again.method, chat_id, again.file_id, caption,
+                                              markup))  # fmt: skip
+
+    async def _upload(self, chat_id: str, attachment: Attachment, caption: str,
+                      markup: Markup) -> Message:  # fmt: skip
+        """Upload a blob's bytes with the message and keep the file_id Telegram gives back."""
+        data = await self._blob(attachment)
+        method = "photo" if attachment.is_photo and len(data) <= MAX_PHOTO_BYTES else "document"
+        upload = InputFile(data, filename=attachment.name)
+        sent = await self._call(self._send_as(method, chat_id, upload, caption, markup))
+        file_id = (
+            max(sent.photo, key=lambda p: p.width * p.height).file_id
+            if method == "photo" and sent.photo
+            else sent.document.file_id
+            if method == "document" and sent.document
+            else None
+        )
+        if file_id:
+            self._file_ids[attachment.sha256] = _Uploaded(method, file_id)
+            while len(self._file_ids) > FILE_IDS_KEPT:
+                self._file_ids.popitem(last=False)
+        return sent
+
+    async def _blob(self, attachment: Attachment) -> bytes:
+        """The attachment's bytes from the blob store; :class:`Rejected` when they cannot be
+        had (no store, no such blob, or bytes that fail their hash): retrying will not help."""
+        what = f"attachment {attachment.name!r} (blob {attachment.sha256})"
+        if self.blobs is None:
+            raise Rejected(f"{what}: this Telegram channel has no blob store")
+        try:
+            data = await self.blobs.get(attachment.sha256)
+        except BlobNotFound:
+            raise Rejected(f"{what} is not in the blob store") from None
+        except BlobCorrupted as exc:
+            raise Rejected(f"{what} failed verification: {exc}") from None
+        except ValueError as exc:  # not a SHA-256
+            raise Rejected(f"{what}: {exc}") from None
+        if not data:
+            raise Rejected(f"{what} is empty")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise Rejected(f"{what} is {len(data)} bytes, over Telegram's {MAX_UPLOAD_BYTES}")
+        return data
+
+    def _known_file(self, sha256: str) -> _Uploaded | None:
+        known = self._file_ids.get(sha256)
+        if known is not None:
+            self._file_ids.move_to_end(sha256)
+        return known
+
+    def _send_as(self, method: str, chat_id: str, file: str | InputFile, caption: str,
+                 markup: Markup) -> Awaitable[Message]:  # fmt: skip
+        """``sendPhoto`` or ``sendDocument`` of an upload or a file_id."""
+        mode = "HTML" if caption else None
+        if method == "photo":
+            return self.bot.send_photo(chat_id, file, caption=caption or None, parse_mode=mode,
+                                       reply_markup=markup)  # fmt: skip
+        return self.bot.send_document(chat_id, file, caption=caption or None, parse_mode=mode,
+                                      reply_markup=markup)  # fmt: skip
 
     async def _call(self, call: Awaitable[T]) -> T:
         try:

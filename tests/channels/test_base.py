@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.app import build_app
 from bot.channels.base import BaseChannel, Capabilities, fit_reply, numbered_choices
 from bot.settings import Settings
-from bot.vocabulary import Button, Event, EventKind, Reply
+from bot.vocabulary import Attachment, Button, Event, EventKind, Reply
 from storage.db import Database
 
 
@@ -76,3 +76,19 @@ def test_link_buttons_are_text_where_the_channel_has_none() -> None:
     assert "1. Menu\n2. Back" in listed.text and listed.buttons == []
     assert numbered_choices(more, Capabilities(buttons_per_message=1)) == ["g|/menu", "s|b"]
     assert Reply.from_json(reply.to_json()) == reply  # the link survives the outbox
+
+
+def test_a_file_the_channel_cannot_send_becomes_a_note_in_the_reply_language() -> None:
+    pdf = Attachment("d" * 64, "huong-dan.pdf", "application/pdf")
+    poster = Attachment("e" * 64, "poster.png", "image/png")
+    documents = Capabilities(sends_files=frozenset({"document"}))
+    photos = Capabilities(sends_files=frozenset({"photo"}))
+    assert fit_reply(Reply("Tin", attachment=poster), documents).attachment == poster
+    assert fit_reply(Reply("Tin", attachment=poster), photos).attachment == poster
+    noted = fit_reply(Reply("Tin", attachment=pdf, locale="en"), photos)
+    assert noted.attachment is None and noted.text == (
+        "Tin\n\n(This message came with a file, huong-dan.pdf, that this chat cannot show. "
+        "Ask your commune office for it.)")  # fmt: skip
+    alone = fit_reply(Reply("", attachment=pdf, locale="vi"), Capabilities())
+    assert alone.attachment is None and alone.text.startswith("(Tin nhắn này có kèm tệp")
+    assert "huong-dan.pdf" in alone.text

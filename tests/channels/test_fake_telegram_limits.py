@@ -121,6 +121,25 @@ async def test_edits_count_and_a_refused_send_takes_no_slot() -> None:
         assert (await call(api, "sendChatAction", chat_id=1, action="typing"))["ok"]  # no send
 
 
+async def test_documents_and_photos_count_against_the_limits_and_blocks() -> None:
+    ticks = Ticks()
+    limit = RateLimit(global_per_second=None, per_chat_per_second=1)
+    async with FakeTelegramAPI(rate_limit=limit, clock=ticks) as api:
+        api.add_chat(1)
+        file = api.add_file(b"%PDF-1.7")
+        assert (await call(api, "sendDocument", chat_id=1, document=file.file_id))["ok"]
+        assert await call(api, "sendPhoto", chat_id=1, photo=file.file_id) == too_many(1)
+        assert await call(api, "sendMessage", chat_id=1, text="x") == too_many(1)
+        ticks.now += 1
+        assert (await call(api, "sendPhoto", chat_id=1, photo=file.file_id))["ok"]
+        assert [m for _, _, m in api.accepted] == ["sendDocument", "sendPhoto"]
+        assert [status for _, _, status in api.send_attempts] == [200, 429, 429, 200]
+        api.block(1)
+        ticks.now += 1
+        blocked = await call(api, "sendDocument", chat_id=1, document=file.file_id)
+        assert blocked["error_code"] == 403 and len(api.sent) == 2
+
+
 async def test_chosen_chats_are_answered_403() -> None:
     async with FakeTelegramAPI() as api:
         for chat in (1, 2, 3):

@@ -12,12 +12,20 @@ As its own process (a benchmark drives it over HTTP)::
     python -m tests.fakes.telegram_api --port 8081 [--token 123:ABC]
 
 It serves ``/bot<token>/<method>`` (getMe, deleteWebhook, setWebhook, getWebhookInfo,
-getUpdates, sendMessage, answerCallbackQuery, editMessageReplyMarkup, getFile) and
+getUpdates, sendMessage, sendDocument, sendPhoto, answerCallbackQuery, editMessageReplyMarkup,
+getFile) and
 ``GET /file/bot<token>/<path>``, with JSON, form-encoded or multipart bodies, validating what it
 is sent as Telegram does (text length in UTF-16 units after entity parsing, HTML tags,
 ``callback_data`` bytes, no edit of a message sent with a reply keyboard, keyboard removal or
 force-reply, ``getFile`` over 20 MB, ``getUpdates`` while a webhook is set, unknown chats: a chat
 exists once it has sent an update, or after ``add_chat``).
+
+``sendDocument`` and ``sendPhoto`` take a multipart upload (recorded in ``api.uploads``: bytes,
+file name, type) or a ``file_id`` the fake issued (an upload's, or ``add_file``'s); any other
+``file_id`` — or one ``forget_file`` dropped — is answered 400 "wrong file identifier/HTTP URL
+specified", a photo's as a document (or the reverse) 400 "type of file mismatch", a caption over
+1,024 UTF-16 units 400 "message caption is too long". Such a message is in ``api.sent`` with its
+``kind`` ("document" or "photo"), ``file`` and the caption as ``text``/``plain``.
 When a webhook is set, queued updates are POSTed to it (per chat in order, retried on non-2xx).
 
 Control API (JSON): ``POST /_control/updates`` (an update or a list), ``POST
@@ -52,6 +60,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import hashlib
 import itertools
 import json
 import math
@@ -73,6 +82,7 @@ __all__ = [
     "FakeTelegramAPI",
     "Fault",
     "RateLimit",
+    "SentFile",
     "SentMessage",
     "UpdateBuilder",
     "parse_html",
@@ -89,6 +99,8 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+WRONG_FILE = "wrong file identifier/HTTP URL specified"
 MAX_DOWNLOAD = 20 * 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 UPDATE_TYPES = ("message", "edited_message", "callback_query", "my_chat_member", "chat_member")
@@ -102,6 +114,7 @@ SENDS = frozenset({"sendmessage", "editmessagereplymarkup", "editmessagetext",
                    "editmessagecaption", "editmessagemedia", "senddocument", "sendphoto",
                    "sendmediagroup", "sendvideo", "sendaudio", "sendvoice", "sendsticker",
                    "sendlocation", "sendcontact", "copymessage", "forwardmessage"})  # fmt: skip
+SEND_ATTEMPTS = frozenset({"sendmessage", "senddocument", "sendphoto"})  # in api.send_attempts
 BOOL_FIELDS = {"drop_pending_updates", "show_alert", "disable_notification",
                "protect_content", "disable_web_page_preview"}  # fmt: skip
 
@@ -197,6 +210,18 @@ def _bad(description: str) -> ApiError:
 
 # -- records ----------------------------------------------------------------------------------
 @dataclass
+class SentFile:
+    """A file sent to a chat: uploaded with the message, or named by a ``file_id``."""
+
+    file_id: str
+    unique_id: str  # the same for the same bytes, as on Telegram
+    name: str | None
+    mime_type: str | None
+    content: bytes
+    uploaded: bool  # False: sent by file_id
+
+
+@dataclass
 class SentMessage:
     """A message the bot sent: ``text`` as sent (HTML source), ``plain`` as the user sees it."""
 
@@ -208,6 +233,15 @@ class SentMessage:
     reply_markup: dict[str, Any] | None  # as sent
     at: float = field(default_factory=time.monotonic)
     edited_markup: dict[str, Any] | None = None  # set by editMessageReplyMarkup
+    kind: str = "text"  # "document", "photo": ``text`` and ``plain`` are then the caption
+    file: SentFile | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON (a file's bytes as their size)."""
+        body = asdict(self)
+        if self.file is not None:
+            body["file"]["content"] = len(self.file.content)
+        return body
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]] | None:
@@ -273,6 +307,9 @@ class FakeFile:
     fail_after: int | None = None
     hold: asyncio.Event | None = None  # the download answers only once this is set
     downloads: int = 0  # download requests received (held ones included)
+    kind: str | None = None  # "document" or "photo" when a send made it; None: either
+    name: str | None = None
+    mime_type: str | None = None
 
 
 # -- update builders --------------------------------------------------------------------------
@@ -438,6 +475,8 @@ class FakeTelegramAPI:
         self.too_many = 0  # sends answered 429 by the flood limits (not by faults)
         self.chats: set[int] = set()  # chats that exist: they sent an update (or were added)
         self.files: dict[str, FakeFile] = {}
+        self.uploads: list[SentFile] = []  # files uploaded with sendDocument / sendPhoto
+        self._upload_ids = itertools.count(1)
         self.webhook: dict[str, Any] | None = None
         self.webhook_failures = 0  # deliveries refused or not answered 2xx (Telegram retries)
         self.allowed_updates: list[str] | None = None
@@ -515,6 +554,10 @@ class FakeTelegramAPI:
                         size, fail_after)  # fmt: skip
         self.files[file.file_id] = file
         return file
+
+    def forget_file(self, file_id: str) -> None:
+        """Stop knowing a ``file_id``: sending by it is refused from now on (as Telegram may)."""
+        self.files.pop(file_id, None)
 
     def fail(self, method: str, status: int, *, count: int = 1, chat_id: int | None = None,
              retry_after: int | None = None, description: str | None = None) -> None:  # fmt: skip
@@ -601,7 +644,7 @@ class FakeTelegramAPI:
                     self.accepted.remove(admitted)
                 raise
         except ApiError as exc:
-            if method == "sendMessage":
+            if method.lower() in SEND_ATTEMPTS:
                 self.send_attempts.append((self.clock(), params.get("chat_id"), exc.code))
             return web.json_response(exc.body(), status=exc.code)
         return web.json_response({"ok": True, "result": result})
@@ -699,7 +742,8 @@ class FakeTelegramAPI:
         allowed = self.allowed_updates
         if not allowed:
             return self.updates[:limit]
-        batch, unwanted = [], []
+        batch: list[dict[str, Any]] = []
+        unwanted: list[dict[str, Any]] = []
         for update in self.updates:
             (batch if _kind_of(update) in allowed else unwanted).append(update)
             if len(batch) >= limit:
@@ -732,10 +776,75 @@ class FakeTelegramAPI:
         await self._notify()
         return self._message_json(message)
 
+    async def _send_document(self, p: dict[str, Any]) -> Any:
+        return await self._send_file(p, "document")
+
+    async def _send_photo(self, p: dict[str, Any]) -> Any:
+        return await self._send_file(p, "photo")
+
+    async def _send_file(self, p: dict[str, Any], kind: str) -> Any:
+        chat_id, given, caption = p.get("chat_id"), p.get(kind), p.get("caption") or ""
+        if not isinstance(chat_id, int) or chat_id not in self.chats:
+            raise _bad("chat not found")
+        mode = p.get("parse_mode")
+        try:
+            plain = parse_html(caption) if str(mode).lower() == "html" else caption
+        except ValueError as exc:
+            raise _bad(f"can't parse entities: {exc}") from None
+        if _units(plain.strip()) > MAX_CAPTION:
+            raise _bad("message caption is too long")
+        markup = _check_markup(p.get("reply_markup"))
+        if isinstance(given, web.FileField):
+            sent = self._upload(given, kind)
+        elif isinstance(given, str) and given:
+            file = self.files.get(given)
+            if file is None:
+                raise _bad(WRONG_FILE)
+            if file.kind not in (None, kind):
+                raise _bad("type of file mismatch")
+            sent = SentFile(file.file_id, file.unique_id, file.name, file.mime_type,
+                            file.content, uploaded=False)  # fmt: skip
+        else:
+            raise _bad(f"there is no {kind} in the request")
+        message = SentMessage(next(self._message_ids), chat_id, caption, plain.strip(), mode,
+                              markup, at=self.clock(), kind=kind, file=sent)  # fmt: skip
+        self.sent.append(message)
+        self.send_attempts.append((message.at, chat_id, 200))
+        await self._notify()
+        return self._message_json(message)
+
+    def _upload(self, given: web.FileField, kind: str) -> SentFile:
+        content = given.file.read()
+        if not content:
+            raise _bad("file must be non-empty")
+        n = next(self._upload_ids)
+        unique = "u-" + hashlib.sha256(content).hexdigest()[:16]
+        folder = "photos" if kind == "photo" else "documents"
+        file = FakeFile(f"{kind}-up-{n}", unique, content, f"{folder}/upload_{n}", kind=kind,
+                        name=given.filename, mime_type=given.content_type)  # fmt: skip
+        self.files[file.file_id] = file
+        sent = SentFile(file.file_id, unique, given.filename, given.content_type, content,
+                        uploaded=True)  # fmt: skip
+        self.uploads.append(sent)
+        return sent
+
     @staticmethod
     def _message_json(m: SentMessage) -> dict[str, Any]:
-        body = {"message_id": m.message_id, "from": BOT_USER, "date": int(time.time()),
-                "chat": UpdateBuilder.chat(int(m.chat_id)), "text": m.plain}  # fmt: skip
+        body: dict[str, Any] = {"message_id": m.message_id, "from": BOT_USER,
+                                "date": int(time.time()),
+                                "chat": UpdateBuilder.chat(int(m.chat_id))}  # fmt: skip
+        if m.file is None:
+            body["text"] = m.plain
+        else:
+            if m.plain:
+                body["caption"] = m.plain
+            described = {"file_id": m.file.file_id, "file_unique_id": m.file.unique_id,
+                         "file_size": len(m.file.content)}  # fmt: skip
+            if m.kind == "photo":
+                body["photo"] = [{**described, "width": 1280, "height": 960}]
+            else:
+                extra = {"file_name": m.file.name, "mime_type": m.file.mime_type}
+                body["document"] = described | {k: v for k, v in extra.items() if v}
         if m.inline_keyboard:
             body["reply_markup"] = {"inline_keyboard": m.inline_keyboard}
         return body
@@ -790,6 +899,8 @@ class FakeTelegramAPI:
         "getwebhookinfo": _get_webhook_info,
         "getupdates": _get_updates,
         "sendmessage": _send_message,
+        "senddocument": _send_document,
+        "sendphoto": _send_photo,
         "answercallbackquery": _answer_callback_query,
         "sendchataction": _send_chat_action,
         "editmessagereplymarkup": _edit_message_reply_markup,
@@ -871,7 +982,7 @@ class FakeTelegramAPI:
                 except TimeoutError as exc:
                     return web.json_response({"error": str(exc)}, status=408)
             since = int(query.get("since", 0))
-            return web.json_response([asdict(m) for m in self.sent_to(chat)[since:]])
+            return web.json_response([m.to_json() for m in self.sent_to(chat)[since:]])
         if action == "stats":
             return web.json_response({
                 "sent": len(self.sent), "pending_updates": len(self.updates),
