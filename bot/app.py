@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.broadcast import Broadcaster, window_for
 from bot.channels.base import ChannelAdapter, ChannelRegistry
 from bot.dispatch import dispatch
 from bot.engine import Engine
@@ -47,6 +48,7 @@ class App:
     engine: Engine
     sender: Sender
     scheduler: Scheduler
+    broadcaster: Broadcaster
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
     clock: Clock = SYSTEM_CLOCK
 
@@ -88,6 +90,14 @@ def build_app(
         clock=clock,
         channels=chans,
     )
+    broadcaster = Broadcaster(
+        db,
+        clock=clock,
+        window=window_for(settings.send_rate_global),
+        interval=settings.poll_interval,
+        on_queued=sender.wake,
+    )
+    sender.on_settled = broadcaster.wake
     scheduler = Scheduler(
         db,
         clock=clock,
@@ -102,6 +112,7 @@ def build_app(
         engine=engine,
         sender=sender,
         scheduler=scheduler,
+        broadcaster=broadcaster,
         channels=chans,
         clock=clock,
     )
@@ -133,7 +144,8 @@ def http_app(app: App) -> web.Application:
 
 
 async def serve(app: App, web_app: web.Application, extra: list[Any] | None = None) -> None:
-    """Run the HTTP server, engine, sender, officials' digests, the timers' scheduler, channels
+    """Run the HTTP server, engine, sender, officials' digests, the timers' scheduler, the
+    broadcaster (announcements), channels
     and ``extra`` until SIGINT/SIGTERM.
 
     Each channel adds its routes first; its ``run`` starts only once the server listens (a
@@ -156,6 +168,7 @@ async def serve(app: App, web_app: web.Application, extra: list[Any] | None = No
         asyncio.create_task(app.sender.run(stop)),
         asyncio.create_task(run_digests(app.db, app.clock, stop)),
         asyncio.create_task(app.scheduler.run(stop)),
+        asyncio.create_task(app.broadcaster.run(stop)),
         *[asyncio.create_task(channel.run(stop)) for channel in app.channels.values()],
         *[asyncio.create_task(coro(stop)) for coro in (extra or [])],
     ]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flow import sign_reply
 from bot.i18n import translator
-from bot.vocabulary import Button, Reply
+from bot.vocabulary import Attachment, Button, Reply
 from storage.announcements import DEFAULT_LANGUAGE, materialize_deliveries
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.db import Database
@@ -48,7 +48,7 @@ ANNOUNCEMENT_PRIORITY = 10  # after live replies (0) and notifications (5)
 def announcement_reply(announcement: Announcement, locale: str | None) -> Reply:
     """The announcement as one person gets it: the English text for someone who chose English
     when the official wrote one (the Vietnamese otherwise), buttons in the same language, and
-    how to stop announcements in the person's language."""
+    how to stop announcements in the person's language; the file, if any, with it."""
     language = locale or DEFAULT_LANGUAGE
     english = language == "en" and bool(announcement.text_en)
     t = translator(language)
@@ -59,11 +59,19 @@ def announcement_reply(announcement: Announcement, locale: str | None) -> Reply:
         [Button(button.get(label) or button["label_vi"], button["command"])]
         for button in announcement.buttons
     ]
+    attachment = (
+        Attachment(
+            announcement.file_sha256, announcement.file_name or "", announcement.file_mime or ""
+        )
+        if announcement.file_sha256
+        else None
+    )
     reply = Reply(
         text=f"{text}\n\n{footer}",
         title=t.gettext("📢 Announcement from the OCOP office"),
         buttons=buttons,
         locale=t.locale,
+        attachment=attachment,
     )
     return sign_reply(reply, None)
 

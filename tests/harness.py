@@ -233,8 +233,9 @@ async def running_bot(
     update ids keep growing. ``clock`` is the engine's, the scheduler's and the console's
     (``http_app(running.app)``): a :class:`ManualClock` set in the past fixes "today" for the
     steps, the officials' pages and when timers fall due (the sender keeps the real clock, so
-    replies still flow). The scheduler does not run by
-    itself: a test fires due timers with ``app.scheduler.run_due()``.
+    replies still flow). The scheduler and the broadcaster do not run by themselves: a test
+    fires due timers with ``app.scheduler.run_due()`` and moves announcements on with
+    ``app.broadcaster.step()``.
     """
     async with FakeTelegramAPI() as api:
         api.make = UpdateBuilder(first_update_id)
@@ -249,6 +250,7 @@ async def running_bot(
         app = build_app(config, per_chat_rate=per_chat_rate)
         app.engine.clock = clock
         app.scheduler.clock = clock
+        app.broadcaster.clock = clock
         app.clock = clock
         telegram = TelegramChannel(api.token, api.url, app.engine, poll_timeout=1,
                                    blobs=LocalBlobStore(blob_dir))  # fmt: skip

@@ -471,6 +471,7 @@ class FakeTelegramAPI:
         self.calls: Counter[str] = Counter()
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
+        self.gone: set[int] = set()  # of those, accounts deleted ("user is deactivated")
         self.accepted: list[tuple[float, Any, str]] = []  # sends let through: (time, chat, method)
         self.too_many = 0  # sends answered 429 by the flood limits (not by faults)
         self.chats: set[int] = set()  # chats that exist: they sent an update (or were added)
@@ -572,9 +573,12 @@ class FakeTelegramAPI:
         """Make a chat exist without an update (sending to unknown chats is a 400)."""
         self.chats.add(chat_id)
 
-    def block(self, chat_id: int) -> None:
-        """The user blocked the bot: every send to the chat is answered 403 from now on."""
+    def block(self, chat_id: int, *, deleted: bool = False) -> None:
+        """The user blocked the bot (``deleted``: deleted their account): every send to the
+        chat is answered 403 from now on."""
         self.blocked.add(chat_id)
+        if deleted:
+            self.gone.add(chat_id)
 
     def block_chats(self, chat_ids: Iterable[int]) -> None:
         """:meth:`block` for each chat."""
@@ -583,6 +587,7 @@ class FakeTelegramAPI:
     def unblock(self, chat_id: int) -> None:
         """The user unblocked the bot: sends to the chat go through again."""
         self.blocked.discard(chat_id)
+        self.gone.discard(chat_id)
 
     def limit(self, rate_limit: RateLimit | None = None, /, **fields: Any) -> None:
         """Set the flood limits from now on: a :class:`RateLimit`, its fields (the others keep
@@ -651,6 +656,8 @@ class FakeTelegramAPI:
 
     def _fault(self, method: str, chat_id: Any) -> ApiError | None:
         if method.lower() in SENDS and chat_id in self.blocked:
+            if chat_id in self.gone:
+                return ApiError(403, "Forbidden: user is deactivated")
             return ApiError(403, "Forbidden: bot was blocked by the user")
         for fault in self.faults:
             if fault.method == method and fault.count > 0 and fault.chat_id in (None, chat_id):
