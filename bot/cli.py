@@ -1,4 +1,5 @@
-"""The ``ocop-bot`` command: serve, migrate, import areas, officials, chat in the terminal."""
+"""The ``ocop-bot`` command: serve, migrate, import areas, officials, broadcast, chat in the
+terminal."""
 
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_import_areas(settings, args.file, if_empty=args.if_empty))
     if args.command == "officials":
         return asyncio.run(_officials(settings, args))
+    if args.command == "broadcast":
+        try:
+            return asyncio.run(_broadcast(settings, args))
+        except KeyboardInterrupt:
+            print(
+                "\nStopped. Nothing is lost: `ocop-bot serve` (or `ocop-bot broadcast watch ID "
+                "--send`) sends the rest.",
+                file=sys.stderr,
+            )
+            return 130
     if args.command == "chat":
         from bot.terminal_chat import run_terminal_chat
 
@@ -146,6 +157,14 @@ async def _officials(settings: Settings, args: argparse.Namespace) -> int:
     if not await ensure_schema(settings):
         return 1
     return await run_officials(settings, args)
+
+
+async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_broadcast import run_broadcast
+
+    if not await ensure_schema(settings):
+        return 1
+    return await run_broadcast(settings, args)
 
 
 async def _serve(settings: Settings) -> int:

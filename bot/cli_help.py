@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from bot.settings import Settings
-from storage.states import OfficialRole
+from storage.states import DossierStatus, OfficialRole
 
 __all__ = ["SETTING_HELP", "build_parser", "settings_epilog"]
 
@@ -43,6 +43,14 @@ SECRETS = {"telegram_token", "telegram_webhook_secret"}
 MIGRATE_SETTINGS = ("database_url", "log_level", "log_file")
 AREAS_SETTINGS = ("database_url",)
 OFFICIALS_SETTINGS = ("database_url",)
+BROADCAST_SETTINGS = (
+    "database_url",
+    "telegram_token",
+    "telegram_api_url",
+    "blob_dir",
+    "send_rate_global",
+    "send_rate_per_chat",
+)
 CHAT_SETTINGS = (
     "database_url",
     "default_locale",
@@ -84,7 +92,8 @@ def _command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """``ocop-bot serve | migrate | areas import FILE | areas status | officials … | chat``."""
+    """``ocop-bot serve | migrate | areas import FILE | areas status | officials … |
+    broadcast … | chat``."""
     parser = argparse.ArgumentParser(
         prog="ocop-bot",
         description="OCOP Bot: the chat bot for Vietnam's OCOP programme. "
@@ -141,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         AREAS_SETTINGS,
     )
     _officials(sub)
+    _broadcast(sub)
     _command(
         sub,
         "chat",
@@ -224,3 +234,112 @@ def _officials(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     council.add_argument("username")
     council.add_argument("state", choices=["on", "off"])
+
+
+def _broadcast(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    broadcast = _command(
+        sub,
+        "broadcast",
+        "announcements to producers: send, watch, list, cancel",
+        "Announcements go to the producers an official may see, at the platform's rate, with "
+        "every recipient's outcome kept. Sending from here is safe beside `serve`: the pace is "
+        "shared through the database and each message is claimed once; Ctrl-C loses nothing.",
+        BROADCAST_SETTINGS,
+    )
+    actions = broadcast.add_subparsers(dest="broadcast_command", required=True, metavar="ACTION")
+    send = _command(
+        actions,
+        "send",
+        "write an announcement and send it (or schedule it)",
+        "Says how many people it reaches (and how many blocked the bot or muted "
+        "announcements), asks to confirm, then sends it from this process with a progress "
+        "bar (with OCOP_TELEGRAM_TOKEN; without it, or with --no-send, `serve` sends it). "
+        "Every filter narrows the official's own producers; none given: all of them.",
+        BROADCAST_SETTINGS,
+    )
+    send.add_argument(
+        "--as",
+        dest="as_official",
+        required=True,
+        metavar="USERNAME",
+        help="the official writing it (a province official or an admin)",
+    )
+    send.add_argument("--text-vi", help="the text in Vietnamese")
+    send.add_argument("--text-vi-file", type=Path, help="… or read from this UTF-8 file")
+    send.add_argument("--text-en", help="the text in English, for people who chose English")
+    send.add_argument("--text-en-file", type=Path, help="… or read from this UTF-8 file")
+    send.add_argument("--file", type=Path, help="a PDF, JPEG or PNG sent with it (20 MB at most)")
+    send.add_argument(
+        "--button",
+        action="append",
+        metavar="'LABEL|/command[|ENGLISH LABEL]'",
+        help="a button running a command (e.g. '📅 Xem hạn nộp|/deadlines|📅 See deadlines')",
+    )
+    send.add_argument("--area", action="append", help="only this province (code or name)")
+    send.add_argument(
+        "--commune", action="append", help="only this commune (code, or name with --province)"
+    )
+    send.add_argument("--province", help="the province in which --commune names are found")
+    send.add_argument(
+        "--set",
+        type=int,
+        action="append",
+        help="only producers with a product in this product set (1-26)",
+    )
+    send.add_argument(
+        "--no-product", action="store_true", help="only producers registered without a product yet"
+    )
+    send.add_argument(
+        "--unfiled-for-round",
+        type=int,
+        metavar="ROUND",
+        help="only producers covered by this round with a dossier not submitted",
+    )
+    send.add_argument(
+        "--dossier-state",
+        action="append",
+        choices=[str(s) for s in DossierStatus],
+        help="only producers with a product whose dossier is in this state",
+    )
+    send.add_argument(
+        "--language",
+        action="append",
+        choices=["vi", "en"],
+        help="only people who chose this language",
+    )
+    send.add_argument("--channel", action="append", help="only chats on this channel (telegram)")
+    send.add_argument("--round", type=int, help="the round it announces")
+    send.add_argument(
+        "--expires",
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="not sent after this (Vietnam time), e.g. the round's deadline",
+    )
+    send.add_argument(
+        "--at",
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="send at this time (Vietnam time) instead of now",
+    )
+    send.add_argument("--count", action="store_true", help="only say how many it reaches")
+    send.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    send.add_argument("--no-send", action="store_true",
+                      help="schedule it and return: `serve` sends it")  # fmt: skip
+    watch = _command(
+        actions,
+        "watch",
+        "show an announcement's progress until it is done",
+        "A progress bar (sent, failed by reason, to go, rate) until every delivery is settled.",
+        BROADCAST_SETTINGS,
+    )
+    watch.add_argument("id", type=int)
+    watch.add_argument("--send", action="store_true", help="send from this process too")
+    _command(actions, "list", "list the latest announcements", "The latest 50, newest first.",
+             ("database_url",))  # fmt: skip
+    cancel = _command(
+        actions,
+        "cancel",
+        "cancel an announcement",
+        "What has not gone yet will not go (a message being sent at that moment still goes).",
+        ("database_url",),
+    )
+    cancel.add_argument("id", type=int)
+    cancel.add_argument("--as", dest="as_official", required=True, metavar="USERNAME")
