@@ -23,6 +23,7 @@ from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import unquote
 
+from aiohttp.web import FileField
 from multidict import MultiDictProxy
 
 from bot.announcement_buttons import COMMANDS, button, command_of
@@ -310,7 +311,7 @@ async def _uploaded(
 ) -> AnnouncementFile | None:
     """A file uploaded with this form, checked and stored; None (and an error) otherwise."""
     upload = form.get("file")
-    if upload is None or isinstance(upload, str):
+    if not isinstance(upload, FileField):  # none, or an empty file input
         return None
     try:
         data = await asyncio.to_thread(upload.file.read, MAX_FILE + 1)

@@ -117,7 +117,9 @@ async def world(console: Console) -> World:
     return await World(console).build()
 
 
-async def post(console: Console, path: str, data: list[tuple[str, str]] | FormData) -> ClientResponse:
+async def post(
+    console: Console, path: str, data: list[tuple[str, str]] | FormData
+) -> ClientResponse:
     return await console.client.post(path, data=data, allow_redirects=False)
 
 
@@ -338,7 +340,9 @@ async def test_a_second_editor_is_told_and_keeps_what_they_typed(console: Consol
 
 async def test_cancelling(console: Console) -> None:
     w = await world(console)
-    announcement_id = await draft(console, w.province, "Sẽ huỷ", area_ids=frozenset({w.bac_ninh.id}))
+    announcement_id = await draft(
+        console, w.province, "Sẽ huỷ", area_ids=frozenset({w.bac_ninh.id})
+    )
     async with console.db.transaction() as session:
         scope = await scope_of(session, w.province)
         await schedule_announcement(
@@ -433,7 +437,9 @@ async def test_a_file_checked_by_its_bytes_and_kept_across_a_count(console: Cons
     )  # fmt: skip
     text = await counted.text()
     assert counted.status == 200 and "Attached: Hướng dẫn.pdf" in text
-    kept = [(n, field(text, n)) for n in ("file_sha256", "file_name", "file_mime", "file_signature")]
+    kept = [
+        (n, field(text, n)) for n in ("file_sha256", "file_name", "file_mime", "file_signature")
+    ]
     forged = await post(
         console, "/console/announcements/new",
         [*base, *kept[:3], ("file_signature", "0" * 64), ("action", "save")],
@@ -469,9 +475,7 @@ async def test_progress_and_each_recipients_outcome(console: Console) -> None:
     now = console.clock.now()
     async with console.db.transaction() as session:
         scope = await scope_of(session, w.province)
-        await schedule_announcement(
-            session, scope, announcement_id, at=now, version=1, now=now
-        )
+        await schedule_announcement(session, scope, announcement_id, at=now, version=1, now=now)
         await materialize_deliveries(session, announcement_id, now=now)
         rows = (
             await session.scalars(
