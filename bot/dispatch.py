@@ -190,6 +190,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
             )
         else:
             await ctx.goto("documents", product_id=parse_id(product) or 0)
+    elif command == "products" and "products" in ctx.flows:  # "My products" in announcements
+        await ctx.goto("products")
     elif command == "estimate":
         await ctx.goto(ESTIMATE, **({"product_id": parse_id(argument) or 0} if argument else {}))
     elif command == "cancel":

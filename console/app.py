@@ -7,6 +7,7 @@ from aiohttp import web
 
 from console import (
     account,
+    announcements,
     conversations,
     council,
     dashboard,
@@ -43,5 +44,6 @@ def mount_console(web_app: web.Application, config: ConsoleConfig) -> None:
     council.add_routes(console.router)
     scoring.add_routes(console.router)
     results.add_routes(console.router)
+    announcements.add_routes(console.router)
     web_app.router.add_get("/console", _to_console)
     web_app.add_subapp("/console/", console)

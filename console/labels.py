@@ -6,9 +6,27 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.i18n import N_, Translator
-from storage.states import DossierStatus, EntryStatus, RoundLevel, RoundPhase
+from storage.states import (
+    AnnouncementStatus,
+    DeliveryReason,
+    DeliveryStatus,
+    DossierStatus,
+    EntryStatus,
+    RoundLevel,
+    RoundPhase,
+)
 
-__all__ = ["DOSSIER_STATES", "ENTRY_STATES", "ROUND_LEVELS", "ROUND_PHASES", "waited"]
+__all__ = [
+    "ANNOUNCEMENT_STATES",
+    "CHANNELS",
+    "DELIVERY_REASONS",
+    "DELIVERY_STATES",
+    "DOSSIER_STATES",
+    "ENTRY_STATES",
+    "ROUND_LEVELS",
+    "ROUND_PHASES",
+    "waited",
+]
 
 DOSSIER_STATES: dict[str, str] = {  # keyed by DossierStatus
     DossierStatus.DRAFT: N_("Draft (not submitted)"),
@@ -36,6 +54,29 @@ ENTRY_STATES: dict[str, str] = {  # keyed by EntryStatus
     EntryStatus.SCORED: N_("Scored"),
     EntryStatus.PUBLISHED: N_("Results published"),
 }
+
+ANNOUNCEMENT_STATES: dict[str, str] = {  # keyed by AnnouncementStatus
+    AnnouncementStatus.DRAFT: N_("Draft"),
+    AnnouncementStatus.SCHEDULED: N_("Scheduled"),
+    AnnouncementStatus.SENDING: N_("Sending"),
+    AnnouncementStatus.DONE: N_("Sent"),
+    AnnouncementStatus.CANCELLED: N_("Cancelled"),
+}
+DELIVERY_STATES: dict[str, str] = {  # keyed by DeliveryStatus
+    DeliveryStatus.WAITING: N_("Waiting"),
+    DeliveryStatus.QUEUED: N_("Queued to send"),
+    DeliveryStatus.SENT: N_("Sent"),
+    DeliveryStatus.FAILED: N_("Failed"),
+    DeliveryStatus.TOO_OLD: N_("Too old to send"),
+    DeliveryStatus.CANCELLED: N_("Cancelled"),
+}
+DELIVERY_REASONS: dict[str, str] = {  # keyed by DeliveryReason
+    DeliveryReason.BLOCKED: N_("blocked the bot"),
+    DeliveryReason.DELETED: N_("account deleted"),
+    DeliveryReason.OUTSIDE_WINDOW: N_("outside the reply window"),
+    DeliveryReason.REFUSED: N_("refused by the platform"),
+}
+CHANNELS: dict[str, str] = {"telegram": "Telegram", "zalo": "Zalo"}  # names, not translated
 
 
 def waited(since: datetime, now: datetime, t: Translator) -> str:

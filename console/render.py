@@ -1,8 +1,8 @@
 """Pages from Jinja2 templates (shipped in the package), escaped by default, in one language.
 
-Templates call ``_("English text")`` (extracted by Babel into the same catalogs as the chat)
-and get ``t``, the :class:`~bot.i18n.Translator`, for dates and numbers. Text given to a
-template is always escaped: a name like ``<script>`` shows as text.
+Templates call ``_("English text")`` and ``ngettext(singular, plural, n)`` (extracted by Babel
+into the same catalogs as the chat) and get ``t``, the :class:`~bot.i18n.Translator`, for dates
+and numbers. Text given to a template is always escaped: a name like ``<script>`` shows as text.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ _ENV = Environment(
 def render(template: str, locale: str | None, **context: Any) -> str:
     """The HTML of ``template`` in ``locale`` (the default language if unknown)."""
     t = translator(locale)
-    return _ENV.get_template(template).render(_=t.gettext, t=t, locale=t.locale, **context)
+    return _ENV.get_template(template).render(
+        _=t.gettext, ngettext=t.ngettext, t=t, locale=t.locale, **context
+    )
 
 
 def html_page(

@@ -24,6 +24,7 @@ __all__ = [
     "LOGIN_CSRF_COOKIE",
     "PUBLIC_ROUTES",
     "SESSION_COOKIE",
+    "UPLOAD_ROUTES",
     "client_address",
     "forbidden_page",
     "guard",
@@ -37,6 +38,9 @@ SESSION_COOKIE = "ocop_console"
 LOGIN_CSRF_COOKIE = "ocop_console_login"
 CSRF_FIELD = "csrf_token"
 PUBLIC_ROUTES = frozenset({"login", "login_submit", "static"})  # open without a session
+# Forms that carry a file (an announcement's, up to 20 MB) may be larger than the others.
+UPLOAD_ROUTES = frozenset({"announcement_create", "announcement_update"})
+UPLOAD_LIMIT = 21 * 1024 * 1024
 # The request's session, set by the guard for the handler it calls (each request is a task).
 _SIGNED_IN: ContextVar[SignedIn] = ContextVar("console_signed_in")
 
@@ -128,6 +132,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise web.HTTPFound("/console/login")
         raise forbidden_page(config.default_locale)
     if request.method not in ("GET", "HEAD"):
+        if _route_name(request) in UPLOAD_ROUTES:
+            request = request.clone(client_max_size=UPLOAD_LIMIT)
         form = await request.post()
         if not tokens_match(form.get(CSRF_FIELD), found.session.csrf_token):
             raise forbidden_page(found.official.locale)

@@ -73,19 +73,27 @@ __all__ = [
     "EDITABLE",
     "AnnouncementError",
     "AnnouncementFile",
+    "AnnouncementPage",
     "AnnouncementValues",
     "Audience",
     "AudienceCounts",
     "Button",
     "DeliveryCounts",
+    "DeliveryPage",
+    "DeliveryRow",
     "Materialized",
     "StaleAnnouncement",
+    "announcement_in_scope",
     "audience_counts",
     "cancel_announcement",
     "create_announcement",
     "delivery_counts",
+    "delivery_page",
+    "delivery_progress",
+    "list_announcements",
     "materialize_deliveries",
     "may_announce",
+    "may_see_announcement",
     "mute",
     "schedule_announcement",
     "scope_of_announcement",
@@ -694,6 +702,120 @@ async def delivery_counts(session: AsyncSession, announcement_id: int) -> Delive
         if status == DeliveryStatus.FAILED and reason is not None:
             reasons[reason] = reasons.get(reason, 0) + int(count)
     return DeliveryCounts(sum(by_status.values()), by_status, reasons)
+
+
+# --- reading, for the console -----------------------------------------------------------------
+
+# Deliveries that reached their end: sent, failed or too old to send.
+SETTLED = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.TOO_OLD)
+
+
+def may_see_announcement(scope: Scope, announcement: Announcement) -> bool:
+    """Whether the official reads the announcement: those they may change (administrators
+    all; a province official those written in scopes inside theirs)."""
+    return may_announce(scope) and _may_change(scope, announcement)
+
+
+async def announcement_in_scope(
+    session: AsyncSession, scope: Scope, announcement_id: int
+) -> Announcement | None:
+    """The announcement, if the official may see it."""
+    found = await session.get(Announcement, announcement_id, populate_existing=True)
+    return found if found is not None and may_see_announcement(scope, found) else None
+
+
+@dataclass(frozen=True)
+class AnnouncementPage:
+    """Announcements newest first, and the id to ask for the older ones (``before``)."""
+
+    rows: list[Announcement]
+    before: int | None
+
+
+async def list_announcements(
+    session: AsyncSession, scope: Scope, *, before: int | None = None, limit: int = 30
+) -> AnnouncementPage:
+    """The announcements the official sees, newest first, ``limit`` at most, older than the id
+    ``before``. Which are theirs is read from each one's stored scope, so rows are read in
+    batches until the page is full."""
+    found: list[Announcement] = []
+    last, size = before, limit * 4
+    while len(found) <= limit:
+        query = select(Announcement).order_by(Announcement.id.desc()).limit(size)
+        if last is not None:
+            query = query.where(Announcement.id < last)
+        batch = list((await session.scalars(query)).all())
+        found.extend(a for a in batch if may_see_announcement(scope, a))
+        if len(batch) < size:
+            break
+        last = batch[-1].id
+    more = len(found) > limit
+    return AnnouncementPage(found[:limit], found[limit - 1].id if more else None)
+
+
+async def delivery_progress(
+    session: AsyncSession, announcement_ids: Sequence[int]
+) -> dict[int, tuple[int, int]]:
+    """For each announcement: its settled deliveries (sent, failed, too old) and all of them
+    but the cancelled; one grouped query."""
+    progress = {i: (0, 0) for i in announcement_ids}
+    if not announcement_ids:
+        return progress
+    settled = func.count(case((Delivery.status.in_(SETTLED), Delivery.id), else_=null()))
+    rows = await session.execute(
+        select(Delivery.announcement_id, settled, func.count())
+        .where(
+            Delivery.announcement_id.in_(sorted(set(announcement_ids))),
+            Delivery.status != DeliveryStatus.CANCELLED,
+        )
+        .group_by(Delivery.announcement_id)
+    )
+    for announcement_id, done, total in rows.all():
+        progress[announcement_id] = (int(done), int(total))
+    return progress
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One recipient's delivery and the name of the producer they speak for."""
+
+    delivery: Delivery
+    producer_name: str
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    """A page of deliveries by id, and the id to continue after (``after``), if any."""
+
+    rows: list[DeliveryRow]
+    after: int | None
+
+
+async def delivery_page(
+    session: AsyncSession,
+    announcement_id: int,
+    *,
+    status: DeliveryStatus | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> DeliveryPage:
+    """The announcement's deliveries (of ``status``, if given) in id order after ``after``:
+    keyset paging on ``(announcement_id, status, id)``."""
+    query = (
+        select(Delivery, Producer.name)
+        .join(Producer, Producer.id == Delivery.producer_id)
+        .where(Delivery.announcement_id == announcement_id)
+        .order_by(Delivery.id)
+        .limit(limit + 1)
+    )
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if after is not None:
+        query = query.where(Delivery.id > after)
+    rows = [DeliveryRow(d, name) for d, name in (await session.execute(query)).all()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DeliveryPage(rows, rows[-1].delivery.id if more else None)
 
 
 # --- muting -----------------------------------------------------------------------------------

@@ -193,3 +193,12 @@ async def test_without_any_round_submission_works_as_before(clocked_bot: Running
         dossier = await session.scalar(select(Dossier))
     assert dossier is not None and dossier.status == DossierStatus.SUBMITTED
     assert await entries(bot) == []
+
+
+async def test_products_command_of_an_announcements_button(clocked_bot: RunningBot) -> None:
+    # An announcement's "📦 My products" button runs /products: the list, from any step.
+    phone = clocked_bot.producer(CHAT)
+    await handicraft_dossier(phone)
+    shown = texts(await phone.say("/products"))
+    assert "Tap a product to see its dossier." in shown
+    assert "Gio may tre" in " ".join(phone.buttons())
