@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from bot.cli_officials import CommandError, resolve_areas
 from bot.filetypes import FileKind, detect
+from bot.round_announcement import round_announcement
 from bot.settings import Settings
 from storage.announcements import (
     AnnouncementError,
@@ -40,7 +41,7 @@ from storage.announcements import (
 from storage.blobs import LocalBlobStore
 from storage.clock import LOCAL_TIMEZONE, SYSTEM_CLOCK
 from storage.db import Database
-from storage.models import Announcement
+from storage.models import Announcement, Round
 from storage.officials import official_by_username, scope_of
 from storage.states import (
     AnnouncementStatus,
@@ -147,12 +148,27 @@ async def _file(settings: Settings, path: Path | None) -> AnnouncementFile | Non
     return AnnouncementFile(blob.sha256, path.name, found.mime_type)
 
 
+async def _ready_made(db: Database, round_id: int | None) -> AnnouncementValues | None:
+    """The round's ready-made announcement (``--announce-round``)."""
+    if round_id is None:
+        return None
+    async with db.sessions() as session:
+        round_ = await session.get(Round, round_id)
+        if round_ is None:
+            raise CommandError(f"no round {round_id}")
+        return await round_announcement(session, round_)
+
+
 async def _values(
     settings: Settings, db: Database, args: argparse.Namespace
 ) -> AnnouncementValues:
-    text_vi = _text(args.text_vi, args.text_vi_file, "text-vi")
+    """The announcement the arguments describe; with ``--announce-round``, the round's
+    ready-made one with whatever the arguments give instead."""
+    ready = await _ready_made(db, args.announce_round)
+    text_vi = _text(args.text_vi, args.text_vi_file, "text-vi") or (ready and ready.text_vi)
     if not text_vi:
-        raise CommandError("an announcement needs --text-vi or --text-vi-file")
+        raise CommandError("an announcement needs --text-vi, --text-vi-file or --announce-round")
+    text_en = _text(args.text_en, args.text_en_file, "text-en") or (ready and ready.text_en)
     async with db.sessions() as session:
         provinces = await resolve_areas(session, OfficialRole.PROVINCE, args.area or [], None)
         communes = await resolve_areas(
@@ -167,14 +183,18 @@ async def _values(
         languages=frozenset(args.language or ()),
         channels=frozenset(args.channel or ()),
     )
+    if ready is not None and audience == Audience():
+        audience = ready.audience
+    buttons = tuple(_button(b) for b in args.button or ()) or (ready.buttons if ready else ())
+    expires = _local(args.expires) if args.expires else (ready.expires_at if ready else None)
     return AnnouncementValues(
         text_vi=text_vi,
-        text_en=_text(args.text_en, args.text_en_file, "text-en"),
+        text_en=text_en or None,
         audience=audience,
         file=await _file(settings, args.file),
-        buttons=tuple(_button(b) for b in args.button or ()),
-        round_id=args.round,
-        expires_at=_local(args.expires) if args.expires else None,
+        buttons=buttons,
+        round_id=args.round or args.announce_round,
+        expires_at=expires,
     )
 
 

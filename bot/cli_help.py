@@ -310,6 +310,12 @@ def _broadcast(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     send.add_argument("--channel", action="append", help="only chats on this channel (telegram)")
     send.add_argument("--round", type=int, help="the round it announces")
     send.add_argument(
+        "--announce-round", type=int, metavar="ROUND",
+        help="start from the round's ready-made announcement (texts in both languages, its "
+        "areas, See deadlines and My products buttons, its deadline as expiry); other "
+        "arguments replace its parts",
+    )  # fmt: skip
+    send.add_argument(
         "--expires",
         metavar="'YYYY-MM-DD HH:MM'",
         help="not sent after this (Vietnam time), e.g. the round's deadline",
