@@ -32,6 +32,7 @@ from storage.deliveries import (
     expire_waiting,
     finish_announcements,
     queued_count,
+    sending_announcements,
     take_waiting,
 )
 from storage.models import Announcement
@@ -86,15 +87,18 @@ class Broadcaster:
         clock: Clock = SYSTEM_CLOCK,
         window: int = 200,
         batch: int = 1000,
+        chunk: int = 50,
         interval: float = 0.5,
         on_queued: Callable[[], None] | None = None,
     ) -> None:
         """``window``: the most of announcements' messages in the outbox at once (a few
-        seconds of the send rate); ``batch``: recipients made per transaction."""
+        seconds of the send rate), topped up once half of it has gone, ``chunk`` messages per
+        transaction; ``batch``: recipients made per transaction."""
         self.db = db
         self.clock = clock
         self.window = window
         self.batch = batch
+        self.chunk = chunk
         self.interval = interval
         self.on_queued = on_queued
         self._wake = asyncio.Event()
@@ -116,23 +120,38 @@ class Broadcaster:
 
     async def step(self) -> int:
         """Starts what is due, queues what the window allows and finishes what is done;
-        returns how many messages it queued."""
+        returns how many messages it queued. Reads first: it writes (and so takes SQLite's
+        one writer from the sender) only when there is something to write."""
         now = self.clock.now()
         async with self.db.sessions() as session:
             due = await due_announcements(session, now)
         for announcement_id in due:
             await self.make_deliveries(announcement_id)
-        async with self.db.transaction() as session:
-            expired = await expire_waiting(session, now)
-            queued = await self._queue(session)
-        if queued and self.on_queued is not None:
-            self.on_queued()
-        async with self.db.transaction() as session:
-            for announcement_id in await finish_announcements(session, now):
-                log.info("announcement %d: every delivery settled", announcement_id)
-        if expired:
-            log.info("%d deliveries too old to send (their announcement expired)", expired)
-        return queued
+        async with self.db.sessions() as session:
+            sending = await sending_announcements(session)
+            queued = await queued_count(session) if sending else 0
+        if not sending:
+            return 0
+        if any(expires is not None and expires < now for _id, expires in sending):
+            async with self.db.transaction() as session:
+                expired = await expire_waiting(session, now)
+            if expired:
+                log.info("%d deliveries too old to send (their announcement expired)", expired)
+        added = 0
+        if queued <= self.window // 2:  # top up in a few larger batches, not after each send
+            while (room := self.window - queued - added) > 0:
+                async with self.db.transaction() as session:
+                    batch = await self._queue(session, min(room, self.chunk))
+                if not batch:
+                    break
+                added += batch
+                if self.on_queued is not None:
+                    self.on_queued()
+        if not queued and not added:
+            async with self.db.transaction() as session:
+                for announcement_id in await finish_announcements(session, now):
+                    log.info("announcement %d: every delivery settled", announcement_id)
+        return added
 
     async def make_deliveries(self, announcement_id: int) -> int:
         """All of an announcement's deliveries, a batch per transaction, from where the last
@@ -147,10 +166,10 @@ class Broadcaster:
             if made.done:
                 return added
 
-    async def _queue(self, session: AsyncSession) -> int:
-        """The next waiting deliveries, as many as the window has room for, into the outbox
-        (each with its message and transcript line) in ``session``'s transaction."""
-        taken = await take_waiting(session, self.window - await queued_count(session))
+    async def _queue(self, session: AsyncSession, limit: int) -> int:
+        """The next ``limit`` waiting deliveries into the outbox (each with its message and
+        transcript line) in ``session``'s transaction."""
+        taken = await take_waiting(session, limit)
         if not taken:
             return 0
         announcements = await self._announcements(session, {d.announcement_id for d in taken})

@@ -22,7 +22,8 @@ SETTING_HELP = {
     "default_locale": "language for people who have not chosen one (vi, en)",
     "blob_dir": "where uploaded files are kept",
     "max_upload_bytes": "largest file accepted",
-    "send_rate_global": "notifications and broadcasts per second, overall",
+    "send_rate_global": "the platform's limit for the bot, messages per second of every kind "
+    "(all processes together keep 3% under it)",
     "send_rate_per_chat": "messages per second to one chat",
     "send_burst_per_chat": "messages one chat may get at once",
     "send_max_attempts": "attempts before a message is given up on network errors",

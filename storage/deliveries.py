@@ -37,6 +37,7 @@ __all__ = [
     "expire_waiting",
     "finish_announcements",
     "queued_count",
+    "sending_announcements",
     "settle",
     "take_waiting",
     "withdraw",
@@ -173,6 +174,16 @@ async def attach_outbox(session: AsyncSession, pairs: Sequence[tuple[int, int]])
             .values(outbox_id=bindparam("outbox")),
             [{"delivery": d, "outbox": o} for d, o in pairs],
         )
+
+
+async def sending_announcements(session: AsyncSession) -> list[tuple[int, datetime | None]]:
+    """The announcements being sent, with their expiry."""
+    rows = await session.execute(
+        select(Announcement.id, Announcement.expires_at).where(
+            Announcement.status == AnnouncementStatus.SENDING
+        )
+    )
+    return [(int(i), expires) for i, expires in rows.all()]
 
 
 async def queued_count(session: AsyncSession) -> int:

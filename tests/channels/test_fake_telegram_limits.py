@@ -175,7 +175,7 @@ async def test_another_process_sets_the_limits_and_blocks_over_the_control_api()
         got = await stats(api)
         assert (got["sent"], got["too_many"], got["accepted"]) == (2, 1, 2)
         assert got["busiest_second"] == 2 and got["blocked"] == [2, 3]
-        assert got["rate_limit"] == limit
+        assert got["rate_limit"] == limit | {"chat_window": None}
         await control(api, "limit", None)
         assert api.rate_limit is None
         assert (await call(api, "sendMessage", chat_id=1, text="4"))["ok"]
@@ -190,3 +190,16 @@ def test_a_limit_must_be_positive() -> None:
         RateLimit(per_chat_per_second=0)
     assert RateLimit(global_per_second=30).allowed(30) == 30
     assert RateLimit(window=0.1).allowed(1) == 1  # never less than one
+
+
+async def test_the_per_chat_limit_may_have_its_own_window() -> None:
+    """A burst of three to one chat (Telegram tolerates it) while the bot's limit is counted
+    over one second."""
+    async with FakeTelegramAPI() as api:
+        api.limit(global_per_second=4, per_chat_per_second=1, window=1, chat_window=3)
+        assert await control(api, "chats", {"chat_ids": [1, 2, 3]}) == {"ok": True, "chats": 3}
+        for n in range(3):
+            assert (await call(api, "sendMessage", chat_id=1, text=str(n)))["ok"]
+        assert (await call(api, "sendMessage", chat_id=1, text="3"))["error_code"] == 429
+        assert (await call(api, "sendMessage", chat_id=2, text="a"))["ok"]
+        assert (await call(api, "sendMessage", chat_id=3, text="b"))["error_code"] == 429

@@ -9,11 +9,12 @@ import asyncio
 import itertools
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.channels.base import RetryLater, TransientError
 from bot.notify import NOTIFICATION_PRIORITY
-from bot.sender import Sender
+from bot.sender import PACE_MARGIN, Sender
 from bot.vocabulary import Reply
 from storage.clock import ManualClock, utcnow
 from storage.db import Database
@@ -191,15 +192,16 @@ async def test_live_replies_take_the_first_send_slots(database: Database) -> Non
     # The replies, queued last, take the first slots (a reply may book 2 s ahead, anything
     # else 0.5 s: the notices wait for a later pass).
     assert await sender.send_due() == 2
-    while await sender.send_due():
-        pass
-    assert [(text, at - start) for text, at in channel.times] == [
-        ("reply 0", 0.0),
-        ("reply 1", 0.5),
-        ("notice 0", 1.0),
-        ("notice 1", 1.5),
-        ("notice 2", 2.0),
-    ]
+    for _ in range(30):  # a notice's slot may be booked only half a second ahead
+        if not await sender.send_due():
+            clock.advance(0.1)
+    gap = 1 / (2 * PACE_MARGIN)  # a little under the platform's 2 a second
+    assert [text for text, _at in channel.times] == [
+        "reply 0", "reply 1", "notice 0", "notice 1", "notice 2"
+    ]  # fmt: skip
+    assert [at - start for _text, at in channel.times] == pytest.approx(
+        [0, gap, 2 * gap, 3 * gap, 4 * gap]
+    )
 
 
 async def test_every_send_keeps_to_the_channels_pace(database: Database) -> None:
@@ -219,8 +221,9 @@ async def test_every_send_keeps_to_the_channels_pace(database: Database) -> None
     times = [at for _text, at in channel.times]
     assert len(times) == 21
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.2 - 1e-9, gaps  # 5 a second, never two closer than 1/5 s
-    assert times[-1] - times[0] < 20 * 0.2 + 0.01  # and no slot left unused
+    gap = 1 / (5 * PACE_MARGIN)  # a little under the platform's 5 a second
+    assert min(gaps) >= gap - 1e-9, gaps  # never two closer
+    assert times[-1] - times[0] < 20 * gap + 0.01  # and no slot left unused
     assert [channel.texts(f"c{n}") for n in range(4)] == [
         [f"{n}.{i}" for i in range(5)] for n in range(4)
     ]
@@ -247,7 +250,7 @@ async def test_two_senders_share_one_pace(database: Database) -> None:
     times = sorted(at for _text, at in channel.times)
     assert len(times) == 10
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.25 - 1e-9, gaps
+    assert min(gaps) >= 1 / (4 * PACE_MARGIN) - 1e-9, gaps
 
 
 async def test_a_message_past_its_expiry_is_not_sent(database: Database) -> None:

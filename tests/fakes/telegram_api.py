@@ -33,8 +33,9 @@ Control API (JSON): ``POST /_control/updates`` (an update or a list), ``POST
 ``GET /_control/sent?chat_id=&since=``, ``GET /_control/wait_sent?chat_id=&n=&timeout=``,
 ``GET /_control/stats``, ``POST /_control/faults`` (``{"method", "status", "count",
 "chat_id", "retry_after"}``), ``POST /_control/block`` (``{"chat_id"}`` or ``{"chat_ids"}``),
-``POST /_control/limit`` (``{"global_per_second", "per_chat_per_second", "window"}``; an empty
-body or ``null`` lifts the limit), ``POST /_control/files`` (``{"content_b64",
+``POST /_control/limit`` (``{"global_per_second", "per_chat_per_second", "window",
+"chat_window"}``; an empty body or ``null`` lifts the limit), ``POST /_control/chats``
+(``{"chat_ids"}``: chats that exist, as if each had written to the bot), ``POST /_control/files`` (``{"content_b64",
 "fail_after"?}``), ``POST /_control/reset``.
 
 Flood limits, like Telegram's (off unless asked for)::
@@ -282,17 +283,19 @@ class RateLimit:
     global_per_second: float | None = 30.0
     per_chat_per_second: float | None = 1.0
     window: float = 1.0
+    chat_window: float | None = None  # the per-chat limit's own window (default: ``window``)
 
     def __post_init__(self) -> None:
-        if self.window <= 0:
+        if self.window <= 0 or (self.chat_window is not None and self.chat_window <= 0):
             raise ValueError("window must be positive")
         for rate in (self.global_per_second, self.per_chat_per_second):
             if rate is not None and rate <= 0:
                 raise ValueError("a rate must be positive (None: no limit)")
 
-    def allowed(self, per_second: float) -> int:
-        """Sends allowed in one window at ``per_second`` (at least one)."""
-        return max(1, math.floor(per_second * self.window + 1e-9))
+    def allowed(self, per_second: float, window: float | None = None) -> int:
+        """Sends allowed in one window (``window``, default the limit's) at ``per_second`` (at
+        least one)."""
+        return max(1, math.floor(per_second * (window or self.window) + 1e-9))
 
 
 @dataclass
@@ -671,19 +674,23 @@ class FakeTelegramAPI:
             return None
         now, limit = self.clock(), self.rate_limit
         if limit is not None:
-            recent: list[tuple[float, Any]] = []  # newest first, within the window
+            chat_window = limit.chat_window or limit.window
+            recent: list[tuple[float, Any]] = []  # newest first, within the longer window
             for t, chat, _ in reversed(self.accepted):
-                if t <= now - limit.window:
+                if t <= now - max(limit.window, chat_window):
                     break
                 recent.append((t, chat))
             waits = [0.0]
-            for per_second, times in (
-                (limit.global_per_second, [t for t, _ in recent]),
-                (limit.per_chat_per_second, [t for t, chat in recent if chat == chat_id]),
-            ):
-                if per_second is not None and len(times) >= (allowed := limit.allowed(per_second)):
+            for per_second, window, times in (
+                (limit.global_per_second, limit.window,
+                 [t for t, _ in recent if t > now - limit.window]),
+                (limit.per_chat_per_second, chat_window,
+                 [t for t, chat in recent if chat == chat_id and t > now - chat_window]),
+            ):  # fmt: skip
+                allowed = limit.allowed(per_second, window) if per_second is not None else 0
+                if per_second is not None and len(times) >= allowed:
                     # a slot frees when the allowed-th newest send leaves the window
-                    waits.append(times[allowed - 1] + limit.window - now)
+                    waits.append(times[allowed - 1] + window - now)
             if max(waits) > 0:
                 self.too_many += 1
                 after = max(1, math.ceil(max(waits) - 1e-9))
@@ -1001,6 +1008,10 @@ class FakeTelegramAPI:
         if action == "faults":
             self.fail(**body)
             return web.json_response({"ok": True})
+        if action == "chats":
+            for chat in body.get("chat_ids", ()):
+                self.add_chat(int(chat))
+            return web.json_response({"ok": True, "chats": len(self.chats)})
         if action == "block":
             if "chat_id" in body:
                 self.block(int(body["chat_id"]))
