@@ -8,8 +8,8 @@ One aiohttp application serves ``/healthz``, the Telegram webhook and the offici
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Mapping
