@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -344,7 +345,7 @@ async def run(backend: str, url: str, args: argparse.Namespace, fake: Fake, api:
     spans = [(first, killed_at or last), (restarted_at, last)] if killed_at else [(first, last)]
     steady = _seconds(all_times, spans)
     window_429 = [
-        (b[2] - a[2]) for a, b in zip(samples, samples[1:], strict=False)
+        (b[2] - a[2]) for a, b in itertools.pairwise(samples)
         if any(s + 2 <= a[0] and b[0] <= e - 2 for s, e in spans)
     ]  # fmt: skip
     downtime = (restarted_at - killed_at) if killed_at and restarted_at else 0.0
@@ -443,8 +444,8 @@ async def amain(args: argparse.Namespace) -> int:
             async with ClientSession(timeout=timeout) as session:
                 fake = Fake(session, api)
                 for backend in args.backends:
-                    url = (args.pg_url if backend == "postgres"
-                           else f"sqlite+aiosqlite:///{args.work / backend / 'ocop.sqlite3'}")  # fmt: skip
+                    sqlite = args.work / backend / "ocop.sqlite3"
+                    url = args.pg_url if backend == "postgres" else f"sqlite+aiosqlite:///{sqlite}"
                     (args.work / backend).mkdir(parents=True, exist_ok=True)
                     results.append(
                         await run(backend, url, args, fake, api, session, fake_proc.pid)
@@ -480,7 +481,8 @@ def report(results: list[dict[str, Any]], base: dict[str, Any], limit: float) ->
         lines.append(
             f"| {r['backend']} | {r['recipients']:,} ({r['blocked']}) | "
             f"{r['steady_median_per_s']} ({r['steady_median_per_s'] / limit:.1%}) | "
-            f"{r['steady_min_per_s']} | {r['rate_overall']} ({r['rate_overall_without_downtime']}) | "
+            f"{r['steady_min_per_s']} | {r['rate_overall']} "
+            f"({r['rate_overall_without_downtime']}) | "
             f"{r['too_many_steady']} / {r['too_many_total']} | {r['duplicates']} | {r['lost']} | "
             f"{r['downtime_s']} | {r['live_p50_before_ms']}/{r['live_p95_before_ms']} | "
             f"{r['live_p50_during_ms']}/{r['live_p95_during_ms']}/{r['live_p99_during_ms']} |"
@@ -488,9 +490,11 @@ def report(results: list[dict[str, Any]], base: dict[str, Any], limit: float) ->
     for r in results:
         lines.append(f"\n{r['backend']}: CPU (cores, from the bot's last start to the end): "
                      f"{r['cpu_cores_last_run_of_the_bot']}")  # fmt: skip
-        lines.append(f"{r['backend']}: deliveries {r['deliveries']}; "
-                     f"{r['english_copies']:,} copies in English; live replies "
-                     f"{r['live_replies_during']} during, {r['live_timeouts']} timed out")  # fmt: skip
+        lines.append(
+            f"{r['backend']}: deliveries {r['deliveries']}; {r['english_copies']:,} copies in "
+            f"English; live replies {r['live_replies_during']} during, {r['live_timeouts']} "
+            "timed out"
+        )
     return "\n".join(lines)
 
 
@@ -502,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-at", type=float, default=0.4,
                    help="SIGKILL the bot when this share has it (0: never)")  # fmt: skip
     p.add_argument("--live", type=int, default=20, help="live chats sending /help meanwhile")
-    p.add_argument("--think", type=float, default=3.0, help="s a live chat reads before writing again")
+    p.add_argument(
+        "--think", type=float, default=3.0, help="s a live chat reads before writing again"
+    )
     p.add_argument("--backend", dest="backends", action="append",
                    choices=["sqlite", "postgres"])  # fmt: skip
     p.add_argument("--pg-url", default=os.environ.get("OCOP_BENCH_PG_URL", DEFAULT_PG))

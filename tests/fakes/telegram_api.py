@@ -35,8 +35,8 @@ Control API (JSON): ``POST /_control/updates`` (an update or a list), ``POST
 "chat_id", "retry_after"}``), ``POST /_control/block`` (``{"chat_id"}`` or ``{"chat_ids"}``),
 ``POST /_control/limit`` (``{"global_per_second", "per_chat_per_second", "window",
 "chat_window"}``; an empty body or ``null`` lifts the limit), ``POST /_control/chats``
-(``{"chat_ids"}``: chats that exist, as if each had written to the bot), ``POST /_control/files`` (``{"content_b64",
-"fail_after"?}``), ``POST /_control/reset``.
+(``{"chat_ids"}``: chats that exist, as if each had written to the bot), ``POST
+/_control/files`` (``{"content_b64", "fail_after"?}``), ``POST /_control/reset``.
 
 Flood limits, like Telegram's (off unless asked for)::
 
