@@ -14,6 +14,8 @@ from storage.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["PerKeyBuckets", "SlidingWindow", "SlotPool", "TokenBucket"]
 
+EPSILON = 1e-6  # seconds: a wait shorter than this is no wait
+
 
 class TokenBucket:
     """``rate`` tokens a second, holding at most ``burst``. Not thread-safe (one event loop)."""
@@ -167,8 +169,8 @@ class SlotPool:
         while self._waiters and self._slots:
             at = max(self._slots[0], self._allowed_at())
             wait = at - self.clock.monotonic()
-            if wait > 0:
-                await self.clock.sleep(wait)
+            if wait > 0:  # a hair longer: a float sum may leave 1e-13 s that never ends
+                await self.clock.sleep(wait + EPSILON)
                 continue  # a better waiter may have come meanwhile; look again
             while self._waiters and self._waiters[0][2].done():
                 heapq.heappop(self._waiters)  # its sender gave up (cancelled)

@@ -6,6 +6,8 @@ one cancelled half-way stops, withdrawing what was queued and not yet sent."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -215,3 +217,69 @@ async def test_a_cancelled_announcement_stops_half_way(bot: RunningBot) -> None:
     assert counts.of(DeliveryStatus.SENT) == got
     assert counts.of(DeliveryStatus.CANCELLED) == 4 - got
     assert got + (withdrawn or 0) <= 2
+
+
+async def test_two_processes_share_a_broadcast_without_duplicates(bot: RunningBot) -> None:
+    """A second process of the same bot (its own database connections, sender, broadcaster and
+    Telegram client) works the same announcement: every recipient gets exactly one copy, both
+    send some, and together they keep to the one pace of the bot token."""
+    from bench.console_data import generate
+    from bot.app import build_app
+    from bot.channels.telegram import TelegramChannel
+    from bot.settings import Settings
+
+    counts = await generate(bot.db, producers=60, documents_per_producer=1,
+                            transcript_rows_per_producer=1)  # fmt: skip
+    assert counts["producers"] == 60
+    async with bot.db.sessions() as session:
+        chats = [int(c) for c in (await session.scalars(select(ChannelIdentity.chat_id))).all()]
+    for chat in chats:
+        bot.api.add_chat(chat)
+    bot.api.limit(global_per_second=30, per_chat_per_second=1, window=1, chat_window=3)
+    author = await official(bot)
+    announcement_id = await announce(bot, author, AnnouncementValues(VI, Audience()))
+
+    second = build_app(
+        Settings(database_url=str(bot.db.engine.url.render_as_string(hide_password=False)),
+                 telegram_token=bot.api.token, telegram_api_url=bot.api.url,
+                 blob_dir=bot.app.settings.blob_dir, worker_name="second", poll_interval=0.05)
+    )  # fmt: skip
+    telegram = TelegramChannel(bot.api.token, bot.api.url, second.engine)
+    await telegram.initialize()
+    second.channels[telegram.name] = telegram
+    stop = asyncio.Event()
+    loops = [
+        asyncio.create_task(second.sender.run(stop)),
+        asyncio.create_task(second.broadcaster.run(stop)),
+        asyncio.create_task(bot.app.broadcaster.run(stop)),
+    ]
+    try:
+        for _ in range(300):
+            async with bot.db.sessions() as session:
+                status = await session.scalar(
+                    select(Announcement.status).where(Announcement.id == announcement_id)
+                )
+            if status == AnnouncementStatus.DONE:
+                break
+            await asyncio.sleep(0.1)
+        assert status == AnnouncementStatus.DONE
+    finally:
+        stop.set()
+        await asyncio.gather(*loops, return_exceptions=True)
+        await telegram.shutdown()
+        await second.db.dispose()
+    copies = Counter(m.chat_id for m in bot.api.sent if VI in m.plain)
+    assert sorted(copies.values()) == [1] * 60
+    async with bot.db.sessions() as session:
+        by_sender = dict(
+            (
+                await session.execute(
+                    select(OutboxMessage.claimed_by, func.count())
+                    .where(OutboxMessage.kind == OutboxKind.ANNOUNCEMENT)
+                    .group_by(OutboxMessage.claimed_by)
+                )
+            ).all()
+        )
+    assert len(by_sender) == 2 and all(by_sender.values()), by_sender
+    assert bot.api.busiest(1.0) <= 30  # the platform's limit, for both together
+    assert bot.api.too_many == 0

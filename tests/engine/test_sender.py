@@ -200,7 +200,7 @@ async def test_live_replies_take_the_first_send_slots(database: Database) -> Non
         "reply 0", "reply 1", "notice 0", "notice 1", "notice 2"
     ]  # fmt: skip
     assert [at - start for _text, at in channel.times] == pytest.approx(
-        [0, gap, 2 * gap, 3 * gap, 4 * gap]
+        [0, gap, 2 * gap, 3 * gap, 4 * gap], abs=1e-4
     )
 
 
