@@ -46,7 +46,15 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout
 
-from bench._procs import Child, cpu_delta, cpu_snapshot, exclusive, git_revision, log
+from bench._procs import (
+    Child,
+    cpu_delta,
+    cpu_snapshot,
+    exclusive,
+    git_revision,
+    log,
+    wait_until_idle,
+)
 from bench._sut import prepare_database
 from bench.console_data import generate
 
@@ -280,6 +288,9 @@ async def run(backend: str, url: str, args: argparse.Namespace, fake: Fake, api:
     work = args.work / backend
     work.mkdir(parents=True, exist_ok=True)
     log(f"[{backend}] preparing {args.recipients:,} producers …")
+    if args.wait_idle:
+        load = await wait_until_idle(args.wait_idle)
+        log(f"[{backend}] machine load before the run: {load:.2f} cores")
     prepared = await prepare(url, args.recipients, args.blocked)
     await fake.control("reset")
     await fake.control("limit", {"global_per_second": args.limit, "per_chat_per_second": 1,
@@ -297,7 +308,7 @@ async def run(backend: str, url: str, args: argparse.Namespace, fake: Fake, api:
         started = await bot.start(session)
         assert bot.proc is not None
         cpu_from, cpu_before = started, cpu_snapshot(bot.proc.pid, fake_pid)
-        log(f"[{backend}] bot up; live chats start, the announcement is due in ~5 s")
+        log(f"[{backend}] bot up; live chats start, the announcement is due in ~10 s")
         live_tasks = [asyncio.create_task(live_chat(fake, c, stop_live, live, args.think))
                       for c in live_chats]  # fmt: skip
         killed_at = restarted_at = None
@@ -513,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
                    choices=["sqlite", "postgres"])  # fmt: skip
     p.add_argument("--pg-url", default=os.environ.get("OCOP_BENCH_PG_URL", DEFAULT_PG))
     p.add_argument("--run-timeout", type=float, default=900.0)
+    p.add_argument("--wait-idle", type=float, default=0.0,
+                   help="wait up to S s before each run for the machine to be quiet")  # fmt: skip
     p.add_argument("--lock-wait", type=float, default=1800.0)
     p.add_argument("--quick", action="store_true", help="2,000 recipients, SQLite only")
     args = p.parse_args(argv)
