@@ -15,6 +15,7 @@ from storage.clock import SYSTEM_CLOCK, Clock
 __all__ = ["PerKeyBuckets", "SlidingWindow", "SlotPool", "TokenBucket"]
 
 EPSILON = 1e-6  # seconds: a wait shorter than this is no wait
+CATCH_UP = 0.5  # late sends go at most 1 / 0.5 = twice the pace
 
 
 class TokenBucket:
@@ -121,15 +122,15 @@ class SlotPool:
     come, whichever message it was booked for: live replies (lower ``priority``) first, so a
     reply claimed after a broadcast's batch goes at the next free slot, not behind the batch.
     However late the process is (a pause of the event loop, a slow commit), it never sends
-    more than ``per_second`` in any second, nor two sends closer than half a slot apart: late
-    slots are caught up at twice the pace at most, never in a burst (requests sent at once
+    more than ``per_second`` in any second, nor two sends closer than :data:`CATCH_UP` of a
+    slot apart: late slots are caught up at twice the pace at most, never in a burst (requests sent at once
     reach the platform in any order, a few milliseconds apart, and a burst at the edge of
     its one-second window overflows it).
     """
 
     def __init__(self, per_second: float, clock: Clock = SYSTEM_CLOCK, *, window: float = 1.0):
         self.cap = max(1, round(per_second * window)) if per_second > 0 else 0
-        self.spacing = 0.5 / per_second if per_second > 0 else 0.0
+        self.spacing = CATCH_UP / per_second if per_second > 0 else 0.0
         self.window = window
         self.clock = clock
         self._slots: list[float] = []  # monotonic times, a heap
