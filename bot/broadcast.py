@@ -44,6 +44,13 @@ __all__ = ["ANNOUNCEMENT_PRIORITY", "Broadcaster", "announcement_reply", "window
 log = logging.getLogger(__name__)
 
 ANNOUNCEMENT_PRIORITY = 10  # after live replies (0) and notifications (5)
+# A copy rewrites its outbox and delivery rows three times (queued, sending, sent) and
+# PostgreSQL keeps each old version, and its index entries, until a vacuum: the sender's and
+# the broadcaster's index scans then wade through every copy sent so far, and the rate halves
+# within a minute (bench/README.md, broadcast). Autovacuum may be late, or off: every 2,000
+# copies, the broadcaster vacuums the two tables itself.
+VACUUM_EVERY = 2000
+BUSY_TABLES = ("outbox", "deliveries")
 
 
 def announcement_reply(announcement: Announcement, locale: str | None) -> Reply:
@@ -102,6 +109,7 @@ class Broadcaster:
         self.interval = interval
         self.on_queued = on_queued
         self._wake = asyncio.Event()
+        self._since_vacuum = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -147,6 +155,10 @@ class Broadcaster:
                 added += batch
                 if self.on_queued is not None:
                     self.on_queued()
+        self._since_vacuum += added
+        if self._since_vacuum >= VACUUM_EVERY:
+            self._since_vacuum = 0
+            await self.db.vacuum(BUSY_TABLES)
         if not queued and not added:
             async with self.db.transaction() as session:
                 for announcement_id in await finish_announcements(session, now):

@@ -123,9 +123,9 @@ class SlotPool:
     reply claimed after a broadcast's batch goes at the next free slot, not behind the batch.
     However late the process is (a pause of the event loop, a slow commit), it never sends
     more than ``per_second`` in any second, nor two sends closer than :data:`CATCH_UP` of a
-    slot apart: late slots are caught up at twice the pace at most, never in a burst (requests sent at once
-    reach the platform in any order, a few milliseconds apart, and a burst at the edge of
-    its one-second window overflows it).
+    slot apart: late slots are caught up at twice the pace at most, never in a burst (requests
+    sent at once reach the platform in any order, a few milliseconds apart, and a burst at the
+    edge of its one-second window overflows it).
     """
 
     def __init__(self, per_second: float, clock: Clock = SYSTEM_CLOCK, *, window: float = 1.0):

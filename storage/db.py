@@ -8,7 +8,8 @@ engine takes row locks where it needs them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 __all__ = ["Database"]
+
+log = logging.getLogger(__name__)
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -67,6 +70,7 @@ class Database:
         self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._vacuum_refused = False
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -87,6 +91,26 @@ class Database:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception:
+            return False
+        return True
+
+    async def vacuum(self, tables: Sequence[str]) -> bool:
+        """Clears the dead row versions of busy ``tables`` (and refreshes their statistics)
+        on PostgreSQL, outside any transaction; SQLite keeps none (it updates in place).
+        Returns whether it ran: a role that may not vacuum is logged once and left alone."""
+        named = [table for table in tables if table.isidentifier()]
+        if self.is_sqlite or self._vacuum_refused or not named:
+            return False
+        names = ", ".join(f'"{table}"' for table in named)
+        try:
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f"VACUUM (ANALYZE) {names}"))
+        except Exception as exc:
+            self._vacuum_refused = True
+            log.warning(
+                "VACUUM of %s failed (%s); leaving it to autovacuum", names, type(exc).__name__
+            )
             return False
         return True
 

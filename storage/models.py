@@ -877,6 +877,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("announcement_id", "user_id", "channel"),
         Index("ix_deliveries_announcement_id_status", "announcement_id", "status", "id"),
+        Index("ix_deliveries_outbox_id", "outbox_id"),
         CheckConstraint(in_values("status", DeliveryStatus), name="status"),
         CheckConstraint("reason IS NULL OR " + in_values("reason", DeliveryReason), name="reason"),
     )

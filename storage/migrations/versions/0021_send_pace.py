@@ -1,6 +1,7 @@
 """Broadcasts through the outbox: the ``send_pace`` table (each channel's next free send slot
 and pause, shared by every sender process), the outbox's ``announcement`` kind and
-``cancelled`` status, and the deliveries' ``gave_up`` reason.
+``cancelled`` status, the deliveries' ``gave_up`` reason, and an index on
+``deliveries.outbox_id`` (the sender writes each copy's outcome back by it).
 
 The state words are written out here on purpose (see 0006_state_checks).
 
@@ -42,7 +43,7 @@ def _condition(table: str, column: str, words: Sequence[str]) -> str:
 
 def _replace_checks(index: int) -> None:
     for table, checks in CHECKS.items():
-        with op.batch_alter_table(table, recreate="always") as batch:
+        with op.batch_alter_table(table, recreate="auto") as batch:
             for column, before, after in checks:
                 name = op.f(f"ck_{table}_{column}")
                 batch.drop_constraint(name, type_="check")
@@ -60,8 +61,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("channel", name=op.f("pk_send_pace")),
     )
     _replace_checks(1)
+    op.create_index("ix_deliveries_outbox_id", "deliveries", ["outbox_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_outbox_id", table_name="deliveries")
     _replace_checks(0)
     op.drop_table("send_pace")
