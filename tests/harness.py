@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, build_app
@@ -275,6 +276,32 @@ async def running_bot(
             await asyncio.gather(*tasks, return_exceptions=True)
             await telegram.shutdown()
             await app.db.dispose()
+
+
+@asynccontextmanager
+async def bot_on(
+    backend: str,
+    prepared_database: Path,
+    tmp_path: Path,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    name: str = "ocop_test_bot",
+) -> AsyncIterator[RunningBot]:
+    """:func:`running_bot` on a fresh database of ``backend``: "sqlite", a copy of the
+    prepared file; "postgres", a copy (named after ``name``) of a PostgreSQL database prepared
+    with the areas once per test process — skipped without ``OCOP_TEST_POSTGRES_URL``."""
+    from tests.postgres import POSTGRES_URL, templates
+
+    if backend == "postgres":
+        if not POSTGRES_URL:
+            pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
+        copy = templates().copy("areas", prepare_database, name)
+        async with copy as url, running_bot(url, tmp_path / "blobs", clock=clock) as running:
+            yield running
+        return
+    url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
+    async with running_bot(url, tmp_path / "blobs", clock=clock) as running:
+        yield running
 
 
 def copy_database(template: Path, target: Path) -> str:

@@ -32,8 +32,7 @@ from storage.states import OfficialRole, RoundLevel
 from tests.console.results_data import Outcome, make_entry, make_round
 from tests.fakes.telegram_api import SentMessage
 from tests.handlers.test_documents import handicraft_dossier
-from tests.harness import RunningBot, copy_database, prepare_database, register, running_bot
-from tests.postgres import POSTGRES_URL, templates
+from tests.harness import RunningBot, bot_on, register
 
 CHAT = 7_300_000_951
 START = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 10:00 on 1 June 2026 in Vietnam
@@ -53,16 +52,8 @@ async def bot(
     request: pytest.FixtureRequest, prepared_database: Path, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:
     """The real bot on a ManualClock at :data:`START`, on SQLite and on PostgreSQL."""
-    clock = ManualClock(START)
-    if request.param == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        copy = templates().copy("areas", prepare_database, "ocop_test_mute")
-        async with copy as url, running_bot(url, tmp_path / "blobs", clock=clock) as running:
-            yield running
-        return
-    url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs", clock=clock) as running:
+    async with bot_on(request.param, prepared_database, tmp_path, clock=ManualClock(START),
+                      name="ocop_test_mute") as running:  # fmt: skip
         yield running
 
 

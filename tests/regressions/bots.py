@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import RunningBot, copy_database, prepare_database, running_bot
-from tests.postgres import POSTGRES_URL, templates
+from tests.harness import RunningBot, bot_on
 
 __all__ = ["any_bot"]
 
@@ -22,13 +21,6 @@ async def any_bot(
     request: pytest.FixtureRequest, prepared_database: Path, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:
     """The real bot polling a fresh fake Bot API server, on SQLite and on PostgreSQL."""
-    if request.param == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
-        copy = templates().copy("areas", prepare_database, "ocop_test_regression")
-        async with copy as url, running_bot(url, tmp_path / "blobs") as running:
-            yield running
-        return
-    url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs") as running:
+    async with bot_on(request.param, prepared_database, tmp_path,
+                      name="ocop_test_regression") as running:  # fmt: skip
         yield running
