@@ -68,7 +68,7 @@ import math
 import re
 import signal
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
@@ -466,6 +466,7 @@ class FakeTelegramAPI:
         """Forget every update, message, fault and file."""
         self.updates: list[dict[str, Any]] = []  # queued, not yet confirmed
         self.sent: list[SentMessage] = []
+        self._sent_by_chat: defaultdict[str, list[SentMessage]] = defaultdict(list)
         self.send_attempts: list[tuple[float, Any, int]] = []  # (monotonic time, chat, status)
         self.answered: list[dict[str, Any]] = []
         self.actions: list[dict[str, Any]] = []  # sendChatAction calls
@@ -608,11 +609,17 @@ class FakeTelegramAPI:
             most = max(most, last - first + 1)
         return most
 
+    def _record_sent(self, message: SentMessage) -> None:
+        self.sent.append(message)
+        self._sent_by_chat[str(message.chat_id)].append(message)
+
     def sent_to(self, chat_id: int | str | None = None) -> list[SentMessage]:
-        """Messages sent, to one chat or to all."""
+        """Messages sent, to one chat or to all. Kept per chat too: a waiter checks its chat on
+        every message sent, and a scan of all of them made that quadratic (at 10,000 messages
+        the server lagged, bunched its clock readings and answered 429s nobody caused)."""
         if chat_id is None:
             return list(self.sent)
-        return [m for m in self.sent if str(m.chat_id) == str(chat_id)]
+        return list(self._sent_by_chat.get(str(chat_id), ()))
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait until ``predicate()`` holds (checked on every change); TimeoutError if not."""
@@ -785,7 +792,7 @@ class FakeTelegramAPI:
         markup = _check_markup(p.get("reply_markup"))
         message = SentMessage(next(self._message_ids), chat_id, text, plain.strip(), mode, markup,
                               at=self.clock())  # fmt: skip
-        self.sent.append(message)
+        self._record_sent(message)
         self.send_attempts.append((message.at, chat_id, 200))
         await self._notify()
         return self._message_json(message)
@@ -822,7 +829,7 @@ class FakeTelegramAPI:
             raise _bad(f"there is no {kind} in the request")
         message = SentMessage(next(self._message_ids), chat_id, caption, plain.strip(), mode,
                               markup, at=self.clock(), kind=kind, file=sent)  # fmt: skip
-        self.sent.append(message)
+        self._record_sent(message)
         self.send_attempts.append((message.at, chat_id, 200))
         await self._notify()
         return self._message_json(message)
