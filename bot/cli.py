@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         log_file = settings.log_file or settings.blob_dir.parent / "chat.log"
         setup_logging(settings.log_level, settings.secrets(), file=log_file, quiet=["alembic"])
     else:
-        quiet = ["alembic"] if args.command == "areas" else []
+        quiet = ["alembic"] if args.command in ("areas", "broadcast") else []
         setup_logging(settings.log_level, settings.secrets(), file=settings.log_file, quiet=quiet)
     if args.command == "serve":
         return asyncio.run(_serve(settings))
