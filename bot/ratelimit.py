@@ -9,6 +9,7 @@ import asyncio
 import heapq
 import itertools
 from collections import OrderedDict, deque
+from typing import Generic, TypeVar
 
 from storage.clock import SYSTEM_CLOCK, Clock
 
@@ -81,29 +82,30 @@ class SlidingWindow:
             self._times.append(self.clock.monotonic())
 
 
-class PerKeyBuckets:
-    """A limit per key (a chat, a client address), forgetting the least recently used past
-    ``max_keys``: a :class:`TokenBucket` each, or with ``sliding`` a :class:`SlidingWindow`."""
+Limit = TypeVar("Limit", TokenBucket, SlidingWindow)
+
+
+class PerKeyBuckets(Generic[Limit]):
+    """A limit per key (a chat, a client address), each made by ``kind(rate, burst, clock)``
+    (a :class:`TokenBucket` or a :class:`SlidingWindow`), forgetting the least recently used
+    past ``max_keys``."""
 
     def __init__(
         self,
+        kind: type[Limit],
         rate: float,
         burst: float,
         max_keys: int = 100_000,
         clock: Clock = SYSTEM_CLOCK,
-        *,
-        sliding: bool = False,
     ) -> None:
+        self.kind: type[Limit] = kind
         self.rate = rate
         self.burst = burst
         self.max_keys = max_keys
         self.clock = clock
-        self.kind: type[TokenBucket] | type[SlidingWindow] = (
-            SlidingWindow if sliding else TokenBucket
-        )
-        self._buckets: OrderedDict[str, TokenBucket | SlidingWindow] = OrderedDict()
+        self._buckets: OrderedDict[str, Limit] = OrderedDict()
 
-    def get(self, key: str) -> TokenBucket | SlidingWindow:
+    def get(self, key: str) -> Limit:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = self.kind(self.rate, self.burst, self.clock)

@@ -196,7 +196,7 @@ class Sender:
         self.interval = timedelta(seconds=1 / self.pace) if self.pace > 0 else timedelta(0)
         self._pools: dict[str, SlotPool] = {}  # per channel: this process's booked slots
         self.on_settled = on_settled
-        self._per_chat = PerKeyBuckets(per_chat_rate, per_chat_burst, clock=clock, sliding=True)
+        self._per_chat = PerKeyBuckets(SlidingWindow, per_chat_rate, per_chat_burst, clock=clock)
         self._paused_until: dict[str, float] = {}
         self._next_free: datetime | None = None  # a pass refused slots: the next free one
         self._wake = asyncio.Event()
@@ -355,9 +355,7 @@ class Sender:
                 return
 
     def _chat_window(self, row: OutboxMessage) -> SlidingWindow:
-        window = self._per_chat.get(f"{row.channel}:{row.chat_id}")
-        assert isinstance(window, SlidingWindow)
-        return window
+        return self._per_chat.get(f"{row.channel}:{row.chat_id}")
 
     def _chat_is_busy(self, row: OutboxMessage) -> bool:
         """Whether the chat got another message within its flood window (so a 429 for it is

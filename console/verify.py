@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.i18n import LOCALES, N_, translator
-from bot.ratelimit import PerKeyBuckets
+from bot.ratelimit import PerKeyBuckets, TokenBucket
 from bot.results_notify import GROUNDS, stars_text
 from console.config import ConsoleConfig
 from console.render import html_page
@@ -39,7 +39,7 @@ __all__ = ["LOOKUPS", "WINDOW", "mount_verify"]
 LOOKUPS = 30  # lookups a client address may make…
 WINDOW = 600  # …per this many seconds
 VERIFY = web.AppKey("verify_config", ConsoleConfig)
-LIMITS = web.AppKey("verify_limits", PerKeyBuckets)
+LIMITS = web.AppKey("verify_limits", PerKeyBuckets[TokenBucket])
 ROBOTS = {"X-Robots-Tag": "noindex, nofollow, noarchive"}
 TITLES = {
     CertificateState.VALID: N_("Valid OCOP certificate"),
@@ -55,7 +55,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def mount_verify(web_app: web.Application, config: ConsoleConfig) -> None:
     """Add ``/verify/{number}`` to the bot's application (beside ``/console/``)."""
     web_app[VERIFY] = config
-    web_app[LIMITS] = PerKeyBuckets(LOOKUPS / WINDOW, LOOKUPS, clock=config.clock)
+    web_app[LIMITS] = PerKeyBuckets(TokenBucket, LOOKUPS / WINDOW, LOOKUPS, clock=config.clock)
     web_app.router.add_get("/verify/{number}", verify_page, name="verify")
 
 
