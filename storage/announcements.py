@@ -413,6 +413,20 @@ def scope_of_announcement(announcement: Announcement) -> Scope:
     )
 
 
+def _audited(
+    session: AsyncSession,
+    scope: Scope,
+    action: str,
+    announcement_id: int,
+    now: datetime,
+    **details: Any,
+) -> None:
+    """An official's ``announcement.<action>`` in the audit log."""
+    audit(session, actor_kind=ActorKind.OFFICIAL, actor_id=scope.official_id,
+          action=f"announcement.{action}", entity="announcement", entity_id=announcement_id,
+          at=now, **details)  # fmt: skip
+
+
 def _audit_details(columns: dict[str, Any]) -> dict[str, Any]:
     details = {k: v for k, v in columns.items() if k not in ("text_vi", "text_en", "expires_at")}
     details["expires_at"] = columns["expires_at"].isoformat() if columns["expires_at"] else None
@@ -436,16 +450,7 @@ async def create_announcement(
     )
     session.add(announcement)
     await session.flush()
-    audit(
-        session,
-        actor_kind=ActorKind.OFFICIAL,
-        actor_id=scope.official_id,
-        action="announcement.created",
-        entity="announcement",
-        entity_id=announcement.id,
-        at=now,
-        **_audit_details(columns),
-    )
+    _audited(session, scope, "created", announcement.id, now, **_audit_details(columns))
     return announcement
 
 
@@ -495,14 +500,12 @@ async def update_announcement(
     announcement = await _claim(
         session, scope, announcement_id, version, EDITABLE, {**columns, "updated_at": now}
     )
-    audit(
+    _audited(
         session,
-        actor_kind=ActorKind.OFFICIAL,
-        actor_id=scope.official_id,
-        action="announcement.updated",
-        entity="announcement",
-        entity_id=announcement_id,
-        at=now,
+        scope,
+        "updated",
+        announcement_id,
+        now,
         version=version + 1,
         **_audit_details(columns),
     )
@@ -527,16 +530,7 @@ async def schedule_announcement(
         EDITABLE,
         {"status": AnnouncementStatus.SCHEDULED, "scheduled_at": at, "updated_at": now},
     )
-    audit(
-        session,
-        actor_kind=ActorKind.OFFICIAL,
-        actor_id=scope.official_id,
-        action="announcement.scheduled",
-        entity="announcement",
-        entity_id=announcement_id,
-        at=now,
-        scheduled_at=at.isoformat(),
-    )
+    _audited(session, scope, "scheduled", announcement_id, now, scheduled_at=at.isoformat())
     return announcement
 
 
@@ -556,16 +550,7 @@ async def cancel_announcement(
         {"status": AnnouncementStatus.CANCELLED, "updated_at": now},
     )
     withdrawn = await withdraw(session, announcement_id)
-    audit(
-        session,
-        actor_kind=ActorKind.OFFICIAL,
-        actor_id=scope.official_id,
-        action="announcement.cancelled",
-        entity="announcement",
-        entity_id=announcement_id,
-        at=now,
-        **withdrawn,
-    )
+    _audited(session, scope, "cancelled", announcement_id, now, **withdrawn)
     return announcement
 
 
