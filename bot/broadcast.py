@@ -19,6 +19,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filetypes import FileKind
 from bot.flow import sign_reply
 from bot.i18n import translator
 from bot.vocabulary import Attachment, Button, Reply
@@ -39,11 +40,21 @@ from storage.models import Announcement
 from storage.outbox import Outgoing, queue_messages
 from storage.states import OutboxKind
 
-__all__ = ["ANNOUNCEMENT_PRIORITY", "Broadcaster", "announcement_reply", "window_for"]
+__all__ = [
+    "ANNOUNCEMENT_PRIORITY",
+    "FILE_KINDS",
+    "MAX_FILE",
+    "Broadcaster",
+    "announcement_reply",
+    "window_for",
+]
 
 log = logging.getLogger(__name__)
 
 ANNOUNCEMENT_PRIORITY = 10  # after live replies (0) and notifications (5)
+# What file an announcement may carry (the console's form and `ocop-bot broadcast` check it).
+FILE_KINDS = frozenset({FileKind.PDF, FileKind.JPEG, FileKind.PNG})
+MAX_FILE = 20 * 1024 * 1024
 # A copy rewrites its outbox and delivery rows three times (queued, sending, sent) and
 # PostgreSQL keeps each old version, and its index entries, until a vacuum: the sender's and
 # the broadcaster's index scans then wade through every copy sent so far, and the rate halves

@@ -21,8 +21,9 @@ from typing import TextIO
 
 from sqlalchemy import select
 
+from bot.broadcast import FILE_KINDS, MAX_FILE
 from bot.cli_officials import CommandError, resolve_areas
-from bot.filetypes import FileKind, detect
+from bot.filetypes import detect
 from bot.round_announcement import round_announcement
 from bot.settings import Settings
 from storage.announcements import (
@@ -53,8 +54,6 @@ from storage.states import (
 
 __all__ = ["Progress", "progress_line", "run_broadcast"]
 
-FILE_LIMIT = 20 * 1024 * 1024  # what the console accepts too
-SENDABLE = (FileKind.PDF, FileKind.JPEG, FileKind.PNG)
 BAR = 24
 
 
@@ -64,7 +63,6 @@ class Progress:
 
     counts: DeliveryCounts
     per_second: float
-    status: str
 
     @property
     def settled(self) -> int:
@@ -139,10 +137,10 @@ async def _file(settings: Settings, path: Path | None) -> AnnouncementFile | Non
         data = path.read_bytes()
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc}") from None
-    if len(data) > FILE_LIMIT:
-        raise CommandError(f"{path.name} is larger than {FILE_LIMIT // (1024 * 1024)} MB")
+    if len(data) > MAX_FILE:
+        raise CommandError(f"{path.name} is larger than {MAX_FILE // (1024 * 1024)} MB")
     found = await asyncio.to_thread(detect, data)
-    if not found.accepted or found.kind not in SENDABLE or found.mime_type is None:
+    if not found.accepted or found.kind not in FILE_KINDS or found.mime_type is None:
         raise CommandError(f"{path.name} is not a PDF, JPEG or PNG file")
     blob = await LocalBlobStore(settings.blob_dir).put(data)
     return AnnouncementFile(blob.sha256, path.name, found.mime_type)
@@ -296,7 +294,7 @@ async def _progress(db: Database, announcement_id: int, out: TextIO) -> int:
             (sent - previous[1]) / (now - previous[0]) if previous and now > previous[0] else 0.0
         )
         previous = (now, sent) if previous is None or now - previous[0] >= 1.0 else previous
-        line = progress_line(Progress(counts, rate, announcement.status))
+        line = progress_line(Progress(counts, rate))
         finished = announcement.status in (AnnouncementStatus.DONE, AnnouncementStatus.CANCELLED)
         if tty:
             print(f"\r\033[K{line}", end="", file=out, flush=True)

@@ -27,6 +27,7 @@ from aiohttp.web import FileField
 from multidict import MultiDictProxy
 
 from bot.announcement_buttons import COMMANDS, button, command_of
+from bot.broadcast import FILE_KINDS, MAX_FILE
 from bot.filetypes import Detection, FileKind, Refusal, detect
 from bot.i18n import N_, Translator
 from bot.rules import RuleSet
@@ -56,8 +57,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Form = MultiDictProxy[Any]
-MAX_FILE = 20 * 1024 * 1024
-FILE_KINDS = frozenset({FileKind.PDF, FileKind.JPEG, FileKind.PNG})
 CHECK_TIMEOUT = 10.0  # seconds the check of one file's bytes may take
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}  # each in its own language
 _KEY = secrets.token_bytes(32)  # signs the files this process received
