@@ -27,7 +27,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,7 +46,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.channels.base import ChannelAdapter, Rejected, RetryLater, TransientError, Unreachable
+from bot.channels.base import (
+    ChannelAdapter,
+    OutsideWindow,
+    Rejected,
+    RetryLater,
+    TransientError,
+    Unreachable,
+)
 from bot.ratelimit import PerKeyBuckets, SlidingWindow, SlotPool
 from bot.vocabulary import Reply
 from storage.clock import SYSTEM_CLOCK, Clock
@@ -118,6 +125,13 @@ class Outcome:
             reason = DeliveryReason.REFUSED
         return Settled(outbox_id, status, reason)
 
+
+# A message to a user whose reply window is closed (Zalo OA): failed, never retried.
+OUTSIDE_WINDOW = Outcome(
+    OutboxStatus.FAILED,
+    reason="outside the reply window: the user has not written recently",
+    delivery_reason=DeliveryReason.OUTSIDE_WINDOW,
+)
 
 # An outbox outcome → its announcement delivery's.
 SETTLES = {
@@ -192,8 +206,7 @@ class Sender:
         self.lease = timedelta(seconds=send_timeout + REPLY_HORIZON) + LEASE_MARGIN
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.clock = clock
-        self.pace = global_rate * PACE_MARGIN
-        self.interval = timedelta(seconds=1 / self.pace) if self.pace > 0 else timedelta(0)
+        self.global_rate = global_rate
         self._pools: dict[str, SlotPool] = {}  # per channel: this process's booked slots
         self.on_settled = on_settled
         self._per_chat = PerKeyBuckets(SlidingWindow, per_chat_rate, per_chat_burst, clock=clock)
@@ -245,10 +258,21 @@ class Sender:
     def _monotonic(self, when: datetime) -> float:
         return self.clock.monotonic() + self._seconds_until(when)
 
+    def pace(self, channel: str) -> float:
+        """The messages a second every process together sends on ``channel``: its platform's
+        limit (the channel's own, else the setting) less :data:`PACE_MARGIN`."""
+        adapter = self.channels.get(channel)
+        rate = adapter.capabilities.send_rate if adapter is not None else None
+        return (self.global_rate if rate is None else rate) * PACE_MARGIN
+
+    def _interval(self, channel: str) -> timedelta:
+        pace = self.pace(channel)
+        return timedelta(seconds=1 / pace) if pace > 0 else timedelta(0)
+
     def _pool(self, channel: str) -> SlotPool:
         pool = self._pools.get(channel)
         if pool is None:
-            pool = self._pools[channel] = SlotPool(self.pace, self.clock)
+            pool = self._pools[channel] = SlotPool(self.pace(channel), self.clock)
         return pool
 
     async def _deliver_logged(self, claimed: Pass) -> int:
@@ -289,7 +313,11 @@ class Sender:
         :data:`RECORD_EVERY` seconds (so a crash leaves few sent messages unrecorded: those
         are the only ones sent again); returns how many sends were tried."""
         done: list[tuple[OutboxMessage, Outcome]] = []
-        runs = [asyncio.create_task(self._deliver_run(run, claimed, done)) for run in claimed.runs]
+        closed = await self._windows_closed(claimed.runs)
+        runs = [
+            asyncio.create_task(self._deliver_run(run, claimed, done, closed))
+            for run in claimed.runs
+        ]
         attempted = 0
         while True:
             finished, _pending = await asyncio.wait(runs, timeout=RECORD_EVERY)
@@ -330,13 +358,51 @@ class Sender:
             log.warning("%d messages were being sent when this sender stopped; resending", count)
         return count
 
+    async def _windows_closed(self, runs: list[list[OutboxMessage]]) -> set[tuple[str, str]]:
+        """The chats of ``runs`` on channels with a reply window (Zalo OA) whose user last
+        wrote longer ago than the window: nothing may go to them now."""
+        chats: dict[str, list[str]] = {}
+        for run in runs:
+            channel = self.channels.get(run[0].channel)
+            if channel is not None and channel.capabilities.reply_window is not None:
+                chats.setdefault(run[0].channel, []).append(run[0].chat_id)
+        closed: set[tuple[str, str]] = set()
+        if not chats:
+            return closed
+        now = self.clock.now()
+        async with self.db.sessions() as session:
+            for name, chat_ids in chats.items():
+                window = self.channels[name].capabilities.reply_window
+                assert window is not None
+                found = dict(
+                    (await session.execute(
+                        select(ChannelIdentity.chat_id, ChannelIdentity.last_inbound_at).where(
+                            ChannelIdentity.channel == name, ChannelIdentity.chat_id.in_(chat_ids)
+                        )
+                    )).tuples().all()
+                )  # fmt: skip
+                closed.update(
+                    (name, chat_id)
+                    for chat_id in chat_ids
+                    if (last := found.get(chat_id)) is None or now - last > window
+                )
+        return closed
+
     async def _deliver_run(
-        self, run: list[OutboxMessage], claimed: Pass, done: list[tuple[OutboxMessage, Outcome]]
+        self,
+        run: list[OutboxMessage],
+        claimed: Pass,
+        done: list[tuple[OutboxMessage, Outcome]],
+        closed: set[tuple[str, str]],
     ) -> None:
         """One chat's messages in order, each at the next of this process's send slots it may
         take (:class:`~bot.ratelimit.SlotPool`: replies first), while the pass has time left;
         after one that did not go, the rest wait their turn. Each outcome is put in ``done``
-        as soon as it is known."""
+        as soon as it is known. A chat whose reply window is closed (``closed``) gets none:
+        each of its messages fails as outside the window, without a call to the platform."""
+        if (run[0].channel, run[0].chat_id) in closed:
+            done.extend((row, OUTSIDE_WINDOW) for row in run)
+            return
         for i, row in enumerate(run):
             pool = self._pools.get(row.channel)
             if pool is not None:
@@ -492,7 +558,7 @@ class Sender:
         for channel, queued in by_channel.items():
             horizons = [now + _horizon(row) for row in queued]
             reservation = await reserve(
-                session, channel, horizons, now=now, interval=self.interval
+                session, channel, horizons, now=now, interval=self._interval(channel)
             )
             slots.update(zip((row.id for row in queued), reservation.slots, strict=False))
             if len(reservation.slots) < len(queued):
@@ -542,6 +608,9 @@ class Sender:
             )
             why = DeliveryReason.DELETED if exc.deleted else DeliveryReason.BLOCKED
             return Outcome(OutboxStatus.UNREACHABLE, reason=str(exc), delivery_reason=why)
+        except OutsideWindow as exc:
+            log.info("%s:%s: the reply window is closed (%s)", row.channel, row.chat_id, exc)
+            return replace(OUTSIDE_WINDOW, reason=f"outside the reply window: {exc}")
         except Rejected as exc:
             log.error("message %d to %s:%s refused: %s", row.id, row.channel, row.chat_id, exc)
             return Outcome(OutboxStatus.FAILED, reason=str(exc))

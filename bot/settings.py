@@ -28,6 +28,26 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_bot_username: str | None = None  # for invitation links (t.me/<name>?start=<code>)
+    # Zalo Official Account (README, "Connecting a Zalo OA"): the app's id and secret, the key
+    # the OA signs webhook calls with, the first refresh token (later ones are kept in the
+    # database), the API roots, and how long after a user's last message replies may go.
+    zalo_app_id: str | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_secret: SecretStr | None = None
+    # Which secret signs X-ZEvent-Signature: "oa" (the OA secret key), "app" (the app secret)
+    # or "both" (either is accepted; the log says which matched).
+    zalo_signature_secret: str = "both"
+    zalo_refresh_token: SecretStr | None = None
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_reply_window_hours: float = 48.0
+    zalo_send_rate: float = 60.0  # messages a second (Zalo: about 4,000 requests a minute)
+    # Zalo Bot Platform (README, "Connecting a Zalo bot"): polling without a webhook URL.
+    zalo_bot_token: SecretStr | None = None
+    zalo_bot_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_webhook_url: str | None = None
+    zalo_bot_webhook_secret: SecretStr | None = None
+    zalo_bot_send_rate: float = 30.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     default_locale: str = "vi"
@@ -61,6 +81,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_file: Path | None = None  # default: stderr (the terminal chat: data/chat.log)
 
+    @field_validator("zalo_signature_secret")
+    @classmethod
+    def _check_signature_secret(cls, value: str) -> str:
+        if value not in ("oa", "app", "both"):
+            raise ValueError('must be "oa", "app" or "both"')
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _check_quiet_hours(cls, value: str) -> str:
@@ -74,7 +101,17 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """The values that must never be logged (the logging filter masks them)."""
         values = [
-            v.get_secret_value() for v in (self.telegram_token, self.telegram_webhook_secret) if v
+            v.get_secret_value()
+            for v in (
+                self.telegram_token,
+                self.telegram_webhook_secret,
+                self.zalo_app_secret,
+                self.zalo_oa_secret,
+                self.zalo_refresh_token,
+                self.zalo_bot_token,
+                self.zalo_bot_webhook_secret,
+            )
+            if v
         ]
         with contextlib.suppress(ArgumentError, ValueError):
             password = make_url(self.database_url).password

@@ -79,6 +79,7 @@ __all__ = [
     "InboxEvent",
     "JoinAttempt",
     "JoinCode",
+    "LinkCode",
     "LoginAttempt",
     "Official",
     "OfficialArea",
@@ -99,6 +100,7 @@ __all__ = [
     "Timer",
     "TranscriptEntry",
     "User",
+    "ZaloToken",
 ]
 
 NAMING = {
@@ -235,6 +237,40 @@ class SendPace(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     next_slot_at: Mapped[datetime]
     paused_until: Mapped[datetime | None]
+
+
+class ZaloToken(Base):
+    """A Zalo Official Account's OAuth pair (:mod:`storage.zalo_tokens`): the access token in
+    use, the single-use refresh token that replaces both, and who is refreshing them now (one
+    process at a time, under a lease). ``failed_at``: the refresh token was refused; officials
+    are alerted and nobody refreshes until a new one is set."""
+
+    __tablename__ = "zalo_tokens"
+    app_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text, default="")
+    refresh_token: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    failure: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LinkCode(Base):
+    """A one-time code that links a second channel to a person (``/link`` on one app, the code
+    typed on the other); only its hash is kept."""
+
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))  # where it was asked for
+    chat_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TranscriptEntry(Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -31,6 +32,7 @@ __all__ = [
     "ChannelRegistry",
     "DownloadError",
     "FileTooLarge",
+    "OutsideWindow",
     "Rejected",
     "RetryLater",
     "SendError",
@@ -65,6 +67,11 @@ class Unreachable(SendError):
     def __init__(self, message: str = "", *, deleted: bool = False) -> None:
         super().__init__(message)
         self.deleted = deleted
+
+
+class OutsideWindow(SendError):
+    """The platform lets us write to this user only within a while after their last message
+    (Zalo OA's reply window), and that time is over: not sent, and retrying will not help."""
 
 
 class Rejected(SendError):
@@ -110,6 +117,10 @@ class Capabilities:
     caption_limit: int = 0  # the text a sent file can carry, in ``text_units``
     text_limit: int = 4096
     text_units: TextUnits = TextUnits.CHARACTERS
+    # Messages may go only this long after the user's last message (None: any time); the
+    # sender fails later ones as outside the window without calling the platform.
+    reply_window: timedelta | None = None
+    send_rate: float | None = None  # the platform's messages a second (None: the setting's)
 
     def can_send(self, attachment: Attachment) -> bool:
         """Whether the channel can send this file (as a document, or a picture as a photo)."""
