@@ -1,8 +1,14 @@
-"""The whole bot running against the fake Telegram Bot API, and simulated producers talking to it.
+"""The whole bot running against fake platforms, and simulated producers talking to it.
 
-``RunningBot`` wires the real application (engine, sender, Telegram channel polling over HTTP,
-file fetcher, blob store) on a real SQLite file (or PostgreSQL) database; ``Producer`` is one
-person's phone: it pushes updates to the fake server and waits until the bot has answered.
+``RunningBot`` wires the real application (engine, sender, Telegram channel polling the fake
+Bot API over HTTP, file fetcher, blob store) on a real SQLite file (or PostgreSQL) database;
+``Producer`` is one person's Telegram phone: it pushes updates to the fake server and waits
+until the bot has answered.
+
+Other channels plug in as a :class:`Rig` (their fake server, the real adapter, and a
+:class:`Phone` that talks to it): ``running_bot(..., channel="zalo_oa")`` runs that rig beside
+Telegram and ``bot.producer(chat)`` then gives its phones, so one scenario, written against
+:class:`Phone`, runs on every channel (tests/scenarios).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import func, select
@@ -32,8 +38,11 @@ from tests.conftest import create_schema
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
 
 __all__ = [
+    "Phone",
     "Producer",
+    "Rig",
     "RunningBot",
+    "Seen",
     "copy_database",
     "prepare_database",
     "register",
@@ -45,18 +54,82 @@ __all__ = [
 PUSHED = InboxEvent.event_id.not_like("timer:%")
 
 
-class RunningBot:
-    """The application, its Telegram channel polling the fake server, and its loops."""
+class Seen(Protocol):
+    """A message as the producer sees it on their phone."""
 
-    def __init__(self, app: App, api: FakeTelegramAPI, telegram: TelegramChannel) -> None:
+    @property
+    def plain(self) -> str: ...
+
+
+class Phone(Protocol):
+    """One producer's chat with the bot on some channel: what they do, what they see.
+
+    Every method that acts waits until the bot has answered and returns the new messages.
+    ``tap`` presses the button like ``label`` (diacritics ignored) of the latest message with
+    buttons — or, where the channel shows choices as a numbered list, types its number."""
+
+    chat_id: int
+
+    async def say(self, text: str) -> list[Any]: ...
+
+    async def tap(self, label: str) -> list[Any]: ...
+
+    async def share_contact(self, phone: str = "+84912345678", own: bool = True) -> list[Any]:
+        """Share the phone number where the channel can, else type it."""
+        ...
+
+    async def send_document(self, content: bytes, name: str,
+                            mime: str = "application/pdf") -> list[Any]: ...  # fmt: skip
+
+    async def send_photo(self, content: bytes) -> list[Any]: ...
+
+    def messages(self) -> list[Any]: ...
+
+    def new_messages(self) -> list[Any]: ...
+
+    @property
+    def last(self) -> Any: ...
+
+    def buttons(self) -> list[str]:
+        """The choices of the latest message that offers some."""
+        ...
+
+
+class Rig(Protocol):
+    """A fake platform, the real adapter talking to it, and phones on it."""
+
+    channel: str  # the adapter's name
+    verifies_phone: bool  # whether a shared number is known to be the user's own
+
+    async def start(
+        self, app: App, blob_dir: Path, stop: asyncio.Event
+    ) -> list[asyncio.Task[Any]]:
+        """Start the fake server and the adapter, add it to ``app.channels``; its tasks."""
+        ...
+
+    async def close(self) -> None: ...
+
+    def phone(self, bot: RunningBot, chat_id: int) -> Phone: ...
+
+
+class RunningBot:
+    """The application, its Telegram channel polling the fake server, its loops, and the rig
+    of ``channel`` when it is another one."""
+
+    def __init__(self, app: App, api: FakeTelegramAPI, telegram: TelegramChannel,
+                 rig: Rig | None = None) -> None:  # fmt: skip
         self.app = app
         self.api = api
         self.telegram = telegram
+        self.rig = rig
+        self.channel = rig.channel if rig is not None else telegram.name
         self.db = app.db
         self.pushed = 0
 
-    def producer(self, chat_id: int) -> Producer:
-        return Producer(self, chat_id)
+    def producer(self, chat_id: int) -> Any:
+        """A producer's phone on this bot's channel: a Telegram :class:`Producer`, or the
+        rig's :class:`Phone`."""
+        return self.rig.phone(self, chat_id) if self.rig is not None else Producer(self, chat_id)
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every pushed update is stored and processed and every reply sent."""
@@ -120,6 +193,9 @@ class Producer:
         self, phone: str = "+84912345678", own: bool = True
     ) -> list[SentMessage]:
         return await self.push(self.make.contact(self.chat_id, phone, own=own))
+
+    async def send_photo(self, content: bytes) -> list[SentMessage]:
+        return await self.push(self.photo_update(content))
 
     async def send_document(
         self,
@@ -196,9 +272,7 @@ class Producer:
         raise AssertionError(f"no button like {label!r} in {self.buttons()}")
 
 
-async def register(
-    phone: Producer, *, language: str = "Tiếng Việt", confirm: bool = False
-) -> None:
+async def register(phone: Phone, *, language: str = "Tiếng Việt", confirm: bool = False) -> None:
     """Walks the whole registration, answering the way producers type on phones."""
     await phone.say("/start")
     await phone.tap(language)
@@ -226,6 +300,7 @@ async def running_bot(
     per_chat_rate: float = 1000.0,
     first_update_id: int = 100_000,
     clock: Clock = SYSTEM_CLOCK,
+    rig: Rig | None = None,
     **settings: Any,
 ) -> AsyncIterator[RunningBot]:
     """Start the real application against a fresh fake Bot API server; stop it afterwards.
@@ -236,7 +311,8 @@ async def running_bot(
     steps, the officials' pages and when timers fall due (the sender keeps the real clock, so
     replies still flow). The scheduler and the broadcaster do not run by themselves: a test
     fires due timers with ``app.scheduler.run_due()`` and moves announcements on with
-    ``app.broadcaster.step()``.
+    ``app.broadcaster.step()``. With a ``rig``, its channel runs beside Telegram and
+    ``bot.phone(chat)`` is a phone on it.
     """
     async with FakeTelegramAPI() as api:
         api.make = UpdateBuilder(first_update_id)
@@ -263,7 +339,9 @@ async def running_bot(
             asyncio.create_task(app.sender.run(stop)),
             asyncio.create_task(telegram.run_polling(stop)),
         ]
-        running = RunningBot(app, api, telegram)
+        if rig is not None:
+            tasks += await rig.start(app, blob_dir, stop)
+        running = RunningBot(app, api, telegram, rig)
         async with app.db.sessions() as session:
             running.pushed = (
                 await session.scalar(select(func.count()).select_from(InboxEvent).where(PUSHED))
@@ -275,6 +353,8 @@ async def running_bot(
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
             await telegram.shutdown()
+            if rig is not None:
+                await rig.close()
             await app.db.dispose()
 
 
@@ -286,6 +366,7 @@ async def bot_on(
     *,
     clock: Clock = SYSTEM_CLOCK,
     name: str = "ocop_test_bot",
+    rig: Rig | None = None,
 ) -> AsyncIterator[RunningBot]:
     """:func:`running_bot` on a fresh database of ``backend``: "sqlite", a copy of the
     prepared file; "postgres", a copy (named after ``name``) of a PostgreSQL database prepared
@@ -296,11 +377,14 @@ async def bot_on(
         if not POSTGRES_URL:
             pytest.skip("OCOP_TEST_POSTGRES_URL is not set")
         copy = templates().copy("areas", prepare_database, name)
-        async with copy as url, running_bot(url, tmp_path / "blobs", clock=clock) as running:
+        async with (
+            copy as url,
+            running_bot(url, tmp_path / "blobs", clock=clock, rig=rig) as running,
+        ):
             yield running
         return
     url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs", clock=clock) as running:
+    async with running_bot(url, tmp_path / "blobs", clock=clock, rig=rig) as running:
         yield running
 
 
