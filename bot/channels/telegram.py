@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import html
 import json
 import logging
@@ -32,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import telegram as tg
@@ -47,6 +46,7 @@ from bot.channels.base import (
     BaseChannel,
     Capabilities,
     DownloadError,
+    EventStore,
     FileTooLarge,
     Rejected,
     RetryLater,
@@ -55,6 +55,7 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
+from bot.channels.partial import PartlySent
 from bot.channels.telegram_updates import (
     MAX_TEXT,
     MAX_WEBHOOK_BODY,
@@ -63,6 +64,8 @@ from bot.channels.telegram_updates import (
     update_problem,
     utf16_units,
 )
+from bot.channels.text import split_text as split_plain_text
+from bot.channels.webhooks import keep_trying, read_at_most, secret_matches
 from bot.i18n import translator
 from bot.vocabulary import (
     GROUP,
@@ -84,7 +87,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-PARTLY_SENT_KEPT = 1000  # replies sent in part remembered at most (the oldest are forgotten)
 FILE_IDS_KEPT = 1000  # file_ids of uploaded blobs remembered at most (the least used forgotten)
 MAX_CAPTION = 1024  # UTF-16 units of a caption, after entity parsing
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a bigger picture goes as a document
@@ -135,52 +137,9 @@ class _KeyedLocks:
                 del self._locks[key]
 
 
-class EventStore(Protocol):
-    """What the adapter needs from the engine: the durable, deduplicating inbox."""
-
-    async def store(self, events: Sequence[Event]) -> int: ...
-
-    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
-        """Keep updates that cannot be read (event id, reason, raw update)."""
-        ...
-
-
-def _fit(text: str, limit: int) -> int:
-    units = 0
-    for i, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return i
-    return len(text)
-
-
 def split_text(text: str, limit: int = MAX_TEXT, first_limit: int | None = None) -> list[str]:
-    """Cut plain text into pieces of at most ``limit`` units, at paragraphs, lines or words."""
-    parts: list[str] = []
-    rest, budget = text, limit if first_limit is None else first_limit
-    while utf16_units(rest) > budget:
-        window = rest[: _fit(rest, budget)]
-        cut, skip = len(window), 0
-        for sep in ("\n\n", "\n", " "):
-            if (at := window.rfind(sep)) >= max(1, budget // 3):
-                cut, skip = at, len(sep)
-                break
-        parts.append(rest[:cut].rstrip())
-        rest, budget = rest[cut + skip :].lstrip("\n"), limit
-    parts.append(rest)
-    return [p for p in parts if p.strip()] or [text]
-
-
-async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None when it is longer than ``limit`` bytes."""
-    if (request.content_length or 0) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
+    """Cut plain text into Telegram messages: at most ``limit`` UTF-16 units each."""
+    return split_plain_text(text, limit, first_limit, TextUnits.UTF16)
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
@@ -237,8 +196,8 @@ class TelegramChannel(BaseChannel):
         self._init_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         # Replies sent in part (a 429 or a network error after some of their messages): what
-        # went, so that the retry sends only the rest; (chat, reply) -> (messages sent, last id)
-        self._partly_sent: dict[tuple[str, str], tuple[int, int]] = {}
+        # went, so that the retry sends only the rest
+        self._partly_sent: PartlySent[int] = PartlySent()
         self._file_ids: OrderedDict[str, _Uploaded] = OrderedDict()  # by the blob's SHA-256
         self._uploading = _KeyedLocks()  # one upload of a blob at a time
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.
@@ -454,17 +413,9 @@ class TelegramChannel(BaseChannel):
             await self.run_polling(stop)
             return
         url, secret = self.webhook
-        delay = self.backoff[0]
-        while not stop.is_set():
-            try:
-                await self.set_webhook(url, secret)
-                log.info("Telegram: webhook set")
-                return
-            except SendError as exc:
-                log.error("telegram setWebhook failed (%s); retrying in %.0f s", exc, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, self.backoff[1])
+        if await keep_trying(stop, lambda: self.set_webhook(url, secret), self.backoff,
+                             "telegram setWebhook", log):  # fmt: skip
+            log.info("Telegram: webhook set")
 
     # -- webhook ----------------------------------------------------------------------------
     def webhook_routes(self, app: web.Application, secret: str,
@@ -475,13 +426,11 @@ class TelegramChannel(BaseChannel):
         :mod:`bot.channels.telegram_updates`); a well-formed update PTB cannot parse is parked
         and answered 200 (Telegram would only send it again).
         """
-        expected = secret.encode()
 
         async def handle(request: web.Request) -> web.Response:
-            given = request.headers.get(SECRET_HEADER, "").encode()
-            if not expected or not hmac.compare_digest(given, expected):
+            if not secret_matches(request.headers.get(SECRET_HEADER), secret):
                 return web.Response(status=401)
-            body = await _read_at_most(request, MAX_WEBHOOK_BODY)
+            body = await read_at_most(request, MAX_WEBHOOK_BODY)
             if body is None:
                 log.warning("refused a telegram webhook body over %d bytes", MAX_WEBHOOK_BODY)
                 return web.Response(status=413)
@@ -539,12 +488,8 @@ class TelegramChannel(BaseChannel):
         # A retry of a reply sent in part goes on after the messages that went: sending it all
         # again would repeat them (and, under Telegram's 1-a-second chat limit, for ever).
         # (Only a reply of several messages can be sent in part: a single one is not looked up.)
-        key = (
-            (chat_id, json.dumps(reply.to_json(), sort_keys=True, ensure_ascii=False))
-            if len(parts) > 1
-            else None
-        )
-        done, message_id = self._partly_sent.pop(key, (0, 0)) if key else (0, 0)
+        key = PartlySent.key(chat_id, reply) if len(parts) > 1 else None
+        done, message_id = self._partly_sent.take(key, 0)
         for i, part in enumerate(parts):
             if i < done:
                 continue
@@ -558,7 +503,7 @@ class TelegramChannel(BaseChannel):
                         chat_id, part.text, parse_mode="HTML", reply_markup=markup))  # fmt: skip
             except (RetryLater, TransientError, asyncio.CancelledError):  # retried later
                 if i and key:  # … from this message on (refused for good: nothing is kept)
-                    self._remember_partly_sent(key, i, message_id)
+                    self._partly_sent.remember(key, i, message_id)
                 raise
             message_id = sent.message_id
         return str(message_id)
@@ -580,11 +525,6 @@ class TelegramChannel(BaseChannel):
             choose = translator(reply.locale).gettext("Or tap a button:")
             return [file, _Part(html.escape(choose, quote=False))]
         return [file, *(_Part(text) for text in self.render(reply))]
-
-    def _remember_partly_sent(self, key: tuple[str, str], done: int, message_id: int) -> None:
-        while len(self._partly_sent) >= PARTLY_SENT_KEPT:  # the oldest are given up by now
-            del self._partly_sent[next(iter(self._partly_sent))]
-        self._partly_sent[key] = (done, message_id)
 
     @staticmethod
     def _two_messages(reply: Reply) -> tuple[Reply, Reply]:
