@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from bot.cli_help import build_parser
 from bot.logs import setup_logging
 from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from bot.app import App
     from storage.db import Database
 
 __all__ = ["main"]
@@ -177,30 +180,75 @@ async def _serve(settings: Settings) -> int:
     for warning in (await data_warnings(app.db))[1]:
         log.warning(warning)
     web_app = http_app(app)
-    if settings.telegram_token:
-        from bot.channels.telegram import TelegramChannel
-        from storage.blobs import LocalBlobStore
-
-        webhook = None
-        if settings.telegram_webhook_url:
-            if not settings.telegram_webhook_secret:
-                print("OCOP_TELEGRAM_WEBHOOK_SECRET must be set with a webhook.", file=sys.stderr)
-                return 1
-            secret = settings.telegram_webhook_secret.get_secret_value()
-            webhook = (settings.telegram_webhook_url, secret)
-        token = settings.telegram_token.get_secret_value()
-        telegram = TelegramChannel(token, settings.telegram_api_url, app.engine, webhook=webhook,
-                                   blobs=LocalBlobStore(settings.blob_dir))  # fmt: skip
-        await telegram.initialize()
-        app.channels.add(telegram)  # serve adds its webhook route or runs its poller
-        if webhook:
-            log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
-        else:
-            log.info("Telegram: polling %s", settings.telegram_api_url)
-    else:
-        log.warning("OCOP_TELEGRAM_TOKEN is not set: no chat channel is running.")
+    if not await _add_telegram(settings, app) or not await _add_zalo_bot(settings, app):
+        return 1
+    if not app.channels:
+        log.warning("Neither OCOP_TELEGRAM_TOKEN nor OCOP_ZALO_BOT_TOKEN is set: no chat "
+                    "channel is running.")  # fmt: skip
     await serve(app, web_app)
     return 0
+
+
+async def _add_telegram(settings: Settings, app: App) -> bool:
+    """The Telegram channel when ``OCOP_TELEGRAM_TOKEN`` is set; False on a setting missing."""
+    if not settings.telegram_token:
+        return True
+    from bot.channels.telegram import TelegramChannel
+    from storage.blobs import LocalBlobStore
+
+    webhook = None
+    if settings.telegram_webhook_url:
+        if not settings.telegram_webhook_secret:
+            print("OCOP_TELEGRAM_WEBHOOK_SECRET must be set with a webhook.", file=sys.stderr)
+            return False
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        webhook = (settings.telegram_webhook_url, secret)
+    token = settings.telegram_token.get_secret_value()
+    telegram = TelegramChannel(token, settings.telegram_api_url, app.engine, webhook=webhook,
+                               blobs=LocalBlobStore(settings.blob_dir))  # fmt: skip
+    await telegram.initialize()
+    app.channels.add(telegram)  # serve adds its webhook route or runs its poller
+    if webhook:
+        log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
+    else:
+        log.info("Telegram: polling %s", settings.telegram_api_url)
+    return True
+
+
+async def _add_zalo_bot(settings: Settings, app: App) -> bool:
+    """The Zalo bot channel when ``OCOP_ZALO_BOT_TOKEN`` is set; False on a setting missing."""
+    if not settings.zalo_bot_token:
+        return True
+    from bot.channels.zalo_bot import ZaloBotChannel
+    from storage.blobs import LocalBlobStore
+
+    webhook = None
+    if settings.zalo_bot_webhook_url:
+        secret = (settings.zalo_bot_webhook_secret or SecretStr("")).get_secret_value()
+        if not 8 <= len(secret) <= 256:
+            print("OCOP_ZALO_BOT_WEBHOOK_SECRET (8 to 256 characters) must be set with a "
+                  "webhook.", file=sys.stderr)  # fmt: skip
+            return False
+        webhook = (settings.zalo_bot_webhook_url, secret)
+    channel = ZaloBotChannel(
+        settings.zalo_bot_token.get_secret_value(),
+        settings.zalo_bot_api_url,
+        app.engine,
+        webhook=webhook,
+        blobs=LocalBlobStore(settings.blob_dir),
+        public_url=settings.public_url,
+        send_rate=settings.zalo_bot_send_rate,
+    )
+    await channel.initialize()
+    app.channels.add(channel)  # serve adds its routes and runs its poller or sets the webhook
+    if webhook:
+        log.info("Zalo bot: webhook at %s", settings.zalo_bot_webhook_url)
+    else:
+        log.info("Zalo bot: polling %s", settings.zalo_bot_api_url)
+    if not settings.public_url:
+        log.info("Zalo bot: OCOP_PUBLIC_URL is not set, so replies' pictures are not sent "
+                 "(the text says a file came with the message)")  # fmt: skip
+    return True
 
 
 if __name__ == "__main__":

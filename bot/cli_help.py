@@ -17,6 +17,11 @@ SETTING_HELP = {
     "telegram_api_url": "Bot API server root",
     "telegram_webhook_url": "public HTTPS URL of /telegram/webhook; unset = polling",
     "telegram_webhook_secret": "secret Telegram sends with each webhook call (with a webhook)",
+    "zalo_bot_token": "the Zalo bot's token from Zalo Bot Manager; unset = no Zalo bot channel",
+    "zalo_bot_api_url": "Zalo Bot Platform API root",
+    "zalo_bot_webhook_url": "public HTTPS URL of /zalo-bot/webhook; unset = polling",
+    "zalo_bot_webhook_secret": "secret (8 to 256 characters) Zalo sends with each webhook call",
+    "zalo_bot_send_rate": "the Zalo bot's messages per second",
     "http_host": "where the HTTP server listens",
     "http_port": "the HTTP server's port (/healthz, webhooks)",
     "default_locale": "language for people who have not chosen one (vi, en)",
@@ -34,12 +39,13 @@ SETTING_HELP = {
     "console_url": "the console's base URL, for links in officials' chat notifications",
     "quiet_hours": "no reminders from the first hour to the second, Vietnam time (0-0: none)",
     "scheduler_interval": "seconds between checks for due timers (reminders)",
-    "public_url": "base URL of the certificate page /verify/<number> (QR codes); default: "
-    "console_url",
+    "public_url": "base URL of the certificate page /verify/<number> (QR codes; default: "
+    "console_url) and of the pictures the Zalo bot sends",
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }
-SECRETS = {"telegram_token", "telegram_webhook_secret"}
+SECRETS = {"telegram_token", "telegram_webhook_secret", "zalo_bot_token",
+           "zalo_bot_webhook_secret"}  # fmt: skip
 
 MIGRATE_SETTINGS = ("database_url", "log_level", "log_file")
 AREAS_SETTINGS = ("database_url",)
@@ -106,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         "run the bot: HTTP server, engine, sender, channels",
         "Runs everything configured until SIGINT/SIGTERM: the HTTP server (/healthz, the "
-        "Telegram webhook, the officials' console at /console/), the engine, the sender and, "
-        "without a webhook, the Telegram poller. "
+        "Telegram and Zalo bot webhooks, the officials' console at /console/), the engine, the "
+        "sender and, without a webhook, the Telegram and Zalo bot pollers. "
         "Migrates the default SQLite file itself; refuses to start on an outdated PostgreSQL "
         "schema. Warns when no commune list is loaded.",
     )

@@ -511,6 +511,7 @@ class Engine:
             flows=self.flows,
             is_new_user=is_new,
             clock=self.clock,
+            capabilities=capabilities_of(self.channels, event.channel),
         )
         return ctx, conversation
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import Capabilities
 from bot.i18n import Translator, translator
 from bot.vocabulary import Button, Event, Reply, button_payload
 from storage.clock import SYSTEM_CLOCK, Clock, local_date
@@ -95,11 +96,25 @@ class StepContext:
     more_waiting: bool = False  # more events of this chat are queued behind this one
     clock: Clock = SYSTEM_CLOCK  # the engine's: expiry and attempt windows (tests move it)
     conceal_input: bool = False  # the step saw a secret: the stored event and transcript mask it
+    # What the user's channel can do (None: a channel not running in this process).
+    capabilities: Capabilities | None = None
 
     @property
     def today(self) -> date:
         """Today's date in Vietnam by the engine's clock."""
         return local_date(self.clock)
+
+    # -- the user's channel -----------------------------------------------------------------
+    def receives(self, kind: str) -> bool:
+        """Whether the user can send files of ``kind`` ("document", "photo") on their channel
+        (assumed where the channel is not known)."""
+        return self.capabilities is None or kind in self.capabilities.file_kinds
+
+    @property
+    def can_share_contact(self) -> bool:
+        """Whether the user's channel has a button sharing their phone number (assumed where
+        the channel is not known)."""
+        return self.capabilities is None or self.capabilities.contact_request
 
     # -- language ---------------------------------------------------------------------------
     @property

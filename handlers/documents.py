@@ -83,6 +83,11 @@ TIER_HEADINGS = {
 }
 
 KNOCKOUT = N_("Without this the dossier is rejected.")
+# Said at an upload where the user's channel takes photos but no documents (the Zalo bot).
+PHOTOS_ONLY = N_(
+    "This app can only send photos: send a photo of each page, or send the PDF on Telegram "
+    "or the province's Zalo OA."
+)
 
 PROBLEMS = {
     "too_large": N_(
@@ -486,8 +491,16 @@ class DocumentsFlow:
             )
         else:
             lines.append(ctx._("Send it as a PDF, Word or Excel file, or as a photo."))
+        lines += self._channel_note(ctx)
         buttons = [[Button(ctx._("⬅️ Back"), BACK)]]
         ctx.say("\n".join(lines), title=f"📎 {doc_type.name(locale)}", buttons=buttons)
+
+    @staticmethod
+    def _channel_note(ctx: StepContext) -> list[str]:
+        """What the user's channel cannot send, said where a document is asked for."""
+        if ctx.receives("document") or not ctx.receives("photo"):
+            return []
+        return [ctx._(PHOTOS_ONLY)]
 
     def _upload_row(self, ctx: StepContext) -> list[list[Button]]:
         """✅ Done once a file of this visit is in, else ⬅️ Back."""
@@ -758,7 +771,12 @@ class DocumentsFlow:
         code = ctx.data.get("doc")
         if ctx.step == UPLOAD and isinstance(code, str):
             ctx.say(
-                ctx._("Send the document as a file or photos, or tap a button."),
+                "\n".join(
+                    [
+                        ctx._("Send the document as a file or photos, or tap a button."),
+                        *self._channel_note(ctx),
+                    ]
+                ),
                 buttons=self._upload_row(ctx),
             )
         elif ctx.step == SUBMIT:
@@ -768,10 +786,11 @@ class DocumentsFlow:
 
     def help(self, ctx: StepContext) -> str:
         if ctx.step == UPLOAD:
-            return ctx._(
+            text = ctx._(
                 "Send the document as a file (PDF, Word, Excel) or as photos, attached to a "
                 "message. Tap ⬅️ Back to choose another document."
             )
+            return "\n".join([text, *self._channel_note(ctx)])
         return ctx._(
             "This is your product's dossier. ⬜ means missing, ✅ received, ⚠️ sent back by an "
             "official, ✏️ corrected. Documents needed to file come first, then those needed "

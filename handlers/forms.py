@@ -118,6 +118,8 @@ class Field:
     columns: int = 2
     show: Shower | None = None
     hint: str = ""
+    # A contact field's prompt where the channel cannot share a contact (the number is typed).
+    typed_prompt: str = ""
     resets: tuple[str, ...] = ()  # answers that no longer hold when this one changes
     when: Callable[[dict[str, Any]], bool] | None = None  # asked only when this holds
     tapped: Parser | None = None  # what a tapped suggestion means (default: its value)
@@ -286,7 +288,8 @@ class FormFlow:
         if not suggest:
             ctx.data.pop("suggest", None)
         index = self._index(fld.name)
-        lines = [ctx._(fld.prompt)]
+        typed = fld.contact and fld.typed_prompt and not ctx.can_share_contact
+        lines = [ctx._(fld.typed_prompt if typed else fld.prompt)]
         current = ctx.data["values"].get(fld.name)
         if current not in (None, ""):
             lines.append(ctx._("Now: {value}").format(value=await self._show(ctx, fld, current)))
@@ -346,7 +349,7 @@ class FormFlow:
                 return answer
             raise Invalid(N_("That button is not one of the answers to this question."))
         if event.kind not in (EventKind.TEXT,) or not event.text.strip():
-            raise Invalid(self._wrong_kind_message(fld))
+            raise Invalid(self._wrong_kind_message(ctx, fld))
         typed = event.text.strip()
         if fld.choices and not fld.free_text:
             return await self._match_choice(ctx, fld, typed)
@@ -358,7 +361,9 @@ class FormFlow:
         return await fld.parse(ctx, typed)
 
     @staticmethod
-    def _wrong_kind_message(fld: Field) -> str:
+    def _wrong_kind_message(ctx: StepContext, fld: Field) -> str:
+        if fld.contact and not ctx.can_share_contact:
+            return N_("Please type the number.")
         if fld.contact:
             return N_("Please type the number or tap “Share my phone number”.")
         if fld.choices and not fld.free_text:

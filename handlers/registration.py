@@ -346,6 +346,7 @@ FIELDS: tuple[Field, ...] = (
             "Which mobile number can officials reach you on? "
             "Tap “Share my phone number” or type it."
         ),
+        typed_prompt=N_("Which mobile number can officials reach you on? Please type it."),
         parse=parse_phone,
         contact=True,
         show=show_phone,

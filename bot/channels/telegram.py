@@ -64,6 +64,7 @@ from bot.channels.telegram_updates import (
     update_problem,
     utf16_units,
 )
+from bot.channels.text import command_in
 from bot.channels.text import split_text as split_plain_text
 from bot.channels.webhooks import keep_trying, read_at_most, secret_matches
 from bot.i18n import translator
@@ -252,11 +253,9 @@ class TelegramChannel(BaseChannel):
         if message.chat.type != "private":  # the flows are one person's conversation
             return self._event(update, chat, user, EventKind.OTHER, other=GROUP)
         if (text := message.text) is not None:
-            if text.startswith("/") and len(text) > 1 and not text[1].isspace():
-                head, *rest = text.split(maxsplit=1)
-                command = head[1:].split("@", 1)[0].lower()
-                return self._event(update, chat, user, EventKind.COMMAND, command=command,
-                                   text=rest[0] if rest else "")  # fmt: skip
+            if (command := command_in(text)) is not None:
+                return self._event(update, chat, user, EventKind.COMMAND, command=command[0],
+                                   text=command[1])  # fmt: skip
             return self._event(update, chat, user, EventKind.TEXT, text=text)
         if (contact := message.contact) is not None:
             own = user is not None and contact.user_id == user.id

@@ -1,4 +1,5 @@
-"""Long replies cut into the messages a platform accepts, counted the way it counts.
+"""Text as platforms carry it: long replies cut into the messages a platform accepts, counted
+the way it counts, and a typed "/command arguments" read the same way on every channel.
 
 Telegram counts a text in UTF-16 code units; a platform that counts characters is served by
 :attr:`~bot.channels.base.TextUnits.CHARACTERS`. A text is cut at a paragraph, else a line, else
@@ -10,7 +11,16 @@ from __future__ import annotations
 
 from bot.channels.base import TextUnits
 
-__all__ = ["split_text", "text_length", "utf16_units"]
+__all__ = ["command_in", "split_text", "text_length", "utf16_units"]
+
+
+def command_in(text: str) -> tuple[str, str] | None:
+    """``("start", "abc")`` for ``"/start abc"`` (or ``"/Start@ocop_bot abc"``: lower case,
+    without the bot's name), None when the text is not a command."""
+    if not (text.startswith("/") and len(text) > 1 and not text[1].isspace()):
+        return None
+    head, *rest = text.split(maxsplit=1)
+    return head[1:].split("@", 1)[0].lower(), rest[0] if rest else ""
 
 
 def utf16_units(text: str) -> int:
