@@ -183,7 +183,7 @@ async def _serve(settings: Settings) -> int:
     if not await _add_telegram(settings, app) or not await _add_zalo_bot(settings, app):
         return 1
     if not app.channels:
-        log.warning("Neither OCOP_TELEGRAM_TOKEN nor OCOP_ZALO_BOT_TOKEN is set: no chat "
+        log.warning("OCOP_TELEGRAM_TOKEN is not set, nor OCOP_ZALO_BOT_TOKEN: no chat "
                     "channel is running.")  # fmt: skip
     await serve(app, web_app)
     return 0

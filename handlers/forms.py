@@ -289,7 +289,8 @@ class FormFlow:
             ctx.data.pop("suggest", None)
         index = self._index(fld.name)
         typed = fld.contact and fld.typed_prompt and not ctx.can_share_contact
-        lines = [ctx._(fld.typed_prompt if typed else fld.prompt)]
+        prompt = fld.typed_prompt if typed else fld.prompt
+        lines = [ctx._(prompt)]
         current = ctx.data["values"].get(fld.name)
         if current not in (None, ""):
             lines.append(ctx._("Now: {value}").format(value=await self._show(ctx, fld, current)))

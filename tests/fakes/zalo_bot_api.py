@@ -329,6 +329,7 @@ class FakeZaloBotAPI:
         method = request.match_info["method"]
         handler = self._methods.get(method)
         self.calls[method] += 1
+        self._notify_soon()
         params: dict[str, Any] = {}
         try:
             if handler is None:
@@ -414,6 +415,7 @@ class FakeZaloBotAPI:
                     raise ApiError(408, "Request timeout")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+        self._notify_soon()
         if self.batch:
             answered, self.updates = self.updates, []
             return answered

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from aiohttp import web
 
 from bot.channels.zalo_bot import WEBHOOK_PATH, ZaloBotChannel
 from storage.blobs import LocalBlobStore
 from storage.text import fold
 from tests.fakes.zalo_bot_api import FakeZaloBotAPI, SentMessage
+from tests.rigs.listener import Listener
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -48,15 +46,14 @@ class ZaloBotRig:
         self.public_files = public_files
         self.api = FakeZaloBotAPI()
         self.adapter: ZaloBotChannel | None = None
-        self._runner: web.AppRunner | None = None
+        self._listener: Listener | None = None
 
     async def start(
         self, app: App, blob_dir: Path, stop: asyncio.Event
     ) -> list[asyncio.Task[Any]]:
         await self.api.start()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._listener = listener = Listener()
+        url = listener.url
         self.adapter = ZaloBotChannel(
             self.api.token,
             self.api.url,
@@ -67,11 +64,8 @@ class ZaloBotRig:
             blobs=LocalBlobStore(blob_dir),
             public_url=url if self.public_files else None,
         )
-        server = web.Application()
-        self.adapter.routes(server)
-        self._runner = web.AppRunner(server, access_log=None)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        self.adapter.routes(listener.app)
+        await listener.start()
         await self.adapter.initialize()
         app.channels.add(self.adapter)
         return [asyncio.create_task(self.adapter.run(stop))]
@@ -79,8 +73,8 @@ class ZaloBotRig:
     async def close(self) -> None:
         if self.adapter is not None:
             await self.adapter.shutdown()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._listener is not None:
+            await self._listener.close()
         await self.api.stop()
 
     def phone(self, bot: RunningBot, chat_id: int) -> ZaloBotPhone:
