@@ -112,11 +112,13 @@ async def dispatch(ctx: StepContext) -> None:
     flow = ctx.flows[ctx.conversation.flow]
     if event.kind == EventKind.OTHER:
         what = OTHER_KINDS.get(event.other, N_("this kind of message"))
-        ctx.say(
-            ctx._(
-                "Sorry, I cannot read {what} here. Please answer with text or the buttons."
-            ).format(what=ctx._(what))
+        caps = ctx.capabilities
+        sorry = (
+            N_("Sorry, I cannot read {what} here. Please answer with text or a choice's number.")
+            if caps is not None and not caps.buttons_per_message  # choices come as numbered lists
+            else N_("Sorry, I cannot read {what} here. Please answer with text or the buttons.")
         )
+        ctx.say(ctx._(sorry).format(what=ctx._(what)))
         await flow.reprompt(ctx)
         return
     if event.kind == EventKind.BUTTON and event.signature != _current_signature(ctx):
