@@ -17,13 +17,19 @@ from tests.rigs.zalo_bot import ZaloBotPhone, ZaloBotRig
 CHAT = 7_700_000_001
 
 
-@pytest.fixture
-async def bot(prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
+@pytest.fixture(params=["polling"])
+async def bot(
+    prepared_database: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[RunningBot]:
+    """The real bot with the Zalo bot channel polling the fake platform (or, where a test asks
+    for ``webhook``, the platform POSTing to it)."""
     url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs", rig=ZaloBotRig()) as running:
+    rig = ZaloBotRig(webhook=request.param == "webhook")
+    async with running_bot(url, tmp_path / "blobs", rig=rig) as running:
         yield running
 
 
+@pytest.mark.parametrize("bot", ["polling", "webhook"], indirect=True)
 async def test_a_producer_registers_on_the_zalo_bot(bot: RunningBot) -> None:
     phone = bot.producer(CHAT)
     assert isinstance(phone, ZaloBotPhone)
@@ -52,6 +58,9 @@ async def test_a_producer_registers_on_the_zalo_bot(bot: RunningBot) -> None:
     assert identity is not None and identity.chat_id == phone.zalo_id
     assert member is not None and member.user_id == identity.user_id
     assert not bot.api.sent, "nothing went to Telegram"
+    rig = bot.rig
+    assert isinstance(rig, ZaloBotRig)
+    assert bool(rig.api.webhook_posts) == rig.webhook  # the updates came the way asked
 
 
 async def test_a_document_goes_as_photos_here(bot: RunningBot) -> None:
