@@ -164,9 +164,6 @@ async def serve(app: App, web_app: web.Application, extra: list[Any] | None = No
     site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
     await site.start()
     log.info("listening on http://%s:%d", app.settings.http_host, app.settings.http_port)
-    import gc as _gc
-
-    _gc.freeze()
     # What start-up made (modules, mappers, rules, areas) lives as long as the process: out of
     # the collector's sight, a full collection scans a fraction of the heap (about 110 ms
     # pauses every few seconds under a broadcast became 15-20 ms; bench/README.md, broadcast).

@@ -33,7 +33,6 @@ from bot.i18n import N_
 from bot.timers import run_timer_event
 from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
-from storage.clock import utcnow
 from storage.official_chats import LINK_PREFIX
 
 __all__ = ["HELP_AGAIN_WITHIN", "dispatch"]
@@ -77,7 +76,7 @@ async def dispatch(ctx: StepContext) -> None:
         await run_timer_event(ctx)
         return
     if event.kind == EventKind.LEAVE:
-        ctx.identity.blocked_at = utcnow()
+        ctx.identity.blocked_at = ctx.clock.now()
         return
     ctx.identity.blocked_at = None
     if event.kind == EventKind.OTHER and event.other == GROUP:
