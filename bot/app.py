@@ -94,7 +94,7 @@ def build_app(
     broadcaster = Broadcaster(
         db,
         clock=clock,
-        window=window_for(settings.send_rate_global),
+        window=window_for(sum(channel_rates(settings))),
         interval=settings.poll_interval,
         on_queued=sender.wake,
     )
@@ -117,6 +117,17 @@ def build_app(
         channels=chans,
         clock=clock,
     )
+
+
+def channel_rates(settings: Settings) -> list[float]:
+    """The send rates of the channels ``settings`` configure (Telegram's always: the demo and
+    the tests run it), for the broadcaster's window: a few seconds of all of them together."""
+    rates = [settings.send_rate_global]
+    if settings.zalo_app_id:
+        rates.append(settings.zalo_send_rate)
+    if settings.zalo_bot_token:
+        rates.append(settings.zalo_bot_send_rate)
+    return rates
 
 
 def http_app(app: App) -> web.Application:
