@@ -13,7 +13,8 @@ after -216/-220), so that among every process sharing the database:
   process that dies after the commit leaves the pair for the next one. One that dies between
   Zalo's answer and the commit (or whose answer is lost on the way) loses the pair: Zalo has
   spent the old refresh token, the next refresh is refused and officials are told (below).
-  Nothing else happens in that window;
+  Nothing else happens in that window, and a caller that gives up (the sender's send
+  timeout cancels it) does not stop a refresh under way: it runs on to its commit;
 - a refresh token Zalo refuses marks the row failed, once, in the transaction that alerts the
   province officials and administrators in chat (``bot/official_notify.py``); from then on the
   keeper raises :class:`ZaloAuthFailed` at once, without calling Zalo (it looks at the database
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -153,6 +155,7 @@ class ZaloTokenKeeper:
         self._not_before = 0.0  # monotonic time before which no refresh is tried again
         self._network_errors = 0
         self._network_error_text = ""
+        self._refreshing: set[asyncio.Future[str | None]] = set()
 
     async def current(self) -> str:
         """An access token valid for at least a while (renewed when it is within ``ahead`` of
@@ -172,7 +175,9 @@ class ZaloTokenKeeper:
             return await self._obtain(rejected)
 
     async def close(self) -> None:
-        """Close the keeper's own HTTP session (not the adapter's)."""
+        """Let a refresh under way finish (its pair committed), then close the keeper's own
+        HTTP session (not the adapter's)."""
+        await asyncio.gather(*self._refreshing, return_exceptions=True)
         if self._own_http and self._http is not None:
             await self._http.close()
             self._http = None
@@ -204,7 +209,7 @@ class ZaloTokenKeeper:
             leased = await self._take_lease(now, tokens.version)
             if leased is not None:
                 refreshes += 1
-                renewed = await self._refresh(leased)
+                renewed = await self._uncancellable(self._refresh(leased))
                 if renewed is not None:
                     return renewed
                 continue  # another pair was stored, ours failed or Zalo did not answer
@@ -214,6 +219,15 @@ class ZaloTokenKeeper:
                 raise ZaloTokenUnavailable("another process has been refreshing for too long")
             await self.clock.sleep(wait)
             wait = min(wait * 2, POLL_MAX)
+
+    async def _uncancellable(self, refresh: Coroutine[Any, Any, str | None]) -> str | None:
+        """``refresh`` run to its end even if the caller is cancelled (the sender gives up a
+        send at its timeout): Zalo's answer must reach the database, or the pair is lost."""
+        task = asyncio.ensure_future(refresh)
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return await asyncio.shield(task)
 
     def _raise_if_failed(self) -> None:
         """Raise at once while the token is known to have failed (no database read either,
@@ -336,7 +350,8 @@ class ZaloTokenKeeper:
             )  # fmt: skip
 
     async def _network_error(self, exc: BaseException) -> None:
-        """The refresh did not happen: free the lease, and wait longer before the next try."""
+        """No pair came back (the network failed; whether Zalo spent the refresh token is not
+        known): free the lease, and wait longer before the next try."""
         async with self.db.transaction() as session:
             await release_lease(session, self.app_id, self.owner)
         self._network_errors += 1

@@ -305,6 +305,21 @@ async def test_a_refused_refresh_token_fails_once_alerts_once_and_stops_calling_
     assert len(await alerts(one.db)) == 3
 
 
+async def test_a_caller_giving_up_during_a_refresh_does_not_lose_the_pair(bots: Bots) -> None:
+    """The sender cancels a send at its timeout; a refresh under way goes on to its commit."""
+    web = bots.process("web-1", bots.oauth.authorise())
+    bots.oauth.gate.clear()
+    asking = asyncio.create_task(web.current())
+    await bots.oauth.wait_requests(1)
+    asking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asking
+    bots.oauth.gate.set()  # Zalo answers after the caller gave up
+    await web.close()  # waits for the refresh under way
+    token = await bots.process("web-2").current()
+    assert bots.oauth.valid(token) and bots.oauth.refreshes == 1 and bots.oauth.refused == []
+
+
 async def test_a_pair_lost_between_zalos_answer_and_the_commit_needs_a_new_token(
     bots: Bots,
 ) -> None:
