@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -293,6 +294,10 @@ class ZaloTokenKeeper:
             log.warning("Zalo OA %s: a new refresh token was set while this process refreshed; "
                         "using that one", self.app_id)  # fmt: skip
             return None
+        self._tokens = replace(
+            leased, access_token=access, refresh_token=refresh, access_expires_at=expires_at,
+            refreshed_at=now, lease_owner=None, lease_until=None, version=leased.version + 1,
+        )  # fmt: skip
         log.info("Zalo OA %s: access token renewed, valid until %s", self.app_id, expires_at)
         return access
 
