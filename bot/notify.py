@@ -40,7 +40,9 @@ async def notify_producer(
         .join(ProducerMember, ProducerMember.user_id == User.id)
         .where(ProducerMember.producer_id == producer_id, ChannelIdentity.blocked_at.is_(None))
     )
-    return await _queue(session, rows.tuples().all(), message, official_id)
+    return await _queue(
+        session, [(identity, user) for identity, user in rows], message, official_id
+    )
 
 
 async def notify_user(
@@ -60,7 +62,7 @@ async def notify_user(
     )
     chats = [
         (identity, user)
-        for identity, user in rows.tuples()
+        for identity, user in rows
         if besides is None or ChatKey(identity.channel, identity.chat_id) != besides
     ]
     return await _queue(session, chats, message, None)
