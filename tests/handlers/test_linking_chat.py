@@ -19,6 +19,7 @@ from storage.clock import ManualClock
 from storage.models import (
     AuditEntry,
     ChannelIdentity,
+    Conversation,
     InboxEvent,
     OutboxMessage,
     ProducerMember,
@@ -55,10 +56,13 @@ def code_in(messages: list[SentMessage]) -> str:
 
 
 async def people(bot: RunningBot) -> dict[str, int]:
-    """Each chat's person."""
+    """Each chat's person (checking that its conversation names the same one)."""
     async with bot.db.sessions() as session:
         rows = await session.execute(select(ChannelIdentity.chat_id, ChannelIdentity.user_id))
-        return {chat_id: user_id for chat_id, user_id in rows}
+        found = {chat_id: user_id for chat_id, user_id in rows}
+        rows = await session.execute(select(Conversation.chat_id, Conversation.user_id))
+        assert {chat_id: user_id for chat_id, user_id in rows} == found
+        return found
 
 
 async def test_two_apps_linked_in_vietnamese_typed_without_diacritics(bot: RunningBot) -> None:
@@ -147,3 +151,25 @@ async def test_link_in_the_middle_of_a_form_keeps_its_question(bot: RunningBot) 
     replies = await first.say("/link")
     assert CODE.search(replies[0].plain)
     assert replies[-1].plain == question
+
+
+async def test_a_chat_unlinks_itself_and_the_other_is_told(bot: RunningBot) -> None:
+    first, second = bot.producer(FIRST), bot.producer(SECOND)
+    code = code_in(await first.say("/link"))
+    await second.say(f"/link {code}")
+    first.new_messages()
+
+    await second.say("/menu")
+    await second.tap("Cai dat")
+    listed = (await second.tap("Ung dung da lien ket"))[-1]
+    assert "2. Telegram — cuộc trò chuyện này" in listed.plain
+    await second.tap("Huy lien ket 2.")
+    (told, menu) = await second.tap("Co, huy lien ket")
+    assert told.plain.startswith("Cuộc trò chuyện này không còn liên kết")
+    assert "Hãy bắt đầu bằng việc đăng ký chủ thể" in menu.plain  # a person of its own
+    (left,) = first.new_messages()
+    assert left.plain == (
+        "Đã hủy liên kết cuộc trò chuyện Telegram: nó không còn thuộc tài khoản này."
+    )
+    chats = await people(bot)
+    assert chats[str(FIRST)] != chats[str(SECOND)]
