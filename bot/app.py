@@ -14,6 +14,7 @@ import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -149,6 +150,7 @@ def http_app(app: App) -> web.Application:
         blobs=LocalBlobStore(app.settings.blob_dir),
         bot_username=(app.settings.telegram_bot_username or "").lstrip("@") or None,
         public_url=app.settings.public_url or app.settings.console_url,
+        reply_windows={"zalo_oa": timedelta(hours=app.settings.zalo_reply_window_hours)},
     )
     mount_console(web_app, config)
     mount_verify(web_app, config)
