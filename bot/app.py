@@ -14,6 +14,7 @@ import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -94,7 +95,7 @@ def build_app(
     broadcaster = Broadcaster(
         db,
         clock=clock,
-        window=window_for(settings.send_rate_global),
+        window=window_for(sum(channel_rates(settings))),
         interval=settings.poll_interval,
         on_queued=sender.wake,
     )
@@ -119,6 +120,17 @@ def build_app(
     )
 
 
+def channel_rates(settings: Settings) -> list[float]:
+    """The send rates of the channels ``settings`` configure (Telegram's always: the demo and
+    the tests run it), for the broadcaster's window: a few seconds of all of them together."""
+    rates = [settings.send_rate_global]
+    if settings.zalo_app_id:
+        rates.append(settings.zalo_send_rate)
+    if settings.zalo_bot_token:
+        rates.append(settings.zalo_bot_send_rate)
+    return rates
+
+
 def http_app(app: App) -> web.Application:
     """The aiohttp application: health check, the officials' console (and, when configured,
     webhooks)."""
@@ -138,6 +150,7 @@ def http_app(app: App) -> web.Application:
         blobs=LocalBlobStore(app.settings.blob_dir),
         bot_username=(app.settings.telegram_bot_username or "").lstrip("@") or None,
         public_url=app.settings.public_url or app.settings.console_url,
+        reply_windows={"zalo_oa": timedelta(hours=app.settings.zalo_reply_window_hours)},
     )
     mount_console(web_app, config)
     mount_verify(web_app, config)
@@ -164,9 +177,6 @@ async def serve(app: App, web_app: web.Application, extra: list[Any] | None = No
     site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
     await site.start()
     log.info("listening on http://%s:%d", app.settings.http_host, app.settings.http_port)
-    import gc as _gc
-
-    _gc.freeze()
     # What start-up made (modules, mappers, rules, areas) lives as long as the process: out of
     # the collector's sight, a full collection scans a fraction of the heap (about 110 ms
     # pauses every few seconds under a broadcast became 15-20 ms; bench/README.md, broadcast).

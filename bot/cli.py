@@ -1,5 +1,5 @@
-"""The ``ocop-bot`` command: serve, migrate, import areas, officials, broadcast, chat in the
-terminal."""
+"""The ``ocop-bot`` command: serve, migrate, import areas, officials, broadcast, the Zalo OA's
+token, chat in the terminal."""
 
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 130
+    if args.command == "zalo":
+        return asyncio.run(_zalo(settings, args))
     if args.command == "chat":
         from bot.terminal_chat import run_terminal_chat
 
@@ -168,6 +170,14 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     if not await ensure_schema(settings):
         return 1
     return await run_broadcast(settings, args)
+
+
+async def _zalo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_zalo import run_zalo
+
+    if not await ensure_schema(settings):
+        return 1
+    return await run_zalo(settings, args)
 
 
 async def _serve(settings: Settings) -> int:

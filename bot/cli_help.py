@@ -41,15 +41,21 @@ SETTING_HELP = {
     "scheduler_interval": "seconds between checks for due timers (reminders)",
     "public_url": "base URL of the certificate page /verify/<number> (QR codes; default: "
     "console_url) and of the pictures the Zalo bot sends",
+    "zalo_app_id": "the Zalo app's id (developers.zalo.me) linked to the Official Account",
+    "zalo_app_secret": "the Zalo app's secret key (sent as secret_key when refreshing tokens)",
+    "zalo_oauth_url": "Zalo's OAuth server root (<root>/v4/oa/access_token)",
+    "zalo_refresh_token": "the OA's first refresh token; later ones are kept in the database "
+    "(`ocop-bot zalo set-refresh-token` replaces a refused one)",
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }
-SECRETS = {"telegram_token", "telegram_webhook_secret", "zalo_bot_token",
-           "zalo_bot_webhook_secret"}  # fmt: skip
+SECRETS = {"telegram_token", "telegram_webhook_secret", "zalo_app_secret", "zalo_refresh_token",
+           "zalo_bot_token", "zalo_bot_webhook_secret"}  # fmt: skip
 
 MIGRATE_SETTINGS = ("database_url", "log_level", "log_file")
 AREAS_SETTINGS = ("database_url",)
 OFFICIALS_SETTINGS = ("database_url",)
+ZALO_SETTINGS = ("database_url", "zalo_app_id")
 BROADCAST_SETTINGS = (
     "database_url",
     "telegram_token",
@@ -100,7 +106,7 @@ def _command(
 
 def build_parser() -> argparse.ArgumentParser:
     """``ocop-bot serve | migrate | areas import FILE | areas status | officials … |
-    broadcast … | chat``."""
+    broadcast … | zalo … | chat``."""
     parser = argparse.ArgumentParser(
         prog="ocop-bot",
         description="OCOP Bot: the chat bot for Vietnam's OCOP programme. "
@@ -158,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _officials(sub)
     _broadcast(sub)
+    _zalo(sub)
     _command(
         sub,
         "chat",
@@ -356,3 +363,40 @@ def _broadcast(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     cancel.add_argument("id", type=int)
     cancel.add_argument("--as", dest="as_official", required=True, metavar="USERNAME")
+
+
+def _zalo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    zalo = _command(
+        sub,
+        "zalo",
+        "the Zalo OA's token: set a new refresh token, or see whether it works",
+        "The bot renews the Zalo Official Account's access token itself, with a refresh token "
+        "that works once and is kept in the database. When Zalo refuses it (officials are told "
+        "in chat; /healthz says 'failed since'), authorise the OA again on Zalo's developer "
+        "site and give the new refresh token with `set-refresh-token`.",
+        ZALO_SETTINGS,
+    )
+    actions = zalo.add_subparsers(dest="zalo_command", required=True, metavar="ACTION")
+    token = _command(
+        actions,
+        "set-refresh-token",
+        "store a new refresh token for the OA",
+        "Replaces the stored refresh token (refused or not); running bots take it up within a "
+        "minute or two, without a restart. The token is asked at a hidden prompt, or read "
+        "from the first line of standard input with --token-stdin; never give it as an "
+        "argument.",
+        ZALO_SETTINGS,
+    )
+    token.add_argument(
+        "--token-stdin",
+        action="store_true",
+        help="read the token from the first line of standard input instead of a prompt",
+    )
+    _command(
+        actions,
+        "status",
+        "say whether the OA's token works",
+        "Says whether the stored token works, until when, or since when Zalo refuses it (no "
+        "token is printed). Exit status 0 when it works, 1 otherwise.",
+        ZALO_SETTINGS,
+    )

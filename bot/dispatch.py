@@ -16,6 +16,9 @@ The order matters and reads like the rules a person would follow:
    where they are that step's answer; none while a question for the office is typed);
    ``/mute`` and ``/unmute``, or typing "tắt thông báo" / "bật thông báo" as the whole message,
    stop or restart announcements (the ``settings`` flow) and ask the question again;
+   ``/link`` (or "liên kết" as the whole message, not at a step that takes free text) gives a
+   code to link another app's chat, and ``/link <code>`` or a typed "lien ket <code>" (anywhere
+   but in a question being typed for the office) links this chat, at once (``link`` flow);
 4. stickers, voice and the like get a polite "I cannot read that" and the question again;
 5. a button from an earlier question is caught by its step signature, and the question is
    asked again (a number typed to answer buttons shown as a numbered list is that button);
@@ -33,7 +36,6 @@ from bot.i18n import N_
 from bot.timers import run_timer_event
 from bot.validators import parse_id
 from bot.vocabulary import GROUP, EventKind, split_button_payload, step_signature
-from storage.clock import utcnow
 from storage.official_chats import LINK_PREFIX
 
 __all__ = ["HELP_AGAIN_WITHIN", "dispatch"]
@@ -45,6 +47,7 @@ DEADLINES = "deadlines"
 ESTIMATE = "estimate"
 RESULTS = "results"
 SETTINGS = "settings"
+LINK = "link"
 MUTE, UNMUTE = "mute", "unmute"
 # Flows that a typed request opens from anywhere: the flow, its method saying whether a text
 # is for it, and whether a step that takes free text keeps the text as its answer instead.
@@ -54,6 +57,7 @@ TYPED_REQUESTS = (
     (RESULTS, "wants_results", True),
     (ESTIMATE, "wants_an_estimate", True),
     (SETTINGS, "wants_announcements_changed", False),
+    (LINK, "wants_a_code", True),
 )
 
 log = logging.getLogger(__name__)
@@ -77,7 +81,7 @@ async def dispatch(ctx: StepContext) -> None:
         await run_timer_event(ctx)
         return
     if event.kind == EventKind.LEAVE:
-        ctx.identity.blocked_at = utcnow()
+        ctx.identity.blocked_at = ctx.clock.now()
         return
     ctx.identity.blocked_at = None
     if event.kind == EventKind.OTHER and event.other == GROUP:
@@ -96,7 +100,9 @@ async def dispatch(ctx: StepContext) -> None:
     command = _command(ctx)
     if command != "help":
         ctx.data.pop(HELP_AT, None)
-    joins = command is not None and command.startswith(("start ", "official "))
+    joins = command is not None and (
+        command.startswith(("start ", "official ", f"{LINK} ")) or command == LINK
+    )
     if ctx.user.locale is None and ctx.conversation.flow != "language" and not joins:
         await ctx.goto("language")
         return
@@ -150,6 +156,10 @@ def _command(ctx: StepContext) -> str | None:
         return f"{event.command} {event.text.strip()}".strip()
     if event.kind == EventKind.BUTTON and event.signature == GLOBAL_SIGNATURE:
         return event.payload.lstrip("/")
+    if event.kind == EventKind.TEXT and ctx.conversation.flow != QUESTIONS:
+        typed_command = getattr(ctx.flows.get(LINK), "typed_command", None)
+        if typed_command is not None:
+            return typed_command(event.text)  # "lien ket 123456" is /link 123456
     return None
 
 
@@ -176,6 +186,8 @@ async def run_command(ctx: StepContext, command: str, argument: str = "") -> Non
         await ctx.goto("menu")
     elif command == DEADLINES and DEADLINES in ctx.flows:
         await getattr(ctx.flows[DEADLINES], "offer")(ctx)  # noqa: B009
+    elif command == LINK and LINK in ctx.flows:
+        await getattr(ctx.flows[LINK], "command")(ctx, argument)  # noqa: B009
     elif command in (MUTE, UNMUTE) and SETTINGS in ctx.flows:
         await getattr(ctx.flows[SETTINGS], "set_muted")(ctx, muted=command == MUTE)  # noqa: B009
     elif command == "language":
@@ -279,6 +291,7 @@ def _help_text(ctx: StepContext) -> str:
     commands = ctx._(
         "Commands: /menu main menu · /cancel stop what you are doing · /language change "
         "language · /estimate estimate a product's stars · /mute stop the office's "
-        "announcements · /unmute receive them again · /help this help."
+        "announcements · /unmute receive them again · /link use the bot on another app too · "
+        "/help this help."
     )
     return f"{where}\n\n{commands}" if where else commands

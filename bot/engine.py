@@ -76,6 +76,8 @@ STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch,
 FLOOD_PENDING_REPLIES = 8
 # last_inbound_at (the Zalo reply window) is kept to this precision, saving a write per step.
 INBOUND_RESOLUTION = timedelta(minutes=1)
+# Events that are not the user writing to us: they do not (re)open a reply window.
+NOT_WRITING = frozenset({EventKind.TIMER, EventKind.LEAVE})
 CONTACT_REQUEST_OPEN = "_keyboard"  # conversation data: a contact request is open
 MAX_SEQ = 2**63 - 1
 # How long a process may take to download a file before another one tries again.
@@ -490,7 +492,7 @@ class Engine:
         now = self.clock.now()
         last = identity.last_inbound_at
         stale = last is None or now - last > INBOUND_RESOLUTION
-        if stale and event.kind != EventKind.TIMER:  # time passing is not the user writing
+        if stale and event.kind not in NOT_WRITING:
             identity.last_inbound_at = now
         state = ConversationState()
         if conversation is not None:

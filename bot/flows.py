@@ -10,6 +10,7 @@ from handlers.deadlines import DeadlinesFlow
 from handlers.documents import DocumentsFlow
 from handlers.estimate import EstimateFlow
 from handlers.language import LanguageFlow
+from handlers.linking import LinkFlow
 from handlers.members import InviteFlow, JoinFlow
 from handlers.menu import MenuFlow
 from handlers.officials import OfficialLinkFlow
@@ -52,6 +53,7 @@ def build_flows(links: dict[str, str] | None = None) -> FlowRegistry:
         ResultsFlow(),
         DeadlinesFlow(),
         SettingsFlow(),
+        LinkFlow(),
     ):
         flows.add(flow)
     return flows

@@ -6,7 +6,7 @@ written in the caller's transaction, so a notification exists exactly when its c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flow import sign_reply
 from bot.i18n import Translator, translator
-from bot.vocabulary import Reply
+from bot.vocabulary import ChatKey, Reply
 from storage.models import ChannelIdentity, ProducerMember, User
 from storage.outbox import Outgoing, queue_messages
 from storage.states import OutboxKind
 
-__all__ = ["NOTIFICATION_PRIORITY", "notify_producer"]
+__all__ = ["NOTIFICATION_PRIORITY", "notify_producer", "notify_user"]
 
 NOTIFICATION_PRIORITY = 5  # replies to live conversations (0) go first
 
@@ -40,8 +40,43 @@ async def notify_producer(
         .join(ProducerMember, ProducerMember.user_id == User.id)
         .where(ProducerMember.producer_id == producer_id, ChannelIdentity.blocked_at.is_(None))
     )
+    return await _queue(
+        session, [(identity, user) for identity, user in rows], message, official_id
+    )
+
+
+async def notify_user(
+    session: AsyncSession,
+    user_id: int,
+    message: Callable[[Translator], Reply],
+    *,
+    besides: ChatKey | None = None,
+) -> int:
+    """Queue ``message`` for every reachable chat of one person but ``besides`` (the chat a
+    step answers anyway); returns how many."""
+    rows = await session.execute(
+        select(ChannelIdentity, User)
+        .join(User, User.id == ChannelIdentity.user_id)
+        .where(User.id == user_id, ChannelIdentity.blocked_at.is_(None))
+        .order_by(ChannelIdentity.id)
+    )
+    chats = [
+        (identity, user)
+        for identity, user in rows
+        if besides is None or ChatKey(identity.channel, identity.chat_id) != besides
+    ]
+    return await _queue(session, chats, message, None)
+
+
+async def _queue(
+    session: AsyncSession,
+    chats: Sequence[tuple[ChannelIdentity, User]],
+    message: Callable[[Translator], Reply],
+    official_id: int | None,
+) -> int:
+    """``message`` as a notification to each chat, in its person's language."""
     messages = []
-    for identity, user in rows:
+    for identity, user in chats:
         t = translator(user.locale)
         reply = replace(sign_reply(message(t), None), locale=t.locale)
         messages.append(

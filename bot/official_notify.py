@@ -1,5 +1,6 @@
 """Telling officials in chat of what happens in their area: a new registration, a dossier
-submitted, a corrected document uploaded, a producer's question.
+submitted, a corrected document uploaded, a producer's question; and of trouble with the bot
+itself that only people can fix (:func:`alert_zalo_token_failed`).
 
 :func:`notify_officials` runs in the transaction of the event it tells of: for every official
 whose scope (``storage.officials.Scope``) covers the producer and whose linked chat is not
@@ -38,10 +39,11 @@ from storage.official_chats import (
 )
 from storage.officials import scope_of
 from storage.outbox import Outgoing, queue_messages
-from storage.states import NotifyMode, OfficialEvent, OutboxKind
+from storage.states import NotifyMode, OfficialEvent, OfficialRole, OutboxKind
 
 __all__ = [
     "DIGEST_LINES",
+    "alert_zalo_token_failed",
     "console_link",
     "notify_officials",
     "run_digests",
@@ -58,6 +60,13 @@ EVENT_TEXTS = {
     OfficialEvent.REUPLOADED: N_("✏️ Corrected document uploaded: {product} of {producer}."),
     OfficialEvent.QUESTION: N_("❓ New question from {producer}."),
 }
+ZALO_TOKEN_FAILED = N_(
+    "⚠️ The bot can no longer send messages on Zalo: Zalo refused the Official Account's "
+    "refresh token ({reason}). Messages to Zalo users wait. Whoever runs the bot must "
+    "authorise the OA again and set the new refresh token with the command "
+    "“ocop-bot zalo set-refresh-token”."
+)
+ALERTED_ROLES = (OfficialRole.PROVINCE, OfficialRole.ADMIN)
 _console_url = ""
 
 
@@ -149,6 +158,22 @@ async def notify_officials(
         messages.append(_outgoing(recipient, _with_link(t, text, console_link(page))))
     await queue_messages(session, messages)
     return told
+
+
+async def alert_zalo_token_failed(session: AsyncSession, *, reason: str) -> int:
+    """Tell every province official and administrator with a linked chat (not muted) that
+    Zalo refused the OA's refresh token, at once whatever their digest choice, in the caller's
+    transaction (the one that marks the token failed, so the alert goes once); returns how
+    many."""
+    messages = []
+    for recipient in await recipients(session):
+        if recipient.official.role not in ALERTED_ROLES:
+            continue
+        t = translator(recipient.official.locale)
+        text = t.gettext(ZALO_TOKEN_FAILED).format(reason=reason)
+        messages.append(_outgoing(recipient, Reply(text=text, locale=t.locale)))
+    await queue_messages(session, messages)
+    return len(messages)
 
 
 def _due(chat: OfficialChat, local: datetime) -> bool:

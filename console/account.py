@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.i18n import N_, translator
 from console.config import CONFIG
+from console.labels import CHANNELS
 from console.layout import signed_in_page
 from console.render import see_other
 from console.security import signed_in
@@ -45,7 +46,6 @@ MODE_LABELS = {
     NotifyMode.DIGEST: N_("One summary a day"),
     NotifyMode.MUTED: N_("No notifications"),
 }
-CHANNEL_LABELS = {"telegram": "Telegram"}
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -72,7 +72,7 @@ async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web
         status=status,
         section="account",
         linked=chat is not None and chat.chat_id is not None,
-        channel=CHANNEL_LABELS.get(chat.channel or "", chat.channel) if chat else "",
+        channel=CHANNELS.get(chat.channel or "", chat.channel) if chat else "",
         linked_at=chat.linked_at if chat else None,
         mode=chat.mode if chat else NotifyMode.EVERY,
         digest_hour=chat.digest_hour if chat else 8,

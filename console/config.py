@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -27,6 +29,9 @@ class ConsoleConfig:
     # The public base URL of /verify/<number> (OCOP_PUBLIC_URL, else OCOP_CONSOLE_URL); None:
     # the address a request came to.
     public_url: str | None = None
+    # Per channel, how long after a person's last message the bot may still write to them
+    # (Zalo OA: ``OCOP_ZALO_REPLY_WINDOW_HOURS``); channels not named have none.
+    reply_windows: Mapping[str, timedelta] = field(default_factory=dict)
 
 
 CONFIG = web.AppKey("console_config", ConsoleConfig)

@@ -1,7 +1,8 @@
 """The dashboard, the console's first page (``/console/``): who the official is, and within
 their areas the producers registered, products and dossiers by state, the documents waiting for
 review (oldest first, with how long each has waited by the Clock) and the progress against the
-province's plan for this year as charts."""
+province's plan for this year as charts. Province officials and administrators also see a
+banner while Zalo refuses the OA's refresh token (nothing reaches Zalo users meanwhile)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from storage.officials import areas_of, scope_of
 from storage.plans import list_plans, province_ids
 from storage.questions import count_open_questions, open_questions
 from storage.states import OfficialRole
+from storage.zalo_tokens import statuses
 
 __all__ = ["add_routes", "waited"]
 
@@ -87,6 +89,11 @@ async def dashboard(request: web.Request) -> web.Response:
         waiting, waiting_total = await waiting_documents(session, scope, WAITING_SHOWN)
         questions = await open_questions(session, scope, limit=QUESTIONS_SHOWN)
         questions_total = await count_open_questions(session, scope)
+        zalo_failed = (
+            [s.failed_at for s in await statuses(session) if s.failed_at is not None]
+            if official.role in (OfficialRole.PROVINCE, OfficialRole.ADMIN)
+            else []
+        )
         plans = [
             p
             for p in await list_plans(session, await province_ids(session, scope))
@@ -116,4 +123,5 @@ async def dashboard(request: web.Request) -> web.Response:
         year=year,
         admin=scope.everything,
         signed_in_at=current.session.created_at,
+        zalo_failed_since=min(zalo_failed, default=None),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.channels.names import CHANNEL_NAMES
 from bot.i18n import N_, Translator
 from storage.states import (
     AnnouncementStatus,
@@ -76,7 +77,7 @@ DELIVERY_REASONS: dict[str, str] = {  # keyed by DeliveryReason
     DeliveryReason.OUTSIDE_WINDOW: N_("outside the reply window"),
     DeliveryReason.REFUSED: N_("refused by the platform"),
 }
-CHANNELS: dict[str, str] = {"telegram": "Telegram", "zalo": "Zalo"}  # names, not translated
+CHANNELS: dict[str, str] = CHANNEL_NAMES  # keyed by channel; brand names, not translated
 
 
 def waited(since: datetime, now: datetime, t: Translator) -> str:

@@ -1,8 +1,9 @@
 """The producer page, the dossier page and the officials' review decisions.
 
-``/console/producers/{id}``: the registration, areas, people and chats, and the products with
-their dossiers. ``/console/dossiers/{id}``: the checklist by tier (knock-outs marked), each
-document's files (viewed through :mod:`console.review_files`) and history, and the forms to
+``/console/producers/{id}``: the registration, areas, people, their chats (the app, whether the
+bot can reach it, the last message: ``console/channels.py``) and the products with their
+dossiers. ``/console/dossiers/{id}``: the checklist by tier (knock-outs marked), each document's
+files (viewed through :mod:`console.review_files`) and history, and the forms to
 approve a document, send it back with a reason, accept the dossier as valid or reject it.
 
 Every page and form finds its producer through the official's scope (another area's id is a
@@ -26,6 +27,7 @@ from bot.profile_choices import GENDERS
 from bot.review import decide_document, decide_dossier
 from bot.rules import Tier, rules
 from console import review_files
+from console.channels import chat_lines
 from console.config import CONFIG
 from console.labels import DOSSIER_STATES
 from console.layout import signed_in_page
@@ -119,6 +121,7 @@ async def producer_page(request: web.Request) -> web.Response:
         "review_producer.html",
         section="producers",
         profile=profile,
+        chats=chat_lines(profile.members, config.clock.now(), config.reply_windows),
         org_type=org_type,
         gender=translator(locale).gettext(GENDERS[producer.rep_gender])
         if producer.rep_gender in GENDERS

@@ -25,7 +25,7 @@ from storage.members import (
     retry_in,
 )
 
-__all__ = ["CODE_VALIDITY", "InviteFlow", "JoinFlow"]
+__all__ = ["CODE_VALIDITY", "InviteFlow", "JoinFlow", "speak_platform_language"]
 
 CODE_VALIDITY = timedelta(hours=48)
 BACK = "back"
@@ -99,7 +99,7 @@ class JoinFlow:
 
     async def start(self, ctx: StepContext) -> None:
         """Asks for the code."""
-        _speak_platform_language(ctx)
+        speak_platform_language(ctx)
         ctx.set_step("code", flow=self.name)
         ctx.say(
             ctx._(
@@ -135,7 +135,7 @@ class JoinFlow:
 
     async def redeem(self, ctx: StepContext, typed: str) -> None:
         """Joins with ``typed`` (typed here, or from a link: ``/start <code>``)."""
-        _speak_platform_language(ctx)
+        speak_platform_language(ctx)
         ctx.conceal_input = True  # whatever was typed may be a code: never stored plain
         result = await redeem_join_code(ctx.session, typed, ctx.user.id, clock=ctx.clock)
         if result == JoinRefused.TOO_MANY:
@@ -163,8 +163,9 @@ class JoinFlow:
         await ctx.goto("menu")
 
 
-def _speak_platform_language(ctx: StepContext) -> None:
-    """A colleague may join before choosing a language (from the first screen or a link):
-    they are answered in the language their platform reports."""
+def speak_platform_language(ctx: StepContext) -> None:
+    """A person may join (or link a chat) before choosing a language (from the first screen,
+    a link, a chat's first message): they are answered in the language their platform
+    reports."""
     if ctx.user.locale is None:
         ctx.user.locale = translator(ctx.event.locale_hint).locale

@@ -1,8 +1,10 @@
-"""A person's settings: their language and whether announcements reach them (see settings.mmd).
+"""A person's settings: their language, whether announcements reach them and their linked apps
+(see settings.mmd).
 
-Reached from the main menu's "⚙️ Settings". It shows the language and whether announcements
-from the OCOP office are on, with one button to mute them or receive them again, one to change
-the language and one back to the menu.
+Reached from the main menu's "⚙️ Settings". It shows the language, whether announcements
+from the OCOP office are on and the apps the person uses the bot on, with one button to mute
+announcements or receive them again, one to change the language, one for the linked apps
+(``handlers/linking.py``) and one back to the menu.
 
 Muting works at any step too: ``/mute`` and ``/unmute``, or typing "tắt thông báo" / "tat thong
 bao" / "mute announcements" and "bật thông báo" / "bat thong bao" / "unmute announcements" as
@@ -16,17 +18,19 @@ from __future__ import annotations
 
 import re
 
+from bot.channels.names import channel_name
 from bot.flow import StepContext
 from bot.vocabulary import Button, EventKind
 from handlers.language import NAMES
 from storage.announcements import mute, unmute
 from storage.clock import LOCAL_TIMEZONE
+from storage.links import chats_of
 from storage.text import fold
 
 __all__ = ["SettingsFlow", "asks_to_mute", "asks_to_unmute"]
 
 SHOWN = "shown"
-MUTE, UNMUTE, LANGUAGE = "mute", "unmute", "language"
+MUTE, UNMUTE, LANGUAGE, LINKED = "mute", "unmute", "language", "linked"
 STAY_IN = ("", "menu")  # from these, the answer shows the settings (with their buttons)
 # What a person types to stop or restart announcements (folded), as the whole message.
 MUTE_PHRASES = (
@@ -102,9 +106,12 @@ class SettingsFlow:
             "Language: {language}\nAnnouncements from the OCOP office: {state}\n\n"
             "Deadlines, results and answers to your questions always reach you."
         ).format(language=NAMES.get(ctx.user.locale or "", "—"), state=state)
+        apps = sorted({channel_name(c.channel) for c in await chats_of(ctx.session, ctx.user.id)})
+        text += "\n\n" + ctx._("🔗 Linked apps: {apps}").format(apps=", ".join(apps))
         buttons = [
             [toggle],
             [Button(ctx._("🌐 Language"), LANGUAGE)],
+            [Button(ctx._("🔗 Linked apps"), LINKED)],
             [Button(ctx._("⬅️ Back to the menu"), "/menu")],
         ]
         ctx.say(text, title=ctx._("⚙️ Settings"), buttons=buttons)
@@ -114,6 +121,8 @@ class SettingsFlow:
         choice = event.payload if event.kind == EventKind.BUTTON else ""
         if choice == LANGUAGE:
             await ctx.goto("language", back=self.name)
+        elif choice == LINKED:
+            await ctx.goto("link")
         elif choice in (MUTE, UNMUTE):
             await self._change(ctx, muted=choice == MUTE)
             await self.start(ctx)
@@ -129,7 +138,8 @@ class SettingsFlow:
     def help(self, ctx: StepContext) -> str:
         return ctx._(
             "Here you choose your language and whether announcements from the OCOP office "
-            "reach you. /mute and /unmute work at any time too."
+            "reach you, and see the apps you use OCOP Bot on. /mute, /unmute and /link work "
+            "at any time too."
         )
 
     async def _change(self, ctx: StepContext, *, muted: bool) -> None:

@@ -147,7 +147,7 @@ class Audience:
     dossier is not yet submitted (the round's reminders' people). ``dossier_states``: with a
     product whose current dossier is in one of these states. ``languages``: the people's chosen
     language (``users.locale``; none chosen counts as :data:`DEFAULT_LANGUAGE`). ``channels``:
-    the chats' channels ("telegram", "zalo"…).
+    the chats' channels ("telegram", "zalo_oa", "zalo_bot").
     """
 
     area_ids: frozenset[int] = frozenset()

@@ -126,6 +126,11 @@ class RunningBot:
         self.db = app.db
         self.pushed = 0
 
+    @property
+    def verifies_phone(self) -> bool:
+        """Whether a phone number shared on this bot's channel is known to be the user's."""
+        return self.rig.verifies_phone if self.rig is not None else True
+
     def producer(self, chat_id: int) -> Any:
         """A producer's phone on this bot's channel: a Telegram :class:`Producer`, or the
         rig's :class:`Phone`."""

@@ -92,7 +92,7 @@ async def test_producer_page_shows_the_profile_and_products(
     page = await signed_in_page(console, f"/console/producers/{ours}")
     assert XSS not in page and "HTX &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Mật ong &lt;script&gt;" in page
-    for shown in ("0101234567", "Trần Văn B", "Giám đốc", "0912345678", "Đa Mai", "telegram"):
+    for shown in ("0101234567", "Trần Văn B", "Giám đốc", "0912345678", "Đa Mai", "Telegram"):
         assert shown in page
     assert "<dd>Nam</dd>" in page  # the gender in the official's language
     assert f'href="/console/dossiers/{filed.dossier_id}"' in page

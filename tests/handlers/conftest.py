@@ -1,5 +1,9 @@
 """Fixtures for conversation tests: the whole bot on a copy of the prepared database
-(``prepared_database``, tests/conftest.py), and its producers."""
+(``prepared_database``, tests/conftest.py), and its producers.
+
+A module that sets ``CHANNELS`` (a tuple of channel names, e.g. ``tests.rigs.CHANNELS``) runs
+each of its tests once per channel: ``bot.producer(chat)`` is then a phone on that channel.
+Other modules run on Telegram only."""
 
 from __future__ import annotations
 
@@ -9,11 +13,26 @@ from pathlib import Path
 import pytest
 
 from tests.harness import RunningBot, copy_database, running_bot
+from tests.rigs import rig_for
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "bot" in metafunc.fixturenames:
+        channels = getattr(metafunc.module, "CHANNELS", None)
+        if channels:
+            metafunc.parametrize("channel", channels)
 
 
 @pytest.fixture
-async def bot(prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    """The real bot, polling a fresh fake Bot API server, on a copy of the prepared database."""
+def channel() -> str:
+    """The channel a test's producers use (modules without ``CHANNELS``: Telegram)."""
+    return "telegram"
+
+
+@pytest.fixture
+async def bot(channel: str, prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """The real bot, polling a fresh fake Bot API server (and the channel's own fake), on a
+    copy of the prepared database."""
     url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs") as running:
+    async with running_bot(url, tmp_path / "blobs", rig=rig_for(channel)) as running:
         yield running

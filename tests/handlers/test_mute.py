@@ -95,6 +95,7 @@ async def test_mute_and_unmute_in_english(bot: RunningBot) -> None:
     assert phone.buttons() == [
         "🔔 Receive announcements",
         "🌐 Language",
+        "🔗 Linked apps",
         "⬅️ Back to the menu",
     ]
     assert await muted_at(bot) == START
@@ -133,7 +134,12 @@ async def test_typed_in_vietnamese_with_or_without_diacritics(bot: RunningBot) -
     (said, settings) = await phone.say("tat thong bao")
     assert said.plain == MUTED_VI
     assert "Thông báo từ cán bộ OCOP: 🔕 đã tắt từ ngày 01/06/2026" in settings.plain
-    assert phone.buttons() == ["🔔 Nhận thông báo", "🌐 Ngôn ngữ", "⬅️ Về menu chính"]
+    assert phone.buttons() == [
+        "🔔 Nhận thông báo",
+        "🌐 Ngôn ngữ",
+        "🔗 Ứng dụng đã liên kết",
+        "⬅️ Về menu chính",
+    ]
     assert await muted_at(bot) == START
 
     (again, _settings) = await phone.say("Tắt thông báo!")
@@ -161,7 +167,13 @@ async def test_settings_from_the_menu(bot: RunningBot) -> None:
     (shown,) = await phone.tap("Cai dat")
     assert shown.plain.startswith("⚙️ Cài đặt")
     assert "Ngôn ngữ: 🇻🇳 Tiếng Việt\nThông báo từ cán bộ OCOP: 🔔 đang bật" in shown.plain
-    assert phone.buttons() == ["🔕 Tắt thông báo", "🌐 Ngôn ngữ", "⬅️ Về menu chính"]
+    assert shown.plain.endswith("🔗 Ứng dụng đã liên kết: Telegram")
+    assert phone.buttons() == [
+        "🔕 Tắt thông báo",
+        "🌐 Ngôn ngữ",
+        "🔗 Ứng dụng đã liên kết",
+        "⬅️ Về menu chính",
+    ]
 
     (said, shown) = await phone.tap("Tat thong bao")
     assert said.plain == MUTED_VI
