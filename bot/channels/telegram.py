@@ -29,10 +29,10 @@ import os
 import re
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import telegram as tg
@@ -55,6 +55,8 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
+from bot.channels.common import EventStore, KeyedLocks, PartlySent, parse_command, read_at_most
+from bot.channels.common import split_text as split_units
 from bot.channels.telegram_updates import (
     MAX_TEXT,
     MAX_WEBHOOK_BODY,
@@ -114,73 +116,10 @@ class _Uploaded:
     file_id: str
 
 
-class _KeyedLocks:
-    """One lock per key, kept only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users > 1:
-                self._locks[key] = (lock, users - 1)
-            else:
-                del self._locks[key]
-
-
-class EventStore(Protocol):
-    """What the adapter needs from the engine: the durable, deduplicating inbox."""
-
-    async def store(self, events: Sequence[Event]) -> int: ...
-
-    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
-        """Keep updates that cannot be read (event id, reason, raw update)."""
-        ...
-
-
-def _fit(text: str, limit: int) -> int:
-    units = 0
-    for i, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return i
-    return len(text)
-
-
 def split_text(text: str, limit: int = MAX_TEXT, first_limit: int | None = None) -> list[str]:
-    """Cut plain text into pieces of at most ``limit`` units, at paragraphs, lines or words."""
-    parts: list[str] = []
-    rest, budget = text, limit if first_limit is None else first_limit
-    while utf16_units(rest) > budget:
-        window = rest[: _fit(rest, budget)]
-        cut, skip = len(window), 0
-        for sep in ("\n\n", "\n", " "):
-            if (at := window.rfind(sep)) >= max(1, budget // 3):
-                cut, skip = at, len(sep)
-                break
-        parts.append(rest[:cut].rstrip())
-        rest, budget = rest[cut + skip :].lstrip("\n"), limit
-    parts.append(rest)
-    return [p for p in parts if p.strip()] or [text]
-
-
-async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None when it is longer than ``limit`` bytes."""
-    if (request.content_length or 0) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
+    """Cut plain text into pieces of at most ``limit`` UTF-16 units, at paragraphs, lines or
+    words."""
+    return split_units(text, limit, first_limit, TextUnits.UTF16)
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
@@ -236,11 +175,10 @@ class TelegramChannel(BaseChannel):
         self._ready = False
         self._init_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        # Replies sent in part (a 429 or a network error after some of their messages): what
-        # went, so that the retry sends only the rest; (chat, reply) -> (messages sent, last id)
-        self._partly_sent: dict[tuple[str, str], tuple[int, int]] = {}
+        # Replies sent in part (a 429 or a network error after some of their messages).
+        self._partly_sent = PartlySent[int](PARTLY_SENT_KEPT)
         self._file_ids: OrderedDict[str, _Uploaded] = OrderedDict()  # by the blob's SHA-256
-        self._uploading = _KeyedLocks()  # one upload of a blob at a time
+        self._uploading = KeyedLocks()  # one upload of a blob at a time
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -293,11 +231,10 @@ class TelegramChannel(BaseChannel):
         if message.chat.type != "private":  # the flows are one person's conversation
             return self._event(update, chat, user, EventKind.OTHER, other=GROUP)
         if (text := message.text) is not None:
-            if text.startswith("/") and len(text) > 1 and not text[1].isspace():
-                head, *rest = text.split(maxsplit=1)
-                command = head[1:].split("@", 1)[0].lower()
-                return self._event(update, chat, user, EventKind.COMMAND, command=command,
-                                   text=rest[0] if rest else "")  # fmt: skip
+            if (command := parse_command(text)) is not None:
+                name, argument = command
+                return self._event(update, chat, user, EventKind.COMMAND, command=name,
+                                   text=argument)  # fmt: skip
             return self._event(update, chat, user, EventKind.TEXT, text=text)
         if (contact := message.contact) is not None:
             own = user is not None and contact.user_id == user.id
@@ -481,7 +418,7 @@ class TelegramChannel(BaseChannel):
             given = request.headers.get(SECRET_HEADER, "").encode()
             if not expected or not hmac.compare_digest(given, expected):
                 return web.Response(status=401)
-            body = await _read_at_most(request, MAX_WEBHOOK_BODY)
+            body = await read_at_most(request, MAX_WEBHOOK_BODY)
             if body is None:
                 log.warning("refused a telegram webhook body over %d bytes", MAX_WEBHOOK_BODY)
                 return web.Response(status=413)
@@ -539,12 +476,8 @@ class TelegramChannel(BaseChannel):
         # A retry of a reply sent in part goes on after the messages that went: sending it all
         # again would repeat them (and, under Telegram's 1-a-second chat limit, for ever).
         # (Only a reply of several messages can be sent in part: a single one is not looked up.)
-        key = (
-            (chat_id, json.dumps(reply.to_json(), sort_keys=True, ensure_ascii=False))
-            if len(parts) > 1
-            else None
-        )
-        done, message_id = self._partly_sent.pop(key, (0, 0)) if key else (0, 0)
+        key = PartlySent.key(chat_id, reply) if len(parts) > 1 else None
+        done, message_id = (self._partly_sent.pop(key) if key else None) or (0, 0)
         for i, part in enumerate(parts):
             if i < done:
                 continue
@@ -558,7 +491,7 @@ class TelegramChannel(BaseChannel):
                         chat_id, part.text, parse_mode="HTML", reply_markup=markup))  # fmt: skip
             except (RetryLater, TransientError, asyncio.CancelledError):  # retried later
                 if i and key:  # … from this message on (refused for good: nothing is kept)
-                    self._remember_partly_sent(key, i, message_id)
+                    self._partly_sent.remember(key, i, message_id)
                 raise
             message_id = sent.message_id
         return str(message_id)
@@ -580,11 +513,6 @@ class TelegramChannel(BaseChannel):
             choose = translator(reply.locale).gettext("Or tap a button:")
             return [file, _Part(html.escape(choose, quote=False))]
         return [file, *(_Part(text) for text in self.render(reply))]
-
-    def _remember_partly_sent(self, key: tuple[str, str], done: int, message_id: int) -> None:
-        while len(self._partly_sent) >= PARTLY_SENT_KEPT:  # the oldest are given up by now
-            del self._partly_sent[next(iter(self._partly_sent))]
-        self._partly_sent[key] = (done, message_id)
 
     @staticmethod
     def _two_messages(reply: Reply) -> tuple[Reply, Reply]:
