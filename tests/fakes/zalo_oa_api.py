@@ -141,6 +141,7 @@ class Fault:
     count: int = 1
     user_id: str | None = None
     endpoint: str = "send"
+    after: int = 0  # calls let through first
 
 
 class ApiError(Exception):
@@ -348,10 +349,10 @@ class FakeZaloOA:
         return user
 
     def fail(self, code: int, count: int = 1, user_id: str | None = None,
-             endpoint: str = "send") -> None:  # fmt: skip
-        """Answer error ``code`` to the next ``count`` calls (of one user's sends); a positive
-        ``code`` is an HTTP status (500) instead of Zalo's error answer."""
-        self.faults.append(Fault(code, count, user_id, endpoint))
+             endpoint: str = "send", after: int = 0) -> None:  # fmt: skip
+        """Answer error ``code`` to ``count`` calls (of one user's sends) once ``after`` more
+        went through; a positive ``code`` is an HTTP status (500) instead of Zalo's error."""
+        self.faults.append(Fault(code, count, user_id, endpoint, after))
 
     def add_file(self, content: bytes, name: str = "file.bin", *,
                  fail_after: int | None = None) -> str:  # fmt: skip
@@ -436,6 +437,9 @@ class FakeZaloOA:
             if fault.endpoint not in (endpoint, "any"):
                 continue
             if fault.user_id is not None and fault.user_id != user:
+                continue
+            if fault.after > 0:
+                fault.after -= 1
                 continue
             fault.count -= 1
             if fault.count <= 0:
