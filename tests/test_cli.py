@@ -114,6 +114,26 @@ async def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
     assert b"WARNING ocop-bot: no commune list loaded" in err
 
 
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({}, b"OCOP_ZALO_APP_SECRET must be set"),
+        ({"OCOP_ZALO_APP_SECRET": "app-s3cret", "OCOP_ZALO_SIGNATURE_SECRET": "oa"},
+         b"the Zalo oa secret key must be set"),
+    ],
+)  # fmt: skip
+def test_serve_refuses_a_zalo_oa_without_its_secrets(
+    tmp_path: Path, settings: dict[str, str], said: bytes
+) -> None:
+    env = {**os.environ, **sqlite_env(tmp_path), "OCOP_ZALO_APP_ID": "4315769212930651825",
+           **settings}  # fmt: skip
+    env.pop("OCOP_TELEGRAM_TOKEN", None)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
+                            capture_output=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 1 and said in result.stderr, result.stderr.decode()
+    assert b"app-s3cret" not in result.stderr
+
+
 Client = TestClient[aiohttp.web.Request, aiohttp.web.Application]
 
 
