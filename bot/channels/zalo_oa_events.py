@@ -43,6 +43,7 @@ SIGNATURE_HEADER = "X-ZEvent-Signature"
 BUTTON_PREFIX = "#b:"  # a button's payload, sent back as the user's (hidden) text
 OA_SECRET, APP_SECRET = "oa secret key", "app secret"  # the signature variants, as logged
 MAX_ID = 64  # characters of an id we accept (Zalo's are about 19 digits)
+MAX_EVENT_ID = 80  # the inbox's event_id column
 # What users send that no flow can read, by event: what dispatch calls it (bot/dispatch.py).
 OTHER_EVENTS = {
     "user_send_location": "location",
@@ -133,7 +134,12 @@ def event_id_of(raw: dict[str, Any]) -> str:
         return ""
     user = _user_of(raw, name)
     stamp = timestamp_of(raw)
-    return f"{name[:40]}:{stamp}:{user}" if user or stamp else ""
+    if not (user or stamp):
+        return ""
+    key = f"{name[:40]}:{stamp}:{user}"
+    if len(key) <= MAX_EVENT_ID:
+        return key
+    return f"{name[:24]}:{hashlib.sha256(key.encode()).hexdigest()[:48]}"
 
 
 def normalise_phone(phone: str) -> str:

@@ -26,7 +26,7 @@ from bot.channels.base import (
     Unreachable,
 )
 from bot.channels.zalo_oa import WEBHOOK_PATH, AccessTokens, ZaloOAChannel
-from bot.channels.zalo_oa_events import normalise_phone, signature_variants
+from bot.channels.zalo_oa_events import event_id_of, normalise_phone, signature_variants
 from bot.engine import Engine
 from bot.flow import FlowRegistry, StepContext
 from bot.sender import Sender
@@ -289,6 +289,15 @@ async def test_an_event_that_cannot_be_read_is_parked(
     [row] = await inbox(db)
     assert row.status == InboxStatus.PARKED and row.error == "user_send_text: no user id"
     assert "bí mật" not in caplog.text
+
+
+def test_event_ids_fit_the_inbox() -> None:
+    body = {"event_name": "user_submit_info", "timestamp": "1" * 30, "sender": {"id": "9" * 60}}
+    key = event_id_of(body)
+    assert len(key) <= 80 and key == event_id_of(dict(body))  # the same call, the same key
+    assert key != event_id_of({**body, "timestamp": "1" * 31})
+    short = {**body, "timestamp": "1732946400000", "sender": {"id": "7000000000000000001"}}
+    assert event_id_of(short) == "user_submit_info:1732946400000:7000000000000000001"
 
 
 def test_phone_numbers_from_zalo_profiles() -> None:

@@ -8,9 +8,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.vocabulary import Reply
-from storage.models import ChannelIdentity, OutboxMessage, Producer
+from storage.blobs import LocalBlobStore
+from storage.models import ChannelIdentity, DocumentFile, OutboxMessage, Producer
 from storage.outbox import Outgoing, queue_messages
 from storage.states import OutboxStatus
+from tests.files import make_jpeg, make_pdf
+from tests.handlers.test_documents import handicraft_dossier, open_document, upload
 from tests.harness import bot_on, register
 from tests.rigs.zalo_oa import ZaloOARig, ZaloPhone
 
@@ -80,3 +83,26 @@ async def test_unfollow_makes_the_chat_unreachable(
         assert phone.new_messages() == []
         assert rig.oa is not None
         assert [code for who, code in rig.oa.refused if who == phone.user] == [-213]
+
+
+async def test_files_stickers_and_locations_over_zalo(
+    prepared_database: Path, tmp_path: Path
+) -> None:
+    async with bot_on("sqlite", prepared_database, tmp_path, rig=ZaloOARig()) as bot:
+        phone = bot.producer(14)
+        assert isinstance(phone, ZaloPhone)
+        await handicraft_dossier(phone)
+        pdf, jpeg = make_pdf(), make_jpeg()
+        replies = await upload(phone, "Registration form", pdf, "phieu-dang-ky.pdf")
+        assert any("received" in text for text in replies), replies
+        await open_document(phone, "Trademark")
+        replies = [m.plain for m in await phone.send_photo(jpeg)]
+        assert any("received" in text for text in replies), replies
+        async with bot.db.sessions() as session:
+            stored = list((await session.scalars(select(DocumentFile))).all())
+        blobs = LocalBlobStore(tmp_path / "blobs")
+        assert [await blobs.get(f.sha256) for f in stored] == [pdf, jpeg]
+        for event, what in ((phone.oa.make.sticker, "a sticker"),
+                            (phone.oa.make.location, "a location")):  # fmt: skip
+            [sorry, *_again] = await phone.push(event(phone.user))
+            assert f"Sorry, I cannot read {what} here" in sorry.plain
