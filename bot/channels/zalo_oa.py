@@ -428,7 +428,9 @@ class ZaloOAChannel(BaseChannel):
     async def _token(get: Callable[[], Any]) -> str:
         try:
             token = await get()
-        except Exception as exc:  # the keeper's errors may quote a token: only the type
+        except SendError:  # the keeper's own verdict (ZaloAuthFailed waits, network back-off)
+            raise
+        except Exception as exc:  # anything else may quote a token: only its type
             raise TransientError(f"no Zalo access token ({type(exc).__name__})") from None
         if not isinstance(token, str) or not token:
             raise TransientError("no Zalo access token")
