@@ -77,13 +77,15 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def oa(clock: ManualClock) -> AsyncIterator[FakeZaloOA]:
-    async with fake_oa(clock=clock.now) as server:
+    async with fake_oa(clock=clock) as server:
         yield server
 
 
 @pytest.fixture
-def tokens(oa: FakeZaloOA, db: Database) -> AccessTokens:
-    return token_keeper(oa, db)
+async def tokens(oa: FakeZaloOA, db: Database, clock: ManualClock) -> AsyncIterator[AccessTokens]:
+    keeper = token_keeper(oa, db, clock)
+    yield keeper
+    await keeper.close()
 
 
 @pytest.fixture
@@ -456,16 +458,27 @@ async def test_zalo_errors_are_mapped(
     assert len(oa.sent_to(user)) == 1
 
 
-async def test_a_refused_token_is_refreshed_once(channel: ZaloOAChannel, oa: FakeZaloOA) -> None:
+async def test_a_refused_token_is_refreshed_once(
+    channel: ZaloOAChannel, oa: FakeZaloOA, clock: ManualClock
+) -> None:
     user = oa.add_user()
-    oa.expire_tokens()  # the token the bot holds is refused (-216): a fresh one goes through
     await channel.send(user, Reply("Xin chào"))
-    assert len(oa.sent_to(user)) == 1
+    clock.advance(300)  # a while later (a token refused at once is not refreshed again)
+    oa.expire_tokens()  # the token the bot holds is refused (-216): a fresh one goes through
+    refreshes = oa.oauth.refreshes
+    await channel.send(user, Reply("Xin chào"))
+    assert len(oa.sent_to(user)) == 2 and oa.oauth.refreshes == refreshes + 1
     calls = oa.calls["send"]
+    clock.advance(300)
     oa.fail(-216, count=2)  # refused again after the refresh: tried later, not in a loop
     with pytest.raises(TransientError, match="fresh access token"):
         await channel.send(user, Reply("Xin chào"))
-    assert oa.calls["send"] - calls == 2 and len(oa.sent_to(user)) == 1
+    assert oa.calls["send"] - calls == 2 and len(oa.sent_to(user)) == 2
+    oa.oauth.revoke()  # the refresh token is refused for good: messages wait, not given up
+    clock.advance(300)
+    oa.expire_tokens()
+    with pytest.raises(RetryLater):
+        await channel.send(user, Reply("Xin chào"))
 
 
 async def test_a_network_error_is_transient(

@@ -4,19 +4,23 @@ In tests::
 
     async with FakeZaloOA() as oa:
         oa.webhook_url = "http://127.0.0.1:8123/zalo/webhook"   # the bot's webhook
-        tokens = oa.keeper()                                    # an AccessTokens for the bot
+        refresh_token = oa.oauth.authorise()                    # for the bot's token keeper
         user = oa.add_user()                                    # a follower who just wrote
         await oa.push(oa.make.text(user, "xin chào"))           # signed, POSTed, retried
         [message] = oa.sent_to(user)                            # .plain, .buttons
 
-It serves what the adapter calls, validating it as Zalo does (or as we understand Zalo does):
+It serves what the adapter calls, validating it as Zalo does (or as we understand Zalo does),
+and Zalo's OAuth server (:class:`~tests.fakes.zalo_oauth.FakeZaloOAuth`, ``oa.oauth``) on the
+same port, whose access tokens the API takes (``oa.url`` is both ``OCOP_ZALO_API_URL`` and
+``OCOP_ZALO_OAUTH_URL``):
 
 - ``POST /v3.0/oa/message/cs`` (header ``access_token``): text of 1–2,000 characters, a buttons
   template (1–5 buttons, titles of 1–100 characters, ``oa.query.show``/``oa.query.hide`` with a
   payload of at most 1,000 characters or ``oa.open.url`` with a URL; text required), a media
   template naming an uploaded image, a file message naming an uploaded file's token, or a
   ``request_user_info`` card (one element: title ≤ 100, subtitle ≤ 500). Errors come as HTTP 200
-  with a non-zero ``error``: -216 for a token it does not know (``token_check``), -213 when the
+  with a non-zero ``error``: -216 for a token OAuth did not issue or that expired (and every
+  token seen before :meth:`FakeZaloOA.expire_tokens`), -213 when the
   user does not follow the OA, -230 when the user's last interaction is older than the reply
   window (by ``clock``), -201 for a bad body or an unknown/expired upload, and any code asked
   for with :meth:`FakeZaloOA.fail`. Messages let through are in ``sent`` (:class:`ZaloMessage`).
@@ -42,19 +46,21 @@ import itertools
 import json
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from storage.clock import SYSTEM_CLOCK, Clock
+from tests.fakes.zalo_oauth import FakeZaloOAuth
+
 __all__ = [
     "APP_ID",
     "APP_SECRET",
     "OA_SECRET",
     "EventBuilder",
-    "FakeTokens",
     "FakeZaloOA",
     "SentButton",
     "Upload",
@@ -91,10 +97,6 @@ def zalo_signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str
     return "mac=" + hashlib.sha256(signed).hexdigest()
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class SentButton:
     title: str
@@ -126,7 +128,7 @@ class ZaloMessage:
     buttons: list[SentButton] = field(default_factory=list)
     upload: Upload | None = None
     card: dict[str, Any] | None = None
-    at: datetime = field(default_factory=_utcnow)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def labels(self) -> list[str]:
         return [b.title for b in self.buttons]
@@ -159,13 +161,12 @@ class ApiError(Exception):
 class EventBuilder:
     """Webhook event bodies: ids as strings, timestamps (ms, text) that keep growing."""
 
-    def __init__(self, clock: Callable[[], datetime], app_id: str = APP_ID,
-                 oa_id: str = OA_ID) -> None:  # fmt: skip
+    def __init__(self, clock: Clock, app_id: str = APP_ID, oa_id: str = OA_ID) -> None:
         self.clock, self.app_id, self.oa_id = clock, app_id, oa_id
         self._last_ms = 0
 
     def timestamp(self) -> str:
-        self._last_ms = max(self._last_ms + 1, int(self.clock().timestamp() * 1000))
+        self._last_ms = max(self._last_ms + 1, int(self.clock.now().timestamp() * 1000))
         return str(self._last_ms)
 
     @staticmethod
@@ -232,45 +233,21 @@ class EventBuilder:
         return self.envelope("user_seen_message", user, message={"msg_ids": [self.msg_id()]})
 
 
-class FakeTokens:
-    """An ``AccessTokens`` keeper for tests, handing out the fake's tokens: ``refresh_after``
-    asks the fake for a new one (``refreshes`` counts them)."""
-
-    def __init__(self, oa: FakeZaloOA) -> None:
-        self.oa = oa
-        self.token = oa.issue_token()
-        self.refreshes = 0
-
-    async def current(self) -> str:
-        return self.token
-
-    async def refresh_after(self, rejected: str) -> str:
-        if rejected == self.token:
-            self.token = self.oa.issue_token()
-            self.refreshes += 1
-        return self.token
-
-
 class FakeZaloOA:
     """The fake OA API and Zalo's webhook sender; an async context manager on a free port."""
 
     def __init__(self, *, app_id: str = APP_ID, oa_secret: str = OA_SECRET,
                  app_secret: str = APP_SECRET, signs_with: str = "oa",
-                 reply_window: timedelta = timedelta(hours=48),
-                 clock: Callable[[], datetime] = _utcnow,
+                 reply_window: timedelta = timedelta(hours=48), clock: Clock = SYSTEM_CLOCK,
                  retry_delays: Iterable[float] = (0.05, 0.1, 0.2, 0.4, 0.8),
-                 token_check: Callable[[str], bool] | None = None,
-                 add_routes: Iterable[Callable[[web.Application], None]] = (),
                  host: str = "127.0.0.1") -> None:  # fmt: skip
-        """``token_check`` says whether an access token is good (default: one this fake
-        issued and did not expire); ``add_routes`` add more routes to the fake's server (an
-        OAuth fake)."""
+        """``clock`` times the reply window, uploads, event timestamps and OAuth's tokens."""
         self.app_id, self.oa_secret, self.app_secret = app_id, oa_secret, app_secret
         self.signs_with = signs_with
         self.reply_window = reply_window
         self.clock = clock
         self.retry_delays = tuple(retry_delays)
-        self.token_check = token_check or (lambda token: token in self.tokens)
+        self.oauth = FakeZaloOAuth(app_id=app_id, secret=app_secret, clock=clock)
         self.host, self.port = host, 0
         self.make = EventBuilder(clock, app_id)
         self.webhook_url: str | None = None
@@ -278,15 +255,15 @@ class FakeZaloOA:
         self.app.router.add_post("/v3.0/oa/message/cs", self._send)
         self.app.router.add_post("/v2.0/oa/upload/{kind}", self._upload)
         self.app.router.add_get("/cdn/{name}", self._cdn)
-        for add in add_routes:
-            add(self.app)
+        self.oauth.add_routes(self.app)
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
         self._retrying: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
         self._users = itertools.count(FIRST_USER + 1)
         self._ids = itertools.count(1)
-        self.tokens: set[str] = set()
+        self.seen_tokens: set[str] = set()  # access tokens the bot presented
+        self.revoked: set[str] = set()
         self.followers: set[str] = set()
         self.last_interaction: dict[str, datetime] = {}
         self.sent: list[ZaloMessage] = []
@@ -326,17 +303,9 @@ class FakeZaloOA:
             await self._runner.cleanup()
 
     # -- driving it from a test ---------------------------------------------------------------
-    def issue_token(self) -> str:
-        token = "fake-access-" + secrets.token_urlsafe(12)
-        self.tokens.add(token)
-        return token
-
     def expire_tokens(self) -> None:
-        """Every token issued so far is refused from now on (-216)."""
-        self.tokens.clear()
-
-    def keeper(self) -> FakeTokens:
-        return FakeTokens(self)
+        """Every access token the bot used so far is refused from now on (-216)."""
+        self.revoked |= self.seen_tokens
 
     def new_user(self) -> str:
         return str(next(self._users))
@@ -345,7 +314,7 @@ class FakeZaloOA:
         """A follower who has just written to the OA (the reply window is open)."""
         user = user or self.new_user()
         self.followers.add(user)
-        self.last_interaction[user] = self.clock()
+        self.last_interaction[user] = self.clock.now()
         return user
 
     def fail(self, code: int, count: int = 1, user_id: str | None = None,
@@ -386,7 +355,7 @@ class FakeZaloOA:
         if name.startswith(INTERACTIONS):
             user = (event.get("sender") or event.get("follower") or {}).get("id")
             if user:
-                self.last_interaction[user] = self.clock()
+                self.last_interaction[user] = self.clock.now()
                 if name == "follow":
                     self.followers.add(user)
         if name == "unfollow":
@@ -447,7 +416,9 @@ class FakeZaloOA:
             raise ApiError(fault.code)
 
     def _check_token(self, request: web.Request) -> None:
-        if not self.token_check(request.headers.get("access_token", "")):
+        token = request.headers.get("access_token", "")
+        self.seen_tokens.add(token)
+        if token in self.revoked or not self.oauth.valid(token):
             raise ApiError(-216)
 
     async def _send(self, request: web.Request) -> web.Response:
@@ -467,7 +438,7 @@ class FakeZaloOA:
             if user not in self.followers:
                 raise ApiError(-213)
             last = self.last_interaction.get(user)
-            if last is None or self.clock() - last > self.reply_window:
+            if last is None or self.clock.now() - last > self.reply_window:
                 raise ApiError(-230)
             message = self._message(user, body.get("message"))
         except ApiError as exc:
@@ -563,7 +534,7 @@ class FakeZaloOA:
         upload = self.uploads.get(upload_id) if isinstance(upload_id, str) else None
         if upload is None or upload.kind != kind:
             raise ApiError(-201, f"the {kind} upload is unknown")
-        if self.clock() - upload.at > UPLOAD_LIFETIME:
+        if self.clock.now() - upload.at > UPLOAD_LIFETIME:
             raise ApiError(-201, f"the {kind} upload has expired")
         return upload
 
@@ -590,7 +561,7 @@ class FakeZaloOA:
             return exc.response()
         upload_id = secrets.token_hex(12)
         self.uploads[upload_id] = Upload(upload_id, kind, content, given.filename,
-                                         given.content_type, self.clock())  # fmt: skip
+                                         given.content_type, self.clock.now())  # fmt: skip
         key = "attachment_id" if kind == "image" else "token"
         return web.json_response({"error": 0, "message": "Success", "data": {key: upload_id}})
 

@@ -8,7 +8,8 @@ webhook server, and producers' Zalo phones.
         await phone.share_contact()      # user_submit_info: the Zalo profile's number
 
 :func:`fake_oa` and :func:`token_keeper` are the one place the channel's tests and this rig get
-the fake server and the access tokens from (the real token keeper goes in there).
+the fake server (the OA API and Zalo's OAuth server) and the access tokens from: the real
+``ZaloTokenKeeper``, renewing at the fake's OAuth server.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import App
-from bot.channels.zalo_oa import WEBHOOK_PATH, AccessTokens, ZaloOAChannel
+from bot.channels.zalo_oa import WEBHOOK_PATH, ZaloOAChannel
 from bot.channels.zalo_oa_events import signature_variants
+from bot.channels.zalo_tokens import ZaloTokenKeeper
 from storage.blobs import LocalBlobStore
+from storage.clock import Clock
 from storage.db import Database
 from storage.text import fold
 from tests.fakes.zalo_oa_api import (
@@ -46,10 +49,18 @@ def fake_oa(**options: Any) -> FakeZaloOA:
     return FakeZaloOA(**options)
 
 
-def token_keeper(oa: FakeZaloOA, db: Database) -> AccessTokens:
-    """The bot's access tokens for ``oa``: tokens the fake hands out. (The real
-    ``ZaloTokenKeeper`` keeps them in ``db`` and refreshes them at a fake OAuth server.)"""
-    return oa.keeper()
+def token_keeper(oa: FakeZaloOA, db: Database, clock: Clock) -> ZaloTokenKeeper:
+    """The bot's access tokens for ``oa``: the real keeper (its pair in ``db``), seeded with a
+    refresh token the OA's administrator has just authorised."""
+    return ZaloTokenKeeper(
+        db,
+        app_id=APP_ID,
+        app_secret=APP_SECRET,
+        oauth_url=oa.url,
+        refresh_token=oa.oauth.authorise(),
+        owner="test",
+        clock=clock,
+    )
 
 
 class ZaloOARig:
@@ -65,6 +76,7 @@ class ZaloOARig:
         self.reply_window_hours = reply_window_hours
         self.oa: FakeZaloOA | None = None
         self.adapter: ZaloOAChannel | None = None
+        self.tokens: ZaloTokenKeeper | None = None
         self._runner: web.AppRunner | None = None
 
     async def start(
@@ -72,10 +84,11 @@ class ZaloOARig:
     ) -> list[asyncio.Task[Any]]:
         oa = self.oa = await fake_oa(signs_with=self.signs_with).__aenter__()
         variants = signature_variants(self.signature_secret, OA_SECRET, APP_SECRET)
+        self.tokens = token_keeper(oa, app.db, app.clock)
         adapter = self.adapter = ZaloOAChannel(
             APP_ID,
             oa.url,
-            token_keeper(oa, app.db),
+            self.tokens,
             app.engine,
             signature_variants=variants,
             reply_window_hours=self.reply_window_hours,
@@ -101,6 +114,8 @@ class ZaloOARig:
             await self._runner.cleanup()
         if self.adapter is not None:
             await self.adapter.shutdown()
+        if self.tokens is not None:
+            await self.tokens.close()
         if self.oa is not None:
             await self.oa.__aexit__(None, None, None)
 
