@@ -8,7 +8,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -18,6 +18,7 @@ from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.channels.base import ChannelAdapter
     from storage.db import Database
 
 __all__ = ["main"]
@@ -192,10 +193,22 @@ async def _serve(settings: Settings) -> int:
     web_app = http_app(app)
     if not await _add_telegram(settings, app) or not await _add_zalo_bot(settings, app):
         return 1
+    zalo_tokens: Any = None
+    if settings.zalo_app_id:
+        built = _zalo_oa(settings, app)
+        if built is None:
+            return 1
+        zalo, zalo_tokens = built
+        app.channels.add(zalo)  # serve adds its webhook route
+        log.info("Zalo OA: webhook at /zalo/webhook, replies through %s", settings.zalo_api_url)
     if not app.channels:
-        log.warning("OCOP_TELEGRAM_TOKEN is not set, nor OCOP_ZALO_BOT_TOKEN: no chat "
-                    "channel is running.")  # fmt: skip
-    await serve(app, web_app)
+        log.warning("OCOP_TELEGRAM_TOKEN is not set (nor OCOP_ZALO_APP_ID, OCOP_ZALO_BOT_TOKEN): "
+                    "no chat channel is running.")  # fmt: skip
+    try:
+        await serve(app, web_app)
+    finally:
+        if zalo_tokens is not None:
+            await zalo_tokens.close()
     return 0
 
 
@@ -259,6 +272,52 @@ async def _add_zalo_bot(settings: Settings, app: App) -> bool:
         log.info("Zalo bot: OCOP_PUBLIC_URL is not set, so replies' pictures are not sent "
                  "(the text says a file came with the message)")  # fmt: skip
     return True
+
+
+def _zalo_oa(settings: Settings, app: App) -> tuple[ChannelAdapter, Any] | None:
+    """The Zalo OA channel and its token keeper, or None after saying what is missing."""
+    from bot.channels.zalo_oa import ZaloOAChannel
+    from bot.channels.zalo_oa_events import signature_variants
+    from storage.blobs import LocalBlobStore
+
+    def value(secret: SecretStr | None) -> str | None:
+        return secret.get_secret_value() if secret else None
+
+    app_secret = value(settings.zalo_app_secret)
+    if not app_secret:
+        print("OCOP_ZALO_APP_SECRET must be set with OCOP_ZALO_APP_ID (the OA's access token "
+              "is renewed with it).", file=sys.stderr)  # fmt: skip
+        return None
+    try:
+        variants = signature_variants(
+            settings.zalo_signature_secret, value(settings.zalo_oa_secret), app_secret
+        )
+    except ValueError as exc:
+        print(f"Zalo OA: {exc} (OCOP_ZALO_SIGNATURE_SECRET is "
+              f"{settings.zalo_signature_secret!r}; the OA secret key is OCOP_ZALO_OA_SECRET).",
+              file=sys.stderr)  # fmt: skip
+        return None
+    # The token keeper renews the OA's access token (one process at a time, in the database).
+    from bot.channels.zalo_tokens import ZaloTokenKeeper
+
+    app_id = settings.zalo_app_id or ""
+    tokens = ZaloTokenKeeper(app.db, app_id=app_id, app_secret=app_secret,
+                             oauth_url=settings.zalo_oauth_url,
+                             refresh_token=value(settings.zalo_refresh_token),
+                             owner=settings.worker_id(), clock=app.clock)  # fmt: skip
+    channel = ZaloOAChannel(
+        app_id,
+        settings.zalo_api_url,
+        tokens,
+        app.engine,
+        signature_variants=variants,
+        reply_window_hours=settings.zalo_reply_window_hours,
+        send_rate=settings.zalo_send_rate,
+        blobs=LocalBlobStore(settings.blob_dir),
+        info_image_url=settings.zalo_info_image_url or "",
+        clock=app.clock,
+    )
+    return channel, tokens
 
 
 if __name__ == "__main__":

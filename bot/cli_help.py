@@ -22,6 +22,15 @@ SETTING_HELP = {
     "zalo_bot_webhook_url": "public HTTPS URL of /zalo-bot/webhook; unset = polling",
     "zalo_bot_webhook_secret": "secret (8 to 256 characters) Zalo sends with each webhook call",
     "zalo_bot_send_rate": "the Zalo bot's messages per second",
+    "zalo_oa_secret": "the OA secret key (developers.zalo.me: the app's Webhook page); checks "
+    "the signature of Zalo's webhook calls to /zalo/webhook",
+    "zalo_signature_secret": "which secret signs Zalo's webhook calls: oa (the OA secret key), "
+    "app (the app secret) or both (either; the log says which matched)",
+    "zalo_api_url": "Zalo's OA API root (<root>/v3.0/oa/message/cs, <root>/v2.0/oa/upload/…)",
+    "zalo_reply_window_hours": "hours after a Zalo user's last message in which replies may go "
+    "(later ones fail as outside the reply window, never retried)",
+    "zalo_send_rate": "Zalo OA messages per second (Zalo: about 4,000 calls a minute per app)",
+    "zalo_info_image_url": "HTTPS picture on the card asking a Zalo user for their phone number",
     "http_host": "where the HTTP server listens",
     "http_port": "the HTTP server's port (/healthz, webhooks)",
     "default_locale": "language for people who have not chosen one (vi, en)",
@@ -49,8 +58,15 @@ SETTING_HELP = {
     "log_level": "DEBUG, INFO, WARNING or ERROR (secrets and messages are never logged)",
     "log_file": "write the log to this file instead of stderr (chat: ./data/chat.log)",
 }
-SECRETS = {"telegram_token", "telegram_webhook_secret", "zalo_app_secret", "zalo_refresh_token",
-           "zalo_bot_token", "zalo_bot_webhook_secret"}  # fmt: skip
+SECRETS = {
+    "telegram_token",
+    "telegram_webhook_secret",
+    "zalo_app_secret",
+    "zalo_oa_secret",
+    "zalo_refresh_token",
+    "zalo_bot_token",
+    "zalo_bot_webhook_secret",
+}
 
 MIGRATE_SETTINGS = ("database_url", "log_level", "log_file")
 AREAS_SETTINGS = ("database_url",)
@@ -118,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         "run the bot: HTTP server, engine, sender, channels",
         "Runs everything configured until SIGINT/SIGTERM: the HTTP server (/healthz, the "
-        "Telegram and Zalo bot webhooks, the officials' console at /console/), the engine, the "
-        "sender and, without a webhook, the Telegram and Zalo bot pollers. "
+        "Telegram webhook, the Zalo OA webhook at /zalo/webhook with OCOP_ZALO_APP_ID, the "
+        "Zalo bot's webhook at /zalo-bot/webhook, the officials' console at /console/), the "
+        "engine, the sender and, without a webhook, the Telegram and Zalo bot pollers. "
         "Migrates the default SQLite file itself; refuses to start on an outdated PostgreSQL "
         "schema. Warns when no commune list is loaded.",
     )

@@ -374,13 +374,12 @@ class Sender:
             for name, chat_ids in chats.items():
                 window = self.channels[name].capabilities.reply_window
                 assert window is not None
-                found = dict(
-                    (await session.execute(
-                        select(ChannelIdentity.chat_id, ChannelIdentity.last_inbound_at).where(
-                            ChannelIdentity.channel == name, ChannelIdentity.chat_id.in_(chat_ids)
-                        )
-                    )).tuples().all()
-                )  # fmt: skip
+                rows = await session.execute(
+                    select(ChannelIdentity.chat_id, ChannelIdentity.last_inbound_at).where(
+                        ChannelIdentity.channel == name, ChannelIdentity.chat_id.in_(chat_ids)
+                    )
+                )
+                found = {chat_id: last for chat_id, last in rows.all()}
                 closed.update(
                     (name, chat_id)
                     for chat_id in chat_ids

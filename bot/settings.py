@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     zalo_api_url: str = "https://openapi.zalo.me"
     zalo_oauth_url: str = "https://oauth.zaloapp.com"
     zalo_reply_window_hours: float = 48.0
+    # The picture on the card that asks a Zalo user for their phone number (an HTTPS URL;
+    # unset: a card without one).
+    zalo_info_image_url: str | None = None
     zalo_send_rate: float = 60.0  # messages a second (Zalo: about 4,000 requests a minute)
     # Zalo Bot Platform (README, "Connecting a Zalo bot"): polling without a webhook URL.
     zalo_bot_token: SecretStr | None = None

@@ -114,6 +114,67 @@ async def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
     assert b"WARNING ocop-bot: no commune list loaded" in err
 
 
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({}, b"OCOP_ZALO_APP_SECRET must be set"),
+        ({"OCOP_ZALO_APP_SECRET": "app-s3cret", "OCOP_ZALO_SIGNATURE_SECRET": "oa"},
+         b"the Zalo oa secret key must be set"),
+    ],
+)  # fmt: skip
+def test_serve_refuses_a_zalo_oa_without_its_secrets(
+    tmp_path: Path, settings: dict[str, str], said: bytes
+) -> None:
+    env = {**os.environ, **sqlite_env(tmp_path), "OCOP_ZALO_APP_ID": "4315769212930651825",
+           **settings}  # fmt: skip
+    env.pop("OCOP_TELEGRAM_TOKEN", None)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env,
+                            capture_output=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 1 and said in result.stderr, result.stderr.decode()
+    assert b"app-s3cret" not in result.stderr
+
+
+async def test_serve_runs_the_zalo_oa_webhook(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        **sqlite_env(tmp_path),
+        "OCOP_HTTP_PORT": str(port),
+        "OCOP_ZALO_APP_ID": "4315769212930651825",
+        "OCOP_ZALO_APP_SECRET": "app-s3cret",
+        "OCOP_ZALO_OA_SECRET": "oa-s3cret",
+        "OCOP_ZALO_REFRESH_TOKEN": "rt-s3cret",
+        "OCOP_ZALO_API_URL": "http://127.0.0.1:9",
+        "OCOP_ZALO_OAUTH_URL": "http://127.0.0.1:9",
+    }
+    env.pop("OCOP_TELEGRAM_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.post(
+                        f"http://127.0.0.1:{port}/zalo/webhook",
+                        json={"event_name": "user_send_text"},
+                    ) as response:
+                        assert response.status == 401  # not signed: refused
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("serve did not answer /zalo/webhook")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert b"Zalo OA: webhook at /zalo/webhook" in err
+    assert b"tried: oa secret key, app secret" in err
+    assert b"no chat channel" not in err and b"s3cret" not in err
+
+
 Client = TestClient[aiohttp.web.Request, aiohttp.web.Application]
 
 

@@ -12,14 +12,14 @@ cannot send becomes a short note in the text.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import translator
-from bot.vocabulary import Attachment, Button, Event, FileRef, Reply
+from bot.vocabulary import Attachment, Button, FileRef, Reply
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -31,7 +31,6 @@ __all__ = [
     "ChannelAdapter",
     "ChannelRegistry",
     "DownloadError",
-    "EventStore",
     "FileTooLarge",
     "OutsideWindow",
     "Rejected",
@@ -229,16 +228,6 @@ class ChannelAdapter(Protocol):
 
     async def shutdown(self) -> None:
         """Close connections."""
-        ...
-
-
-class EventStore(Protocol):
-    """What an adapter needs from the engine: the durable, deduplicating inbox."""
-
-    async def store(self, events: Sequence[Event]) -> int: ...
-
-    async def park(self, channel: str, updates: Sequence[tuple[str, str, dict[str, Any]]]) -> int:
-        """Keep updates that cannot be read (event id, reason, raw update)."""
         ...
 
 

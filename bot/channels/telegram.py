@@ -28,7 +28,7 @@ import os
 import re
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -46,7 +46,6 @@ from bot.channels.base import (
     BaseChannel,
     Capabilities,
     DownloadError,
-    EventStore,
     FileTooLarge,
     Rejected,
     RetryLater,
@@ -55,7 +54,16 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
-from bot.channels.partial import PartlySent
+from bot.channels.common import (
+    EventStore,
+    KeyedLocks,
+    PartlySent,
+    keep_trying,
+    parse_command,
+    read_at_most,
+    secret_matches,
+)
+from bot.channels.common import split_text as split_units
 from bot.channels.telegram_updates import (
     MAX_TEXT,
     MAX_WEBHOOK_BODY,
@@ -64,9 +72,6 @@ from bot.channels.telegram_updates import (
     update_problem,
     utf16_units,
 )
-from bot.channels.text import command_in
-from bot.channels.text import split_text as split_plain_text
-from bot.channels.webhooks import keep_trying, read_at_most, secret_matches
 from bot.i18n import translator
 from bot.vocabulary import (
     GROUP,
@@ -88,6 +93,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+PARTLY_SENT_KEPT = 1000  # replies sent in part remembered at most (the oldest are forgotten)
 FILE_IDS_KEPT = 1000  # file_ids of uploaded blobs remembered at most (the least used forgotten)
 MAX_CAPTION = 1024  # UTF-16 units of a caption, after entity parsing
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a bigger picture goes as a document
@@ -117,30 +123,10 @@ class _Uploaded:
     file_id: str
 
 
-class _KeyedLocks:
-    """One lock per key, kept only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users > 1:
-                self._locks[key] = (lock, users - 1)
-            else:
-                del self._locks[key]
-
-
 def split_text(text: str, limit: int = MAX_TEXT, first_limit: int | None = None) -> list[str]:
-    """Cut plain text into Telegram messages: at most ``limit`` UTF-16 units each."""
-    return split_plain_text(text, limit, first_limit, TextUnits.UTF16)
+    """Cut plain text into pieces of at most ``limit`` UTF-16 units, at paragraphs, lines or
+    words."""
+    return split_units(text, limit, first_limit, TextUnits.UTF16)
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
@@ -196,11 +182,10 @@ class TelegramChannel(BaseChannel):
         self._ready = False
         self._init_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        # Replies sent in part (a 429 or a network error after some of their messages): what
-        # went, so that the retry sends only the rest
-        self._partly_sent: PartlySent[int] = PartlySent()
+        # Replies sent in part (a 429 or a network error after some of their messages).
+        self._partly_sent = PartlySent[int](PARTLY_SENT_KEPT)
         self._file_ids: OrderedDict[str, _Uploaded] = OrderedDict()  # by the blob's SHA-256
-        self._uploading = _KeyedLocks()  # one upload of a blob at a time
+        self._uploading = KeyedLocks()  # one upload of a blob at a time
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -253,9 +238,10 @@ class TelegramChannel(BaseChannel):
         if message.chat.type != "private":  # the flows are one person's conversation
             return self._event(update, chat, user, EventKind.OTHER, other=GROUP)
         if (text := message.text) is not None:
-            if (command := command_in(text)) is not None:
-                return self._event(update, chat, user, EventKind.COMMAND, command=command[0],
-                                   text=command[1])  # fmt: skip
+            if (command := parse_command(text)) is not None:
+                name, argument = command
+                return self._event(update, chat, user, EventKind.COMMAND, command=name,
+                                   text=argument)  # fmt: skip
             return self._event(update, chat, user, EventKind.TEXT, text=text)
         if (contact := message.contact) is not None:
             own = user is not None and contact.user_id == user.id
@@ -488,7 +474,7 @@ class TelegramChannel(BaseChannel):
         # again would repeat them (and, under Telegram's 1-a-second chat limit, for ever).
         # (Only a reply of several messages can be sent in part: a single one is not looked up.)
         key = PartlySent.key(chat_id, reply) if len(parts) > 1 else None
-        done, message_id = self._partly_sent.take(key, 0)
+        done, message_id = (self._partly_sent.pop(key) if key else None) or (0, 0)
         for i, part in enumerate(parts):
             if i < done:
                 continue

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.text import utf16_units
-
 __all__ = [
     "MAX_CALLBACK_DATA",
     "MAX_CAPTION",
@@ -34,6 +32,11 @@ MAX_UPDATE_ID = 2**31 - 1  # Telegram's update ids are positive 32-bit integers
 # far below this; a bigger webhook body is refused (413) without being read.
 MAX_WEBHOOK_BODY = 256 * 1024
 MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+
+def utf16_units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def update_id_of(raw: Any) -> int | None:

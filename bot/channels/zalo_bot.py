@@ -42,7 +42,6 @@ from bot.channels.base import (
     BaseChannel,
     Capabilities,
     DownloadError,
-    EventStore,
     FileTooLarge,
     Rejected,
     RetryLater,
@@ -51,10 +50,16 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
+from bot.channels.common import (
+    EventStore,
+    PartlySent,
+    keep_trying,
+    parse_command,
+    read_at_most,
+    secret_matches,
+    split_text,
+)
 from bot.channels.file_links import FileLinks
-from bot.channels.partial import PartlySent
-from bot.channels.text import command_in, split_text
-from bot.channels.webhooks import keep_trying, read_at_most, secret_matches
 from bot.channels.zalo_bot_updates import (
     EVENT_IMAGE,
     EVENT_STICKER,
@@ -244,7 +249,7 @@ class ZaloBotChannel(BaseChannel):
             return event(EventKind.OTHER, other=GROUP)  # the flows are one person's conversation
         text = message.get("text")
         if event_name in TEXT_EVENTS and isinstance(text, str):
-            if (command := command_in(text)) is not None:
+            if (command := parse_command(text)) is not None:
                 return event(EventKind.COMMAND, command=command[0], text=command[1])
             return event(EventKind.TEXT, text=text)
         if event_name == EVENT_IMAGE:
@@ -409,7 +414,7 @@ class ZaloBotChannel(BaseChannel):
         await self.initialize()
         parts = self._parts(reply)
         key = PartlySent.key(chat_id, reply) if len(parts) > 1 else None
-        done, message_id = self._partly_sent.take(key, "")
+        done, message_id = (self._partly_sent.pop(key) if key else None) or (0, "")
         for i, part in enumerate(parts):
             if i < done:
                 continue

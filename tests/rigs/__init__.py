@@ -6,11 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.harness import Rig
+from tests.rigs.zalo_bot import ZaloBotRig
+from tests.rigs.zalo_oa import ZaloOARig
 
 __all__ = ["CHANNELS", "rig_for"]
 
 # channel name → a fresh rig (None: Telegram, which every running bot has).
-RIGS: dict[str, Callable[[], Rig] | None] = {"telegram": None}
+RIGS: dict[str, Callable[[], Rig] | None] = {
+    "telegram": None,
+    "zalo_oa": ZaloOARig,
+    "zalo_bot": ZaloBotRig,
+}
 CHANNELS = tuple(RIGS)
 
 
