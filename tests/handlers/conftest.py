@@ -17,7 +17,7 @@ from tests.rigs import rig_for
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "bot" in metafunc.fixturenames:
+    if "channel" in metafunc.fixturenames:
         channels = getattr(metafunc.module, "CHANNELS", None)
         if channels:
             metafunc.parametrize("channel", channels)

@@ -19,6 +19,10 @@ from storage.states import DossierStatus, EntryStatus, OfficialRole, RoundLevel
 from tests.files import make_pdf
 from tests.handlers.test_documents import HANDICRAFT_REQUIRED, handicraft_dossier, upload
 from tests.harness import RunningBot, copy_database, register, running_bot
+from tests.rigs import CHANNELS as ALL_CHANNELS
+from tests.rigs import rig_for
+
+CHANNELS = ALL_CHANNELS
 
 CHAT = 7_300_000_901
 # 10:00 on 28 April 2026 in Vietnam: round 1's deadline (30 April) is two days ahead.
@@ -26,9 +30,13 @@ START = datetime(2026, 4, 28, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def clocked_bot(prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def clocked_bot(
+    channel: str, prepared_database: Path, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
     url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs", clock=ManualClock(START)) as running:
+    clock = ManualClock(START)
+    async with running_bot(url, tmp_path / "blobs", clock=clock,
+                           rig=rig_for(channel, clock)) as running:  # fmt: skip
         yield running
 
 

@@ -33,6 +33,10 @@ from tests.console.results_data import Outcome, make_entry, make_round
 from tests.fakes.telegram_api import SentMessage
 from tests.handlers.test_documents import handicraft_dossier
 from tests.harness import RunningBot, bot_on, register
+from tests.rigs import CHANNELS as ALL_CHANNELS
+from tests.rigs import rig_for
+
+CHANNELS = ALL_CHANNELS
 
 CHAT = 7_300_000_951
 START = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 10:00 on 1 June 2026 in Vietnam
@@ -49,11 +53,12 @@ MUTED_VI = (
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def bot(
-    request: pytest.FixtureRequest, prepared_database: Path, tmp_path: Path
+    request: pytest.FixtureRequest, channel: str, prepared_database: Path, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:
     """The real bot on a ManualClock at :data:`START`, on SQLite and on PostgreSQL."""
-    async with bot_on(request.param, prepared_database, tmp_path, clock=ManualClock(START),
-                      name="ocop_test_mute") as running:  # fmt: skip
+    clock = ManualClock(START)
+    async with bot_on(request.param, prepared_database, tmp_path, clock=clock,
+                      name="ocop_test_mute", rig=rig_for(channel, clock)) as running:  # fmt: skip
         yield running
 
 

@@ -35,6 +35,10 @@ from tests.files import make_pdf
 from tests.handlers.test_documents import HANDICRAFT_REQUIRED, handicraft_dossier, upload
 from tests.harness import Producer as Phone
 from tests.harness import RunningBot, copy_database, register, running_bot
+from tests.rigs import CHANNELS as ALL_CHANNELS
+from tests.rigs import rig_for
+
+CHANNELS = ALL_CHANNELS
 
 OFFICIAL_CHAT = 7_600_000_001
 OTHER_OFFICIAL_CHAT = 7_600_000_002
@@ -43,9 +47,10 @@ CONSOLE_URL = "https://console.example.vn"
 
 
 @pytest.fixture
-async def bot(prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def bot(channel: str, prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
     url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs", console_url=CONSOLE_URL) as running:
+    async with running_bot(url, tmp_path / "blobs", console_url=CONSOLE_URL,
+                           rig=rig_for(channel)) as running:  # fmt: skip
         yield running
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.rules import rules
 from tests.harness import Producer, RunningBot, register
+from tests.rigs import CHANNELS as ALL_CHANNELS
 
+CHANNELS = ALL_CHANNELS
 CHAT = 7_200_000_301
 
 

@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from storage.models import AuditEntry, Dossier, Product
 from tests.harness import Producer, RunningBot, register
+from tests.rigs import CHANNELS as ALL_CHANNELS
 
+CHANNELS = ALL_CHANNELS
 CHAT = 7_200_000_001
 # A fish sauce's name, description, packaging, yearly output and raw-material area, as typed.
 FISH_SAUCE = (

@@ -14,16 +14,24 @@ from storage.clock import ManualClock
 from storage.models import Question
 from storage.states import QuestionStatus
 from tests.harness import RunningBot, copy_database, register, running_bot
+from tests.rigs import CHANNELS as ALL_CHANNELS
+from tests.rigs import rig_for
+
+CHANNELS = ALL_CHANNELS
 
 CHAT = 7_300_000_801
 OFFER = "muốn để lại câu hỏi cho UBND xã Tân Sơn"
 
 
 @pytest.fixture
-async def clocked_bot(prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def clocked_bot(
+    channel: str, prepared_database: Path, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
     """The bot whose steps read a clock the test moves."""
     url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs", clock=ManualClock()) as running:
+    clock = ManualClock()
+    async with running_bot(url, tmp_path / "blobs", clock=clock,
+                           rig=rig_for(channel, clock)) as running:  # fmt: skip
         yield running
 
 

@@ -33,6 +33,10 @@ from storage.timers import claim_due, schedule
 from tests.harness import Producer as Phone
 from tests.harness import RunningBot, copy_database, register, running_bot
 from tests.regressions.test_rerating_window_is_checked import rerating
+from tests.rigs import CHANNELS as ALL_CHANNELS
+from tests.rigs import rig_for
+
+CHANNELS = ALL_CHANNELS
 
 CHAT = 7_200_000_301
 START = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
@@ -45,11 +49,12 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def timed_bot(
-    prepared_database: Path, tmp_path: Path, clock: ManualClock
+    channel: str, prepared_database: Path, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     """The bot whose engine and scheduler read ``clock``."""
     url = copy_database(prepared_database, tmp_path / "ocop.sqlite3")
-    async with running_bot(url, tmp_path / "blobs", clock=clock) as running:
+    async with running_bot(url, tmp_path / "blobs", clock=clock,
+                           rig=rig_for(channel, clock)) as running:  # fmt: skip
         yield running
 
 
