@@ -38,6 +38,23 @@ async def migrate(url: str) -> None:
         await database.dispose()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets ``CHANNELS`` runs each test that uses ``channel`` once per channel
+    (but those marked ``telegram_only``: they read what only Telegram shows)."""
+    if "channel" in metafunc.fixturenames:
+        channels = getattr(metafunc.module, "CHANNELS", None)
+        if metafunc.definition.get_closest_marker("telegram_only"):
+            channels = ("telegram",)
+        if channels:
+            metafunc.parametrize("channel", channels)
+
+
+@pytest.fixture
+def channel() -> str:
+    """The channel a test's producers use (modules without ``CHANNELS``: Telegram)."""
+    return "telegram"
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file brought to the current schema by the migrations, made once per test

@@ -36,6 +36,7 @@ from storage.states import OUTBOX_WAITING
 from storage.text import fold
 from tests.conftest import create_schema
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, UpdateBuilder
+from tests.files import make_jpeg
 
 __all__ = [
     "Phone",
@@ -44,6 +45,7 @@ __all__ = [
     "RunningBot",
     "Seen",
     "copy_database",
+    "hand_in",
     "prepare_database",
     "register",
     "running_bot",
@@ -69,6 +71,12 @@ class Phone(Protocol):
     buttons — or, where the channel shows choices as a numbered list, types its number."""
 
     chat_id: int
+    sends_documents: bool  # False: the app sends only photos (the Zalo bot)
+
+    @property
+    def address(self) -> str:
+        """The chat id the bot knows this chat by (``channel_identities.chat_id``)."""
+        ...
 
     async def say(self, text: str) -> list[Any]: ...
 
@@ -174,6 +182,12 @@ class Producer:
         self.make = bot.api.make
         self.seen = 0
 
+    sends_documents = True
+
+    @property
+    def address(self) -> str:
+        return str(self.chat_id)
+
     # -- what the producer does -------------------------------------------------------------
     async def push(self, update: dict[str, Any]) -> list[SentMessage]:
         """Send one update and return the messages the bot answered with."""
@@ -275,6 +289,16 @@ class Producer:
                 if wanted in fold(button["text"]):
                     return str(button["callback_data"])
         raise AssertionError(f"no button like {label!r} in {self.buttons()}")
+
+
+async def hand_in(
+    phone: Phone, content: bytes, name: str, mime: str = "application/pdf"
+) -> list[Any]:
+    """A paper for the dossier as the producer's app lets them send it: the file, or where the
+    app sends only photos, a photo of it."""
+    if phone.sends_documents:
+        return await phone.send_document(content, name, mime)
+    return await phone.send_photo(make_jpeg(len(name)))
 
 
 async def register(phone: Phone, *, language: str = "Tiếng Việt", confirm: bool = False) -> None:

@@ -16,19 +16,6 @@ from tests.harness import RunningBot, copy_database, running_bot
 from tests.rigs import rig_for
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "channel" in metafunc.fixturenames:
-        channels = getattr(metafunc.module, "CHANNELS", None)
-        if channels:
-            metafunc.parametrize("channel", channels)
-
-
-@pytest.fixture
-def channel() -> str:
-    """The channel a test's producers use (modules without ``CHANNELS``: Telegram)."""
-    return "telegram"
-
-
 @pytest.fixture
 async def bot(channel: str, prepared_database: Path, tmp_path: Path) -> AsyncIterator[RunningBot]:
     """The real bot, polling a fresh fake Bot API server (and the channel's own fake), on a

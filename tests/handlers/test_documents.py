@@ -13,7 +13,7 @@ from storage.models import AuditEntry, DocumentFile, Dossier, DossierDocument, P
 from storage.text import fold
 from tests.fakes.telegram_api import SentMessage
 from tests.files import make_docx, make_exe, make_jpeg, make_pdf, make_png, make_zip
-from tests.harness import Producer, RunningBot, register
+from tests.harness import Producer, RunningBot, hand_in, register
 
 CHAT = 7_300_000_001
 HANDICRAFT_REQUIRED = ("Registration form", "Production and business plan")
@@ -54,7 +54,7 @@ async def upload(
 ) -> list[str]:
     """Taps a document, sends one file, and taps Done where the document takes several."""
     await open_document(phone, label)
-    replies = await phone.send_document(content, name, mime)
+    replies = await hand_in(phone, content, name, mime)
     if "Done" in " ".join(phone.buttons()):
         replies += await phone.tap("Done")
     return [m.plain for m in replies]

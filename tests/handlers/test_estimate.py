@@ -13,7 +13,7 @@ from tests.fakes.telegram_api import SentMessage
 from tests.files import make_pdf
 from tests.handlers.test_documents import handicraft_product, open_document
 from tests.handlers.test_products import FISH_SAUCE
-from tests.harness import Producer, RunningBot, register
+from tests.harness import Producer, RunningBot, hand_in, register
 from tests.rigs import CHANNELS as ALL_CHANNELS
 
 CHANNELS = ALL_CHANNELS
@@ -115,7 +115,7 @@ async def test_no_trademark_caps_at_two_stars_with_its_advice_in_vietnamese(
     replies = await phone.tap("Tai len")
     assert replies[-1].plain.startswith("📎 ")
     assert "nhãn hiệu" in replies[-1].plain.lower()
-    replies = await phone.send_document(make_pdf("trademark"), "nhan-hieu.pdf")
+    replies = await hand_in(phone, make_pdf("trademark"), "nhan-hieu.pdf")
     assert "đã nhận 1 tệp" in texts(replies)
     await phone.tap("Xong")
     replies = await phone.say("sao")  # at the checklist: the estimate again
@@ -134,7 +134,7 @@ async def test_a_handicraft_is_asked_its_two_minimums_and_not_what_is_uploaded(
     await phone.tap("Cancel")  # back to the dossier it came from
     assert "Needed to file 0/2" in phone.last.plain
     await open_document(phone, "Trademark")
-    await phone.send_document(make_pdf("trademark"), "trademark.pdf")
+    await hand_in(phone, make_pdf("trademark"), "trademark.pdf")
     await phone.tap("Done")
     replies = await phone.tap("Estimate my stars")
     question = replies[-1].plain

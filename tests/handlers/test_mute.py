@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.answers import answer_producer
+from bot.channels.names import channel_name
 from bot.reminders import schedule_round_reminders
 from bot.results_notify import publish_and_notify
 from storage.announcements import Audience, audience_counts
@@ -172,7 +173,7 @@ async def test_settings_from_the_menu(bot: RunningBot) -> None:
     (shown,) = await phone.tap("Cai dat")
     assert shown.plain.startswith("⚙️ Cài đặt")
     assert "Ngôn ngữ: 🇻🇳 Tiếng Việt\nThông báo từ cán bộ OCOP: 🔔 đang bật" in shown.plain
-    assert shown.plain.endswith("🔗 Ứng dụng đã liên kết: Telegram")
+    assert f"🔗 Ứng dụng đã liên kết: {channel_name(bot.channel)}" in shown.plain
     assert phone.buttons() == [
         "🔕 Tắt thông báo",
         "🌐 Ngôn ngữ",

@@ -98,7 +98,7 @@ async def test_the_command_links_the_chat_and_the_code_is_never_stored(bot: Runn
     replies = await phone.say(f"/official {format_code(code)}")
     assert replies[0].plain.startswith("✅ This chat is linked to the console account of Cán bộ")
     row = await chat_row(bot, lan.id)
-    assert row is not None and row.chat_id == str(OFFICIAL_CHAT) and row.channel == "telegram"
+    assert row is not None and row.chat_id == phone.address and row.channel == bot.channel
     async with bot.db.sessions() as session:
         inbox = [json.dumps(r.payload) for r in await session.scalars(select(InboxEvent))]
         lines = [r.text for r in await session.scalars(select(TranscriptEntry))]
@@ -108,6 +108,7 @@ async def test_the_command_links_the_chat_and_the_code_is_never_stored(bot: Runn
     assert "đã được sử dụng" in again[0].plain  # in the chat's language (Telegram's)
 
 
+@pytest.mark.telegram_only
 async def test_the_deep_link_links_a_new_chat_in_the_officials_language(bot: RunningBot) -> None:
     lan = await official(bot, "lan", locale="vi")
     code = await code_for(bot, lan.id)
@@ -137,6 +138,7 @@ async def test_wrong_and_expired_codes_are_refused_and_throttled(bot: RunningBot
     assert await chat_row(bot, lan.id) is None
 
 
+@pytest.mark.telegram_only
 async def test_registration_and_submission_reach_the_linked_official(bot: RunningBot) -> None:
     lan = await official(bot, "lan")
     elsewhere = await official(bot, "nam", commune="tien du")
@@ -188,6 +190,7 @@ async def test_a_muted_official_gets_nothing(bot: RunningBot) -> None:
     assert lan_chat.new_messages() == []
 
 
+@pytest.mark.telegram_only
 async def test_names_are_shown_as_typed(bot: RunningBot) -> None:
     lan = await official(bot, "lan")
     lan_chat = await link(bot, lan, OFFICIAL_CHAT)
@@ -262,6 +265,7 @@ async def test_without_the_console_url_the_link_is_a_path_in_the_text(
     assert message.plain.endswith("\nOpen in the console: /console/producers/1")
 
 
+@pytest.mark.telegram_only
 async def test_a_question_left_in_chat_reaches_the_linked_official(bot: RunningBot) -> None:
     lan = await official(bot, "lan")
     lan_chat = await link(bot, lan, OFFICIAL_CHAT)

@@ -162,7 +162,7 @@ async def test_a_timer_claimed_by_a_dead_scheduler_fires_once(
     assert len(phone.new_messages()) == 1
     async with timed_bot.db.sessions() as session:
         events = await session.scalar(
-            select(func.count()).select_from(InboxEvent).where(InboxEvent.chat_id == str(CHAT))
+            select(func.count()).select_from(InboxEvent).where(InboxEvent.chat_id == phone.address)
             .where(InboxEvent.event_id.like("timer:%"))
         )  # fmt: skip
     assert events == 2
@@ -178,6 +178,7 @@ def tap_from(phone: Phone, label: str) -> dict[str, Any]:
     raise AssertionError(f"no button {label!r}")
 
 
+@pytest.mark.telegram_only
 async def test_a_reminder_in_the_middle_of_registration_keeps_the_question(
     timed_bot: RunningBot, clock: ManualClock
 ) -> None:
@@ -242,6 +243,7 @@ async def test_a_reminder_in_the_middle_of_registration_keeps_the_question(
         register_reminder_recipients()
 
 
+@pytest.mark.telegram_only
 async def test_a_blocked_chat_is_skipped(timed_bot: RunningBot, clock: ManualClock) -> None:
     phone, producer = await registered(timed_bot)
     await phone.push(phone.make.chat_member(CHAT, "kicked"))
@@ -260,6 +262,7 @@ async def test_a_blocked_chat_is_skipped(timed_bot: RunningBot, clock: ManualClo
     assert events == 0
 
 
+@pytest.mark.telegram_only
 async def test_a_certified_product_is_reminded_of_its_rerating_window(
     timed_bot: RunningBot, clock: ManualClock
 ) -> None:

@@ -91,6 +91,11 @@ class ZaloBotPhone:
         self.zalo_id = f"{chat_id:020x}"
         self.make = api.make
         self.seen = 0
+        self.sends_documents = False  # photos only
+
+    @property
+    def address(self) -> str:
+        return self.zalo_id
 
     # -- what the producer does -------------------------------------------------------------
     async def push(self, update: dict[str, Any]) -> list[SentMessage]:

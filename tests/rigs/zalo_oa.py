@@ -135,6 +135,11 @@ class ZaloPhone:
         self.user = str(FIRST_USER + chat_id)  # beyond 2**53, as Zalo's ids are
         oa.followers.add(self.user)
         self.seen = 0
+        self.sends_documents = True
+
+    @property
+    def address(self) -> str:
+        return self.user
 
     # -- what the producer does -------------------------------------------------------------
     async def push(self, event: dict[str, Any], *, stored: bool = True) -> list[ZaloMessage]:
