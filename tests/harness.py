@@ -130,7 +130,7 @@ class RunningBot:
         self.api = api
         self.telegram = telegram
         self.rig = rig
-        self.channel = rig.channel if rig is not None else telegram.name
+        self.channel = rig.channel if rig is not None else "telegram"
         self.db = app.db
         self.pushed = 0
 
