@@ -106,8 +106,9 @@ async def test_linked_chats_both_get_an_announcement_and_a_closed_window_is_coun
         phone.new_messages()
 
     author = await official(bot)
-    announcement_id = await announce(bot, author, AnnouncementValues(text_vi=VI,
-                                                                     audience=Audience()))
+    announcement_id = await announce(
+        bot, author, AnnouncementValues(text_vi=VI, audience=Audience())
+    )
     await until_done(bot, announcement_id)
 
     assert [VI in m.plain for m in telegram.new_messages()] == [True]

@@ -14,9 +14,9 @@ from tests.files import make_pdf
 from tests.handlers.test_documents import handicraft_product, open_document
 from tests.handlers.test_products import FISH_SAUCE
 from tests.harness import Producer, RunningBot, hand_in, register
-from tests.rigs import CHANNELS as ALL_CHANNELS
 
-CHANNELS = ALL_CHANNELS
+# Zalo's two channels differ from Telegram alike here: one of them is enough.
+CHANNELS = ("telegram", "zalo_bot")
 CHAT = 7_400_000_001
 
 

@@ -34,10 +34,10 @@ from tests.console.results_data import Outcome, make_entry, make_round
 from tests.fakes.telegram_api import SentMessage
 from tests.handlers.test_documents import handicraft_dossier
 from tests.harness import RunningBot, bot_on, register
-from tests.rigs import CHANNELS as ALL_CHANNELS
 from tests.rigs import rig_for
 
-CHANNELS = ALL_CHANNELS
+# Zalo's two channels differ from Telegram alike here: one of them is enough.
+CHANNELS = ("telegram", "zalo_oa")
 
 CHAT = 7_300_000_951
 START = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 10:00 on 1 June 2026 in Vietnam

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.rules import rules
 from tests.harness import Producer, RunningBot, register
-from tests.rigs import CHANNELS as ALL_CHANNELS
 
-CHANNELS = ALL_CHANNELS
+# Zalo's two channels differ from Telegram alike here: one of them is enough.
+CHANNELS = ("telegram", "zalo_oa")
 CHAT = 7_200_000_301
 
 

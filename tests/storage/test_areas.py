@@ -3,6 +3,7 @@ rename, file errors, and the lookups the registration conversation uses."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import date
@@ -28,6 +29,8 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Area
 from storage.text import strip_area_prefix
+from tests.conftest import migrated_copy
+from tests.harness import copy_database
 
 # The shared data sits next to the project: ../shared/data (never copied into it).
 REAL_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "vn-admin-units-2025.json"
@@ -46,20 +49,39 @@ COMMUNES = {
 
 
 @pytest.fixture
-async def migrated(tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh SQLite file database brought to the head migration (34 provinces seeded)."""
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'areas.sqlite3'}")
-    await upgrade(database.engine)
+async def migrated(migrated_sqlite: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh SQLite file database at the head migration (34 provinces seeded): a copy of the
+    one the test process migrated."""
+    database = migrated_copy(migrated_sqlite, tmp_path / "areas.sqlite3")
     yield database
     await database.dispose()
 
 
+@pytest.fixture(scope="module")
+def imported_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file with the real 2025 list imported, made once for the module."""
+
+    async def make(url: str) -> None:
+        database = Database(url)
+        try:
+            await upgrade(database.engine)
+            async with database.transaction() as session:
+                await import_areas(session, REAL_FILE, valid_from=REFORM)
+        finally:
+            await database.dispose()
+
+    path = tmp_path_factory.mktemp("areas") / "imported.sqlite3"
+    asyncio.run(make(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture
-async def imported(migrated: Database) -> Database:
-    """The migrated database with the real 2025 list imported (tests using it need the file)."""
-    async with migrated.transaction() as session:
-        await import_areas(session, REAL_FILE, valid_from=REFORM)
-    return migrated
+async def imported(imported_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    """A copy of the migrated database with the real 2025 list imported (tests using it need
+    the file)."""
+    database = Database(copy_database(imported_template, tmp_path / "imported.sqlite3"))
+    yield database
+    await database.dispose()
 
 
 async def count_areas(session: AsyncSession) -> int:
