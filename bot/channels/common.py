@@ -1,7 +1,7 @@
 """What the platform adapters share: the inbox they store into, cutting long texts, reading
 "/command args", reading a webhook body within a limit and checking its shared secret, setting
-a webhook with back-off, one upload of a file at a time, and remembering replies that were sent
-in part.
+a webhook with back-off, one upload of a file at a time, remembering replies that were sent
+in part, a reply's file from the blob store, and fetching a user's file from its address.
 
 These are the pieces that are really the same on every platform; what differs (how a message,
 a button or a file looks on the wire) stays in each adapter.
@@ -17,8 +17,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from bot.channels.base import SendError, TextUnits
-from bot.vocabulary import Event, Reply
+import aiohttp
+
+from bot.channels.base import DownloadError, FileTooLarge, Rejected, SendError, TextUnits
+from bot.vocabulary import Attachment, Event, Reply
+from storage.blobs import BlobCorrupted, BlobNotFound, BlobStore
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -27,6 +30,8 @@ __all__ = [
     "EventStore",
     "KeyedLocks",
     "PartlySent",
+    "attachment_bytes",
+    "fetch_at_most",
     "keep_trying",
     "parse_command",
     "read_at_most",
@@ -181,3 +186,57 @@ class PartlySent(Generic[T]):
         while len(self._sent) >= self.kept:
             del self._sent[next(iter(self._sent))]
         self._sent[key] = (done, last_id)
+
+
+async def attachment_bytes(blobs: BlobStore | None, attachment: Attachment, channel: str) -> bytes:
+    """A reply's file from the blob store; :class:`Rejected` when it cannot be had (no store,
+    no such blob, bytes that fail their hash, nothing): retrying will not help."""
+    what = f"attachment {attachment.name!r} (blob {attachment.sha256})"
+    if blobs is None:
+        raise Rejected(f"{what}: this {channel} channel has no blob store")
+    try:
+        data = await blobs.get(attachment.sha256)
+    except BlobNotFound:
+        raise Rejected(f"{what} is not in the blob store") from None
+    except BlobCorrupted as exc:
+        raise Rejected(f"{what} failed verification: {exc}") from None
+    except ValueError as exc:  # not a SHA-256
+        raise Rejected(f"{what}: {exc}") from None
+    if not data:
+        raise Rejected(f"{what} is empty")
+    return data
+
+
+async def fetch_at_most(
+    session: aiohttp.ClientSession,
+    url: str,
+    max_bytes: int,
+    *,
+    declared: int | None = None,
+    what: str = "file",
+    timeout: aiohttp.ClientTimeout | None = None,
+) -> bytes:
+    """GET a user's file from its web address (a platform's CDN), refusing more than
+    ``max_bytes``: by the size the platform ``declared``, the Content-Length, and while
+    reading (:class:`FileTooLarge`); anything else that goes wrong is a :class:`DownloadError`.
+    The address is the user's file: used here, never logged."""
+    if declared is not None and declared > max_bytes:
+        raise FileTooLarge(declared, max_bytes)
+    if not url.startswith(("https://", "http://")):
+        raise DownloadError(f"the {what} has no web address")
+    data, length = bytearray(), 0
+    try:
+        async with session.get(url, timeout=timeout) as response:
+            if response.status != 200:
+                raise DownloadError(f"{what} download answered HTTP {response.status}")
+            if (length := response.content_length or 0) > max_bytes:
+                raise FileTooLarge(length, max_bytes)
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise FileTooLarge(len(data), max_bytes)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise DownloadError(f"{what} download failed: {type(exc).__name__}") from None
+    if length and len(data) != length:
+        raise DownloadError(f"{what} download cut short: {len(data)} of {length} bytes")
+    return bytes(data)

@@ -58,6 +58,7 @@ from bot.channels.common import (
     EventStore,
     KeyedLocks,
     PartlySent,
+    attachment_bytes,
     keep_trying,
     parse_command,
     read_at_most,
@@ -82,7 +83,7 @@ from bot.vocabulary import (
     Reply,
     split_button_payload,
 )
-from storage.blobs import BlobCorrupted, BlobNotFound, BlobStore
+from storage.blobs import BlobStore
 
 __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", "split_text"]
 
@@ -580,20 +581,9 @@ class TelegramChannel(BaseChannel):
     async def _blob(self, attachment: Attachment) -> bytes:
         """The attachment's bytes from the blob store; :class:`Rejected` when they cannot be
         had (no store, no such blob, or bytes that fail their hash): retrying will not help."""
-        what = f"attachment {attachment.name!r} (blob {attachment.sha256})"
-        if self.blobs is None:
-            raise Rejected(f"{what}: this Telegram channel has no blob store")
-        try:
-            data = await self.blobs.get(attachment.sha256)
-        except BlobNotFound:
-            raise Rejected(f"{what} is not in the blob store") from None
-        except BlobCorrupted as exc:
-            raise Rejected(f"{what} failed verification: {exc}") from None
-        except ValueError as exc:  # not a SHA-256
-            raise Rejected(f"{what}: {exc}") from None
-        if not data:
-            raise Rejected(f"{what} is empty")
+        data = await attachment_bytes(self.blobs, attachment, "Telegram")
         if len(data) > MAX_UPLOAD_BYTES:
+            what = f"attachment {attachment.name!r} (blob {attachment.sha256})"
             raise Rejected(f"{what} is {len(data)} bytes, over Telegram's {MAX_UPLOAD_BYTES}")
         return data
 

@@ -41,8 +41,6 @@ from aiohttp import web
 from bot.channels.base import (
     BaseChannel,
     Capabilities,
-    DownloadError,
-    FileTooLarge,
     Rejected,
     RetryLater,
     SendError,
@@ -53,6 +51,7 @@ from bot.channels.base import (
 from bot.channels.common import (
     EventStore,
     PartlySent,
+    fetch_at_most,
     keep_trying,
     parse_command,
     read_at_most,
@@ -459,27 +458,9 @@ class ZaloBotChannel(BaseChannel):
     async def download(self, file: FileRef, max_bytes: int) -> bytes:
         """Fetch a picture the user sent from its address, refusing more than ``max_bytes``
         (by its Content-Length before, and while reading)."""
-        if file.size is not None and file.size > max_bytes:
-            raise FileTooLarge(file.size, max_bytes)
-        if not file.file_id.startswith(("https://", "http://")):
-            raise DownloadError("the picture has no web address")
-        data, length = bytearray(), 0
         timeout = aiohttp.ClientTimeout(total=120.0, sock_connect=10.0, sock_read=30.0)
-        try:  # the address is used here and never logged
-            async with self._open().get(file.file_id, timeout=timeout) as response:
-                if response.status != 200:
-                    raise DownloadError(f"picture download answered HTTP {response.status}")
-                if (length := response.content_length or 0) > max_bytes:
-                    raise FileTooLarge(length, max_bytes)
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise FileTooLarge(len(data), max_bytes)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DownloadError(f"picture download failed: {type(exc).__name__}") from None
-        if length and len(data) != length:
-            raise DownloadError(f"picture download cut short: {len(data)} of {length} bytes")
-        return bytes(data)
+        return await fetch_at_most(self._open(), file.file_id, max_bytes, declared=file.size,
+                                   what="picture", timeout=timeout)  # fmt: skip
 
 
 def _retry_after(body: dict[str, Any], description: str) -> float | None:

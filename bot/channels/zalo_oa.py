@@ -52,8 +52,6 @@ from aiohttp import web
 from bot.channels.base import (
     BaseChannel,
     Capabilities,
-    DownloadError,
-    FileTooLarge,
     OutsideWindow,
     Rejected,
     RetryLater,
@@ -63,7 +61,15 @@ from bot.channels.base import (
     Unreachable,
     fit_reply,
 )
-from bot.channels.common import EventStore, KeyedLocks, PartlySent, read_at_most, split_text
+from bot.channels.common import (
+    EventStore,
+    KeyedLocks,
+    PartlySent,
+    attachment_bytes,
+    fetch_at_most,
+    read_at_most,
+    split_text,
+)
 from bot.channels.zalo_oa_events import (
     BUTTON_PREFIX,
     SIGNATURE_HEADER,
@@ -75,7 +81,7 @@ from bot.channels.zalo_oa_events import (
 )
 from bot.i18n import translator
 from bot.vocabulary import Attachment, Button, FileRef, Reply
-from storage.blobs import BlobCorrupted, BlobNotFound, BlobStore
+from storage.blobs import BlobStore
 from storage.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["WEBHOOK_PATH", "AccessTokens", "ZaloOAChannel"]
@@ -386,20 +392,7 @@ class ZaloOAChannel(BaseChannel):
 
     async def _blob(self, attachment: Attachment) -> bytes:
         """The attachment's bytes; :class:`Rejected` when they cannot be had."""
-        what = f"attachment {attachment.name!r} (blob {attachment.sha256})"
-        if self.blobs is None:
-            raise Rejected(f"{what}: this Zalo channel has no blob store")
-        try:
-            data = await self.blobs.get(attachment.sha256)
-        except BlobNotFound:
-            raise Rejected(f"{what} is not in the blob store") from None
-        except BlobCorrupted as exc:
-            raise Rejected(f"{what} failed verification: {exc}") from None
-        except ValueError as exc:  # not a SHA-256
-            raise Rejected(f"{what}: {exc}") from None
-        if not data:
-            raise Rejected(f"{what} is empty")
-        return data
+        return await attachment_bytes(self.blobs, attachment, "Zalo")
 
     # -- the API ----------------------------------------------------------------------------
     async def _call(
@@ -464,26 +457,7 @@ class ZaloOAChannel(BaseChannel):
     async def download(self, file: FileRef, max_bytes: int) -> bytes:
         """Fetch a user's attachment from Zalo's CDN, refusing more than ``max_bytes`` (before,
         by the size Zalo declared or the Content-Length, and while reading)."""
-        if file.size is not None and file.size > max_bytes:
-            raise FileTooLarge(file.size, max_bytes)
-        if not file.file_id.startswith(("https://", "http://")):
-            raise DownloadError("the attachment has no URL")
-        data, length = bytearray(), 0
-        try:  # the URL is the user's file: used here, never logged
-            async with self._client().get(file.file_id) as response:
-                if response.status != 200:
-                    raise DownloadError(f"file download answered HTTP {response.status}")
-                if (length := response.content_length or 0) > max_bytes:
-                    raise FileTooLarge(length, max_bytes)
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise FileTooLarge(len(data), max_bytes)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DownloadError(f"file download failed: {type(exc).__name__}") from None
-        if length and len(data) != length:
-            raise DownloadError(f"file download cut short: {len(data)} of {length} bytes")
-        return bytes(data)
+        return await fetch_at_most(self._client(), file.file_id, max_bytes, declared=file.size)
 
 
 def _button(button: Button) -> dict[str, Any]:

@@ -539,6 +539,6 @@ async def test_download(channel: ZaloOAChannel, oa: FakeZaloOA) -> None:
         await channel.download(FileRef(oa.add_file(PDF * 100, "a.pdf", fail_after=50)), 10**6)
     with pytest.raises(DownloadError, match="HTTP 404"):
         await channel.download(FileRef(f"{oa.url}/cdn/none"), 1000)
-    with pytest.raises(DownloadError, match="no URL"):
+    with pytest.raises(DownloadError, match="no web address"):
         await channel.download(FileRef("not-a-url"), 1000)
     assert await channel.working(url) is None  # Zalo OA has no "typing…" to show
