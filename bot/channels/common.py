@@ -15,16 +15,14 @@ import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
+from aiohttp import web
 
 from bot.channels.base import DownloadError, FileTooLarge, Rejected, SendError, TextUnits
 from bot.vocabulary import Attachment, Event, Reply
 from storage.blobs import BlobCorrupted, BlobNotFound, BlobStore
-
-if TYPE_CHECKING:
-    from aiohttp import web
 
 __all__ = [
     "EventStore",
@@ -34,11 +32,13 @@ __all__ = [
     "fetch_at_most",
     "keep_trying",
     "parse_command",
-    "read_at_most",
+    "read_json_object",
     "secret_matches",
     "split_text",
     "text_length",
 ]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -101,7 +101,27 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return head[1:].split("@", 1)[0].lower(), rest[0] if rest else ""
 
 
-async def read_at_most(request: web.Request, limit: int) -> bytes | None:
+async def read_json_object(
+    request: web.Request, limit: int, platform: str
+) -> tuple[bytes, dict[str, Any]] | web.Response:
+    """A webhook call's body, raw (a signature covers the bytes) and as the JSON object it must
+    be; or the answer when it is not: 413 over ``limit`` bytes, 400 when it is not a JSON
+    object (each logged, naming ``platform``)."""
+    body = await _read_at_most(request, limit)
+    if body is None:
+        log.warning("refused a %s webhook body over %d bytes (413)", platform, limit)
+        return web.Response(status=413)
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        log.warning("refused a %s webhook body that is not a JSON object (400)", platform)
+        return web.Response(status=400)
+    return body, raw
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
     """The request body, or None when it is longer than ``limit`` bytes."""
     if (request.content_length or 0) > limit:
         return None

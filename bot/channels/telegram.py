@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 import logging
 import os
 import re
@@ -61,7 +60,7 @@ from bot.channels.common import (
     attachment_bytes,
     keep_trying,
     parse_command,
-    read_at_most,
+    read_json_object,
     secret_matches,
 )
 from bot.channels.common import split_text as split_units
@@ -416,14 +415,10 @@ class TelegramChannel(BaseChannel):
         async def handle(request: web.Request) -> web.Response:
             if not secret_matches(request.headers.get(SECRET_HEADER), secret):
                 return web.Response(status=401)
-            body = await read_at_most(request, MAX_WEBHOOK_BODY)
-            if body is None:
-                log.warning("refused a telegram webhook body over %d bytes", MAX_WEBHOOK_BODY)
-                return web.Response(status=413)
-            try:
-                raw = json.loads(body)
-            except ValueError:
-                return web.Response(status=400)
+            read = await read_json_object(request, MAX_WEBHOOK_BODY, "telegram")
+            if isinstance(read, web.Response):
+                return read
+            _body, raw = read
             if (problem := update_problem(raw)) is not None:
                 log.warning("refused a telegram webhook update: %s", problem)
                 return web.Response(status=400)

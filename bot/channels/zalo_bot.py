@@ -54,7 +54,7 @@ from bot.channels.common import (
     fetch_at_most,
     keep_trying,
     parse_command,
-    read_at_most,
+    read_json_object,
     secret_matches,
     split_text,
 )
@@ -376,17 +376,10 @@ class ZaloBotChannel(BaseChannel):
                 log.warning("zalo bot webhook: refused a request with a %s secret from %s (401)",
                             "wrong" if given else "missing", request.remote)  # fmt: skip
                 return web.Response(status=401)
-            body = await read_at_most(request, MAX_WEBHOOK_BODY)
-            if body is None:
-                log.warning("refused a zalo bot webhook body over %d bytes", MAX_WEBHOOK_BODY)
-                return web.Response(status=413)
-            try:
-                raw = json.loads(body)
-            except ValueError:
-                raw = None
-            if not isinstance(raw, dict):
-                log.warning("refused a zalo bot webhook body that is not a JSON object (400)")
-                return web.Response(status=400)
+            read = await read_json_object(request, MAX_WEBHOOK_BODY, "zalo bot")
+            if isinstance(read, web.Response):
+                return read
+            _body, raw = read
             try:
                 await self._receive(updates_in(raw))
             except Exception as exc:  # the error may quote the update: only its type

@@ -67,7 +67,7 @@ from bot.channels.common import (
     PartlySent,
     attachment_bytes,
     fetch_at_most,
-    read_at_most,
+    read_json_object,
     split_text,
 )
 from bot.channels.zalo_oa_events import (
@@ -210,17 +210,10 @@ class ZaloOAChannel(BaseChannel):
 
     async def _webhook(self, request: web.Request) -> web.Response:
         started = time.monotonic()
-        body = await read_at_most(request, MAX_WEBHOOK_BODY)
-        if body is None:
-            log.warning("refused a Zalo webhook body over %d bytes", MAX_WEBHOOK_BODY)
-            return web.Response(status=413)
-        try:
-            raw = json.loads(body)
-        except ValueError:
-            raw = None
-        if not isinstance(raw, dict):
-            log.warning("refused a Zalo webhook call: the body is not a JSON object")
-            return web.Response(status=400)
+        read = await read_json_object(request, MAX_WEBHOOK_BODY, "Zalo OA")
+        if isinstance(read, web.Response):
+            return read
+        body, raw = read
         header = request.headers.get(SIGNATURE_HEADER)
         matched = matching_variant(header, self.app_id, body, timestamp_of(raw), self.variants)
         if matched is None:
