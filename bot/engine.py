@@ -570,7 +570,7 @@ class Engine:
         kind, priority = (
             (OutboxKind.NOTIFICATION, NOTIFICATION_PRIORITY) if timed else (OutboxKind.REPLY, 0)
         )
-        caps = capabilities_of(self.channels, e.channel)
+        caps = ctx.capabilities
         choices = None  # the last question's buttons, when they are shown as a numbered list
         outgoing = []
         for reply in replies:

@@ -53,6 +53,7 @@ from bot.channels.base import (
     RetryLater,
     TransientError,
     Unreachable,
+    in_window,
 )
 from bot.ratelimit import PerKeyBuckets, SlidingWindow, SlotPool
 from bot.vocabulary import Reply
@@ -383,7 +384,7 @@ class Sender:
                 closed.update(
                     (name, chat_id)
                     for chat_id in chat_ids
-                    if (last := found.get(chat_id)) is None or now - last > window
+                    if not in_window(found.get(chat_id), now, window)
                 )
         return closed
 

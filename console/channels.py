@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.channels.base import in_window
 from console.labels import CHANNELS
 from storage.review import Member
 
@@ -58,7 +59,8 @@ def reach_of(
     if last_inbound_at is None:
         return Reach.WINDOW_CLOSED, None
     closes = last_inbound_at + window
-    return (Reach.WINDOW_OPEN if now < closes else Reach.WINDOW_CLOSED), closes
+    return (Reach.WINDOW_OPEN if in_window(last_inbound_at, now, window)
+            else Reach.WINDOW_CLOSED), closes  # fmt: skip
 
 
 def chat_lines(

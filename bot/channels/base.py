@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,6 +41,7 @@ __all__ = [
     "Unreachable",
     "capabilities_of",
     "fit_reply",
+    "in_window",
     "numbered_choices",
 ]
 
@@ -126,6 +127,12 @@ class Capabilities:
         """Whether the channel can send this file (as a document, or a picture as a photo)."""
         kinds = self.sends_files
         return "document" in kinds or (attachment.is_photo and "photo" in kinds)
+
+
+def in_window(last_inbound_at: datetime | None, now: datetime, window: timedelta) -> bool:
+    """Whether a channel with a reply window lets us write at ``now`` to a user who last wrote
+    at ``last_inbound_at`` (never: closed)."""
+    return last_inbound_at is not None and now - last_inbound_at <= window
 
 
 def _buttons(reply: Reply) -> list[Button]:
