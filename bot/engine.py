@@ -9,9 +9,12 @@ Guarantees kept here (see docs/architecture.md):
    holds) and then the chat's *earliest* pending event, so workers never overlap or reorder.
    Among a chat's pending events, platform order (``seq``: Telegram's update_id) comes first.
 4. A step's domain writes, the conversation state, the transcript, the replies and the inbox
-   row's "done" are committed together (steps of different chats share one transaction, each
-   in its own savepoint: a step that raises is undone alone and retried; after
-   ``MAX_STEP_ATTEMPTS`` the event is marked failed and the user is told).
+   row's "done" are committed together. Steps of different chats share one transaction: the
+   batch reads its chats' events and states in two statements and writes the steps'
+   bookkeeping in one statement per table (``storage/step_writes.py``). A step that raises
+   undoes the batch, which runs again with one savepoint per step, so the failing step is
+   undone alone and retried; after ``MAX_STEP_ATTEMPTS`` the event is marked failed and the
+   user is told.
    A file a step needs is downloaded beside the rounds (a few at a time, under a lease timed
    by the clock) and recorded on the inbox row; the chat waits for it, other chats do not.
 7. Conversation state lives in the database, so a restart resumes every chat where it stood.
@@ -25,19 +28,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import dataclasses
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, event, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState
 
 from bot.channels.base import NUMBERED_CHOICES, ChannelAdapter, capabilities_of, numbered_choices
 from bot.errors import describe_error, log_failure
@@ -57,6 +60,7 @@ from storage.models import (
 )
 from storage.outbox import Outgoing, queue_messages
 from storage.states import OUTBOX_WAITING, InboxStatus, OutboxKind
+from storage.step_writes import StepWrites, StoredState
 
 __all__ = [
     "MAX_STEP_ATTEMPTS",
@@ -88,19 +92,41 @@ Dispatcher = Callable[[StepContext], Awaitable[None]]
 FilePrefetcher = Callable[[Event], Awaitable[ReceivedFile]]
 
 
-# Statements run at every step, built once (bound by name at each execution).
-PENDING_OF_CHAT = (
-    select(InboxEvent)
-    .where(
-        InboxEvent.channel == bindparam("channel"),
-        InboxEvent.chat_id == bindparam("chat_id"),
-        InboxEvent.status == InboxStatus.PENDING,
+_inbox: Table = InboxEvent.__table__  # type: ignore[assignment]  # plain table reads
+# The earliest pending events of some chats (a few each), in each chat's order: platform
+# order (seq) first, then arrival.
+_ranked = (
+    select(
+        _inbox.c.id,
+        _inbox.c.channel,
+        _inbox.c.chat_id,
+        _inbox.c.payload,
+        _inbox.c.attempts,
+        _inbox.c.file_result,
+        func.row_number()
+        .over(
+            partition_by=(_inbox.c.channel, _inbox.c.chat_id), order_by=(_inbox.c.seq, _inbox.c.id)
+        )
+        .label("n"),
     )
-    .order_by(InboxEvent.seq, InboxEvent.id)
-    .limit(bindparam("limit"))
+    .where(
+        _inbox.c.status == InboxStatus.PENDING,
+        tuple_(_inbox.c.channel, _inbox.c.chat_id).in_(bindparam("keys", expanding=True)),
+    )
+    .subquery()
 )
-CHAT_STATE = (
-    select(ChannelIdentity, User, Conversation)
+PENDING_OF_CHATS = select(_ranked).where(_ranked.c.n <= bindparam("most")).order_by(_ranked.c.n)
+# Who is behind some chats, and where their conversations stand.
+CHAT_STATES = (
+    select(
+        ChannelIdentity,
+        User,
+        Conversation.id,
+        Conversation.flow,
+        Conversation.step,
+        Conversation.version,
+        Conversation.data,
+    )
     .join(User, User.id == ChannelIdentity.user_id)
     .outerjoin(
         Conversation,
@@ -108,10 +134,16 @@ CHAT_STATE = (
         & (Conversation.chat_id == ChannelIdentity.chat_id),
     )
     .where(
-        ChannelIdentity.channel == bindparam("channel"),
-        ChannelIdentity.chat_id == bindparam("chat_id"),
+        tuple_(ChannelIdentity.channel, ChannelIdentity.chat_id).in_(
+            bindparam("keys", expanding=True)
+        )
     )
 )
+# PostgreSQL: this transaction's advisory locks on the chats no other worker holds.
+LOCK_CHATS = text(
+    "SELECT k FROM unnest(CAST(:keys AS BIGINT[])) AS k WHERE pg_try_advisory_xact_lock(k)"
+)
+CONVERSATIONS_TOUCHED = "conversations_touched"  # session.info: a step wrote conversations
 
 
 def inbox_row(event: Event, now: datetime) -> dict[str, Any]:
@@ -152,6 +184,47 @@ class StepOutcome:
     replies: int = 0
     wants_file: WantsFile | None = None  # a download this batch claimed, started after commit
     more: bool = False  # more events of the chat wait behind this one
+
+
+@dataclass
+class BatchOutcome:
+    """What the steps of one batch did."""
+
+    handled: int = 0
+    replies: int = 0
+    wanted_files: list[WantsFile] = field(default_factory=list)
+
+    def add(self, outcome: StepOutcome) -> None:
+        self.handled += outcome.handled
+        self.replies += outcome.replies
+        if outcome.wants_file is not None:
+            self.wanted_files.append(outcome.wants_file)
+
+
+@dataclass
+class ChatState:
+    """The person behind a chat and where its conversation stands, as a step finds it."""
+
+    identity: ChannelIdentity
+    user: User
+    conversation: ConversationState
+    exists: bool  # the conversation has a stored row
+    new: bool = False  # the person was created for this step
+
+
+class ReplayBatch(Exception):
+    """The batch must run again step by step (see ``Engine._run_batch``)."""
+
+
+def _watch_conversations(session: AsyncSession) -> None:
+    """Marks the session when a step updates or deletes conversations directly (e.g. linking
+    two chats restarts the other chat's), which the batch's own states may not know about."""
+
+    @event.listens_for(session.sync_session, "do_orm_execute")
+    def _written(state: ORMExecuteState) -> None:
+        table = getattr(state.statement, "table", None)
+        if (state.is_update or state.is_delete) and getattr(table, "name", "") == "conversations":
+            session.info[CONVERSATIONS_TOUCHED] = True
 
 
 class WantsFile(Exception):
@@ -307,37 +380,92 @@ class Engine:
             return [ChatKey(channel, chat_id) for channel, chat_id in result]
 
     async def _run_batch(self, keys: list[ChatKey]) -> int:
-        """Runs each chat's next steps in one transaction; fetches files steps asked for."""
-        handled = replies = 0
-        wanted_files: list[WantsFile] = []
-        async with self.db.transaction() as session:
-            for key in keys:
-                if not await self._lock_chat(session, key):
-                    continue  # another process is running this chat right now
-                for _ in range(STEPS_PER_CHAT_IN_BATCH):
-                    outcome = await self._step_or_failure(session, key)
-                    handled += outcome.handled
-                    replies += outcome.replies
-                    if outcome.wants_file is not None:
-                        wanted_files.append(outcome.wants_file)
-                    if not (outcome.handled and outcome.more):
-                        break
-        if replies and self.on_replies:
+        """Runs each chat's next steps in one transaction; fetches files steps asked for.
+
+        The steps' bookkeeping is written in bulk at the end. If a step raises (or writes
+        another chat's conversation, which a later step of the batch may have read), the
+        batch is undone and run again with one savepoint per step, each step's bookkeeping
+        written with it, so a failing step is undone alone.
+        """
+        try:
+            ran = await self._run_steps(keys, replaying=False)
+        except Exception as exc:
+            log.debug("batch of %d chats undone (%s); running it step by step", len(keys),
+                      type(exc).__name__)  # fmt: skip
+            ran = await self._run_steps(keys, replaying=True)
+        if ran.replies and self.on_replies:
             self.on_replies()
-        for wanted in wanted_files:  # claimed in the committed transaction
+        for wanted in ran.wanted_files:  # claimed in the committed transaction
             self._start_download(wanted)
-        return handled
+        return ran.handled
 
-    async def _lock_chat(self, session: AsyncSession, key: ChatKey) -> bool:
-        """PostgreSQL: this transaction's lock on the chat, or False if another worker has it.
+    async def _run_steps(self, keys: list[ChatKey], *, replaying: bool) -> BatchOutcome:
+        ran = BatchOutcome()
+        writes = StepWrites()
+        async with self.db.transaction() as session:
+            pending = await self._pending(session, await self._lock_chats(session, keys))
+            chats: dict[ChatKey, ChatState] = {}
+            if not replaying:
+                chats = await self._chat_states(session, list(pending))
+                _watch_conversations(session)
+            for key, rows in pending.items():
+                for n, row in enumerate(rows[:STEPS_PER_CHAT_IN_BATCH]):
+                    more = n + 1 < len(rows)
+                    if replaying:
+                        outcome = await self._step_alone(session, key, row, more, writes)
+                    else:
+                        outcome = await self._step_in_batch(session, key, row, more, chats, writes)
+                    ran.add(outcome)
+                    if not outcome.handled:
+                        break
+            if session.info.get(CONVERSATIONS_TOUCHED):
+                raise ReplayBatch("a step wrote another chat's conversation")
+            if writes:
+                await writes.write(session, self.clock.now())
+        return ran
 
-        State is read only after the lock is held, and the step then takes the chat's
-        *earliest* pending event, so two workers can neither overlap nor reorder a chat.
+    async def _lock_chats(self, session: AsyncSession, keys: list[ChatKey]) -> list[ChatKey]:
+        """PostgreSQL: the chats this transaction could lock (another worker has the others).
+
+        State is read only after the locks are held, and each chat's steps then take its
+        *earliest* pending events, so two workers can neither overlap nor reorder a chat.
         """
         if self.db.is_sqlite:
-            return True  # one writer: the transaction itself is the lock
-        locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(key))))
-        return bool(locked)
+            return keys  # one writer: the transaction itself is the lock
+        by_lock = {_lock_key(key): key for key in keys}
+        locked = set((await session.scalars(LOCK_CHATS, {"keys": list(by_lock)})).all())
+        return [key for lock, key in by_lock.items() if lock in locked]
+
+    @staticmethod
+    async def _pending(session: AsyncSession, keys: list[ChatKey]) -> dict[ChatKey, list[Any]]:
+        """Each chat's earliest pending events: enough for its steps in a batch, and one more
+        to tell whether others wait behind them."""
+        if not keys:
+            return {}
+        params: dict[str, Any] = {
+            "keys": [(key.channel, key.chat_id) for key in keys],
+            "most": STEPS_PER_CHAT_IN_BATCH + 1,
+        }
+        found: dict[ChatKey, list[Any]] = {key: [] for key in keys}
+        for row in await session.execute(PENDING_OF_CHATS, params):
+            found[ChatKey(row.channel, row.chat_id)].append(row)
+        return {key: rows for key, rows in found.items() if rows}
+
+    @staticmethod
+    async def _chat_states(session: AsyncSession, keys: list[ChatKey]) -> dict[ChatKey, ChatState]:
+        """The person behind each known chat, and where its conversation stands."""
+        if not keys:
+            return {}
+        params = {"keys": [(key.channel, key.chat_id) for key in keys]}
+        states = {}
+        for identity, user, conversation_id, flow, step, version, data in await session.execute(
+            CHAT_STATES, params
+        ):
+            conversation = ConversationState(flow or "", step or "", version or 0, data or {})
+            states[ChatKey(identity.channel, identity.chat_id)] = ChatState(
+                identity, user, conversation, exists=conversation_id is not None
+            )
+        return states
 
     # -- downloads, beside the rounds -------------------------------------------------------
     async def _claim_download(self, session: AsyncSession, wanted: WantsFile) -> bool:
@@ -402,36 +530,44 @@ class Engine:
                         .values(fetch_lease_until=None)
                     )
 
-    async def _step_or_failure(self, session: AsyncSession, key: ChatKey) -> StepOutcome:
-        """One step in a savepoint; if it raises, it is undone and the attempt recorded."""
+    async def _step_in_batch(
+        self,
+        session: AsyncSession,
+        key: ChatKey,
+        row: Any,
+        more: bool,
+        chats: dict[ChatKey, ChatState],
+        writes: StepWrites,
+    ) -> StepOutcome:
+        """One step of a batch: its state as the batch's earlier steps left it; a step that
+        raises undoes the whole batch (see :meth:`_run_batch`)."""
+        try:
+            outcome, chats[key] = await self._step(session, key, row, more, chats.get(key), writes)
+        except WantsFile as wanted:
+            return await self._wait_for_file(session, wanted)
+        return outcome
+
+    async def _step_alone(
+        self, session: AsyncSession, key: ChatKey, row: Any, more: bool, writes: StepWrites
+    ) -> StepOutcome:
+        """One step in a savepoint, written with it; if it raises, it is undone and the
+        attempt recorded."""
         try:
             async with session.begin_nested():
-                return await self._step(session, key)
-        except WantsFile as wanted:  # not a failure: the step runs again once it is fetched
-            claimed = await self._claim_download(session, wanted)
-            return StepOutcome(handled=0, wants_file=wanted if claimed else None)
+                chat = (await self._chat_states(session, [key])).get(key)
+                outcome, _ = await self._step(session, key, row, more, chat, writes)
+                await writes.write(session, self.clock.now())
+                return outcome
+        except WantsFile as wanted:
+            return await self._wait_for_file(session, wanted)
         except Exception as exc:
             log_failure(log, "step for %s failed; undone", key, exc=exc)
-            return await self._record_failure(session, key, exc)
+            return await self._record_failure(session, key, row, exc)
 
-    @staticmethod
-    async def _pending(session: AsyncSession, key: ChatKey, limit: int) -> list[InboxEvent]:
-        """The chat's earliest pending events."""
-        params = {"channel": key.channel, "chat_id": key.chat_id, "limit": limit}
-        return list((await session.scalars(PENDING_OF_CHAT, params)).all())
-
-    def _save_state(
-        self, session: AsyncSession, ctx: StepContext, stored: Conversation | None
-    ) -> None:
-        """Writes the conversation's new state (one UPDATE, or the INSERT of a new chat)."""
-        state = ctx.conversation
-        if stored is None:
-            stored = Conversation(channel=ctx.event.channel, chat_id=ctx.event.chat_id)
-            stored.user_id = ctx.user.id
-            session.add(stored)
-        stored.flow, stored.step, stored.version = state.flow, state.step, state.version
-        stored.data = dict(state.data)  # a new object: compared with the stored one on flush
-        stored.updated_at = self.clock.now()
+    async def _wait_for_file(self, session: AsyncSession, wanted: WantsFile) -> StepOutcome:
+        """Not a failure: the step runs again once its file is fetched."""
+        claimed = await self._claim_download(session, wanted)
+        return StepOutcome(handled=0, wants_file=wanted if claimed else None)
 
     def _expects_file(self, conversation: ConversationState) -> bool:
         """Whether the chat's current step takes files (only then is a file downloaded)."""
@@ -439,85 +575,89 @@ class Engine:
         accepts = getattr(flow, "accepts_files", None)
         return bool(accepts and accepts(conversation.step))
 
-    async def _step(self, session: AsyncSession, key: ChatKey) -> StepOutcome:
-        rows = await self._pending(session, key, 2)
-        if not rows:
-            return StepOutcome(handled=0)
-        row, more_waiting = rows[0], len(rows) > 1
+    async def _step(
+        self,
+        session: AsyncSession,
+        key: ChatKey,
+        row: Any,
+        more: bool,
+        chat: ChatState | None,
+        writes: StepWrites,
+    ) -> tuple[StepOutcome, ChatState]:
+        """Runs the flow on the event of inbox ``row``; its bookkeeping goes to ``writes``.
+
+        Returns the outcome and the chat's state as the step left it."""
         event = Event.from_json(row.payload)
-        ctx, stored = await self._context(session, event)
-        if event.file is not None and self.prefetch and self._expects_file(ctx.conversation):
+        conversation = chat.conversation if chat is not None else ConversationState()
+        file_blob = None
+        if event.file is not None and self.prefetch and self._expects_file(conversation):
             if row.file_result is None:
                 # Downloads are slow: fetched beside the rounds; the step runs once recorded.
                 raise WantsFile(event, row.id)
-            ctx.file_blob = _received_file(row.file_result)
-        ctx.more_waiting = more_waiting
+            file_blob = _received_file(row.file_result)
+        if chat is None:
+            chat = await self._first_contact(session, event)
+        ctx = self._context(session, event, chat)
+        ctx.file_blob = file_blob
+        ctx.more_waiting = more
         await self.dispatch(ctx)
+        masked = None
         if ctx.conceal_input:  # a secret (a join code): stored and transcribed masked
             ctx.event = event.masked()
-            row.payload = ctx.event.to_json()
+            masked = ctx.event.to_json()
         replies = ctx.replies
         # A reminder is never held back as a flood.
-        flooding = event.kind != EventKind.TIMER and more_waiting
-        if flooding and await self._is_flooding(session, key):
+        flooding = event.kind != EventKind.TIMER and more
+        if flooding and await self._is_flooding(session, key, writes):
             replies = self._flood_replies(ctx)
         else:
             ctx.data.pop("_flood_noticed", None)
-        await self._write_messages(session, ctx, replies, row.id)
-        self._save_state(session, ctx, stored)
-        row.status = InboxStatus.DONE
-        row.processed_at = self.clock.now()
-        row.attempts += 1
-        return StepOutcome(handled=1, replies=len(replies), more=more_waiting)
+        self._write_messages(ctx, replies, row.id, writes)
+        state = ctx.conversation
+        stored = StoredState(
+            ctx.user.id, state.flow, state.step, state.version, state.data, exists=chat.exists
+        )
+        writes.save_state(key.channel, key.chat_id, stored)
+        writes.done(row.id, attempts=row.attempts + 1, at=self.clock.now(), payload=masked)
+        after = ChatState(chat.identity, ctx.user, state, exists=chat.exists)
+        return StepOutcome(handled=1, replies=len(replies), more=more), after
 
-    async def _context(
-        self, session: AsyncSession, event: Event
-    ) -> tuple[StepContext, Conversation | None]:
-        """The user, their channel identity and the conversation (created on first contact)."""
-        params = {"channel": event.channel, "chat_id": event.chat_id}
-        found = (await session.execute(CHAT_STATE, params)).first()
-        identity, user, conversation = found if found else (None, None, None)
-        is_new = identity is None or user is None
-        if identity is None or user is None:
-            user = User(display_name=event.display_name[:200], locale=None)
-            session.add(user)
-            await session.flush()
-            identity = ChannelIdentity(
-                user_id=user.id,
-                channel=event.channel,
-                chat_id=event.chat_id,
-                platform_user_id=event.user_id,
-            )
-            session.add(identity)
+    async def _first_contact(self, session: AsyncSession, event: Event) -> ChatState:
+        """A new person and their chat, on the first event of a chat never seen."""
+        user = User(display_name=event.display_name[:200], locale=None)
+        session.add(user)
+        await session.flush()
+        identity = ChannelIdentity(
+            user_id=user.id,
+            channel=event.channel,
+            chat_id=event.chat_id,
+            platform_user_id=event.user_id,
+        )
+        session.add(identity)
+        return ChatState(identity, user, ConversationState(), exists=False, new=True)
+
+    def _context(self, session: AsyncSession, event: Event, chat: ChatState) -> StepContext:
+        """What the step sees; the user writing (re)opens the chat's reply window."""
         now = self.clock.now()
-        last = identity.last_inbound_at
+        last = chat.identity.last_inbound_at
         stale = last is None or now - last > INBOUND_RESOLUTION
         if stale and event.kind not in NOT_WRITING:
-            identity.last_inbound_at = now
-        state = ConversationState()
-        if conversation is not None:
-            # A deep copy: the step may change nested lists in place, and the stored value
-            # must stay as it was for the change to be seen.
-            state = ConversationState(
-                conversation.flow,
-                conversation.step,
-                conversation.version,
-                copy.deepcopy(conversation.data),
-            )
-        ctx = StepContext(
+            chat.identity.last_inbound_at = now
+        return StepContext(
             session=session,
             event=event,
-            user=user,
-            identity=identity,
-            conversation=state,
+            user=chat.user,
+            identity=chat.identity,
+            conversation=chat.conversation,
             flows=self.flows,
-            is_new_user=is_new,
+            is_new_user=chat.new,
             clock=self.clock,
             capabilities=capabilities_of(self.channels, event.channel),
         )
-        return ctx, conversation
 
-    async def _is_flooding(self, session: AsyncSession, key: ChatKey) -> bool:
+    async def _is_flooding(self, session: AsyncSession, key: ChatKey, writes: StepWrites) -> bool:
+        """Whether the chat's replies waiting to go out (stored, or queued in this batch)
+        reach the flood threshold."""
         waiting = await session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
@@ -527,7 +667,8 @@ class Engine:
                 OutboxMessage.status.in_(OUTBOX_WAITING),
             )
         )
-        return int(waiting or 0) >= self.flood_threshold
+        queued = writes.waiting(key.channel, key.chat_id)
+        return int(waiting or 0) + queued >= self.flood_threshold
 
     @staticmethod
     def _flood_replies(ctx: StepContext) -> list[Reply]:
@@ -544,8 +685,8 @@ class Engine:
             )
         ]
 
-    async def _write_messages(
-        self, session: AsyncSession, ctx: StepContext, replies: list[Reply], inbox_id: int
+    def _write_messages(
+        self, ctx: StepContext, replies: list[Reply], inbox_id: int, writes: StepWrites
     ) -> None:
         """The inbound event's transcript line, and the replies with theirs, in bulk.
 
@@ -593,7 +734,7 @@ class Engine:
             ctx.data[NUMBERED_CHOICES] = choices
         elif not timed:
             ctx.data.pop(NUMBERED_CHOICES, None)
-        await queue_messages(session, outgoing, inbound=inbound)
+        writes.queue(outgoing, inbound=inbound)
 
     @staticmethod
     def _track_contact_request(ctx: StepContext, replies: list[Reply]) -> None:
@@ -615,20 +756,25 @@ class Engine:
             ctx.data.pop(CONTACT_REQUEST_OPEN, None)
 
     async def _record_failure(
-        self, session: AsyncSession, key: ChatKey, exc: Exception
+        self, session: AsyncSession, key: ChatKey, row: Any, exc: Exception
     ) -> StepOutcome:
-        """Counts a failed attempt at the chat's earliest event; gives up after a few."""
-        rows = await self._pending(session, key, 1)
-        row = rows[0] if rows else None
-        if row is None:
+        """Counts a failed attempt at the chat's event ``row``; gives up after a few."""
+        attempts = row.attempts + 1
+        gives_up = attempts >= MAX_STEP_ATTEMPTS
+        now = self.clock.now()
+        await session.execute(
+            update(_inbox)
+            .where(_inbox.c.id == row.id)
+            .values(
+                attempts=attempts,
+                error=describe_error(exc)[:2000],
+                status=InboxStatus.FAILED if gives_up else InboxStatus.PENDING,
+                processed_at=now if gives_up else None,
+            )
+        )
+        if not gives_up:
             return StepOutcome(handled=0)
-        row.attempts += 1
-        row.error = describe_error(exc)[:2000]
-        if row.attempts < MAX_STEP_ATTEMPTS:
-            return StepOutcome(handled=0)
-        row.status = InboxStatus.FAILED
-        row.processed_at = self.clock.now()
-        log.error("event %s of %s failed %d times; giving up", row.event_id, key, row.attempts)
+        log.error("event %s of %s failed %d times; giving up", row.id, key, attempts)
         if row.payload.get("kind") == EventKind.TIMER:
             return StepOutcome(handled=1)  # a reminder lost: the user wrote nothing unanswered
         await session.execute(

@@ -13,16 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utcnow
 from storage.models import OutboxMessage, TranscriptEntry
 from storage.states import OUTBOX_WAITING, OutboxKind, OutboxStatus, TranscriptDirection
 
-__all__ = ["MASK", "Outgoing", "forget_secrets", "mask_secrets", "queue_messages"]
+__all__ = [
+    "MASK",
+    "MessageGroup",
+    "Outgoing",
+    "forget_secrets",
+    "mask_secrets",
+    "queue_message_groups",
+    "queue_messages",
+]
 
 MASK = "••••"
+# Plain tables: every row of an insert names every column, in one statement.
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+TRANSCRIPT: Table = TranscriptEntry.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -85,48 +96,70 @@ async def queue_messages(
     ``inbound`` is the transcript line of the message they answer (direction in), written
     in the same insert. Returns the messages' outbox ids, in order.
     """
-    now = utcnow()
+    return await queue_message_groups(session, [(inbound, messages)])
+
+
+MessageGroup = tuple[dict[str, Any] | None, list[Outgoing]]
+
+
+async def queue_message_groups(
+    session: AsyncSession, groups: list[MessageGroup], *, now: datetime | None = None
+) -> list[int]:
+    """:func:`queue_messages` for several groups (an inbound line, if any, then the messages
+    answering it) in two statements: one insert into the outbox, one into the transcript,
+    whose lines keep the groups' order. Returns the outbox ids, in order."""
+    now = now or utcnow()
+    messages = [m for _, group in groups for m in group]
     outbox_ids: list[int] = []
     if messages:
-        outbox_ids = list(
-            await session.scalars(
-                insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "channel": m.channel,
-                        "chat_id": m.chat_id,
-                        "kind": m.kind,
-                        "priority": m.priority,
-                        "payload": m.payload,
-                        "inbox_id": m.inbox_id,
-                        "status": OutboxStatus.PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "expires_at": m.expires_at,
-                    }
-                    for m in messages
-                ],
-            )
-        )
-    lines = (
-        [{**inbound, "direction": TranscriptDirection.IN, "created_at": now}] if inbound else []
-    )
-    lines += [
-        {
-            "channel": m.channel,
-            "chat_id": m.chat_id,
-            "user_id": m.user_id,
-            "direction": TranscriptDirection.OUT,
-            "kind": m.kind,
-            "text": _mask(m.text, m.payload.get("secrets") or []),
-            "payload": mask_secrets(m.payload),
-            "created_at": now,
-            "outbox_id": outbox_id,
-            "official_id": m.official_id,
-        }
-        for m, outbox_id in zip(messages, outbox_ids, strict=True)
-    ]
+        rows = [
+            {
+                "channel": m.channel,
+                "chat_id": m.chat_id,
+                "kind": m.kind,
+                "priority": m.priority,
+                "payload": m.payload,
+                "inbox_id": m.inbox_id,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "expires_at": m.expires_at,
+            }
+            for m in messages
+        ]
+        if session.get_bind().dialect.name == "sqlite":
+            # The transaction holds the file's one write lock, so the rowids of one insert
+            # follow its rows' order (asking SQLAlchemy to sort would insert row by row).
+            outbox_ids = sorted(await session.scalars(insert(OUTBOX).returning(OUTBOX.c.id), rows))
+        else:
+            returning = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
+            outbox_ids = list(await session.scalars(returning, rows))
+    ids = iter(outbox_ids)
+    lines: list[dict[str, Any]] = []
+    for inbound, group in groups:
+        if inbound:
+            lines.append({**_NO_OUTBOX, **inbound, "direction": TranscriptDirection.IN,
+                          "created_at": now})  # fmt: skip
+        lines += [
+            {
+                "channel": m.channel,
+                "chat_id": m.chat_id,
+                "user_id": m.user_id,
+                "direction": TranscriptDirection.OUT,
+                "kind": m.kind,
+                "text": _mask(m.text, m.payload.get("secrets") or []),
+                "payload": mask_secrets(m.payload),
+                "created_at": now,
+                "outbox_id": next(ids),
+                "official_id": m.official_id,
+            }
+            for m in group
+        ]
     if lines:
-        await session.execute(insert(TranscriptEntry), lines)
+        await session.execute(insert(TRANSCRIPT), lines)
     return outbox_ids
+
+
+# Inbound lines carry no outbox row nor official: every line of one insert has the same keys.
+_NO_OUTBOX: dict[str, Any] = {"outbox_id": None, "official_id": None}
