@@ -26,7 +26,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -510,13 +510,15 @@ class Sender:
             return {}
         now = self.clock.now()
         async with self.db.transaction() as session:
-            locked = (
-                await session.scalars(
-                    select(OutboxMessage.id)
-                    .where(OutboxMessage.id.in_([row.id for row in rows]))
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            locked: Sequence[int] = [row.id for row in rows]  # SQLite: the writer holds all
+            if not self.db.is_sqlite:
+                locked = (
+                    await session.scalars(
+                        select(OutboxMessage.id)
+                        .where(OutboxMessage.id.in_(locked))
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
             if not locked:
                 return {}
             held_back = _earlier_waiting(
