@@ -82,3 +82,20 @@ async def test_a_batch_costs_a_few_statements_however_many_chats(database: Datab
             select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "done")
         )
     assert done == 60
+
+
+async def test_a_flood_counts_the_replies_gathered_in_its_batch(database: Database) -> None:
+    """A burst within one batch: the replies the batch has gathered, not yet written, count
+    towards the flood threshold like stored ones."""
+    engine = Engine(database, FlowRegistry(), remember, flood_threshold=2)
+    await engine.store([text_event("f", n) for n in range(6)])
+    await engine.process_round()  # the chat's first four steps, in one batch
+    async with database.sessions() as session:
+        replies = [
+            p["text"]
+            for p in (
+                await session.scalars(select(OutboxMessage.payload).order_by(OutboxMessage.id))
+            ).all()
+        ]
+    assert replies[:2] == ["1:m0", "2:m1"]
+    assert len(replies) == 3 and "gửi liền nhiều tin" in replies[2]
