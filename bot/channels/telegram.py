@@ -1,8 +1,18 @@
 """Telegram channel: Bot API updates in (polling or webhook), replies out, files down.
 
-Built on python-telegram-bot's :class:`telegram.Bot` only; conversation state lives in our
-database. An update is stored with ``engine.store`` before it is acknowledged: polling advances
-the ``getUpdates`` offset only after the batch is stored, the webhook answers 200 only after.
+Conversation state lives in our database. An update is stored with ``engine.store`` before it is
+acknowledged: polling advances the ``getUpdates`` offset only after the batch is stored, the
+webhook answers 200 only after.
+
+The calls of every update and reply (``getUpdates``, ``sendMessage``, ``answerCallbackQuery``,
+``sendChatAction``, the webhook's) are plain JSON on one aiohttp session
+(:meth:`AiohttpRequest.post_json`), and updates are read from their JSON
+(:mod:`bot.channels.telegram_events`): building python-telegram-bot's objects for them cost
+about as much of the bot's CPU as the HTTP calls themselves (bench/telegram_send.py). PTB's
+:class:`telegram.Bot`, on the same session, still checks the token at start-up (``getMe``),
+sends files (``sendPhoto``, ``sendDocument``, uploads included), answers ``getFile``, and
+parses the updates of other shapes (what it cannot parse is parked). Errors map the same way
+for both: every call goes through :meth:`TelegramChannel._call`.
 
 A message carries one ``reply_markup``. When a reply needs a reply-keyboard change (contact
 button or removal) *and* inline buttons, the keyboard change rides on its first message and the
@@ -33,12 +43,9 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
-import telegram as tg
 from aiohttp import web
-from telegram import Bot, InputFile, Message, Update, User
-from telegram.constants import ChatAction
+from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import (
@@ -59,11 +66,11 @@ from bot.channels.common import (
     PartlySent,
     attachment_bytes,
     keep_trying,
-    parse_command,
     read_json_object,
     secret_matches,
 )
 from bot.channels.common import split_text as split_units
+from bot.channels.telegram_events import callback_query_id, read_update
 from bot.channels.telegram_updates import (
     MAX_TEXT,
     MAX_WEBHOOK_BODY,
@@ -73,15 +80,7 @@ from bot.channels.telegram_updates import (
     utf16_units,
 )
 from bot.i18n import translator
-from bot.vocabulary import (
-    GROUP,
-    Attachment,
-    Event,
-    EventKind,
-    FileRef,
-    Reply,
-    split_button_payload,
-)
+from bot.vocabulary import Attachment, Event, FileRef, Reply
 from storage.blobs import BlobStore
 
 __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", "split_text"]
@@ -89,8 +88,6 @@ __all__ = ["ALLOWED_UPDATES", "SECRET_HEADER", "EventStore", "TelegramChannel", 
 log = logging.getLogger(__name__)
 # PTB 22 warns on every read of a time period as an int; opt in to timedelta values.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
-# We call getUpdates through do_api_request on purpose (raw updates, see _get_updates).
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 PARTLY_SENT_KEPT = 1000  # replies sent in part remembered at most (the oldest are forgotten)
@@ -101,10 +98,9 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the Bot API's limit for a file a bot uplo
 WRONG_FILE_ID = re.compile(r"(?i)wrong (remote )?file[ _]?(identifier|id)")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 GET_UPDATES_READ_TIMEOUT = 10.0  # seconds beyond the long poll's own timeout
-OTHER_KINDS = ("sticker", "animation", "voice", "video", "video_note", "audio", "location",
-               "venue", "poll", "dice", "game", "story")  # fmt: skip
+UPLOAD_DOCUMENT = "upload_document"  # the chat action shown while a long job runs
 T = TypeVar("T")
-Markup = tg.InlineKeyboardMarkup | tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None
+Markup = dict[str, Any] | None  # a message's reply_markup, as the Bot API's JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +133,8 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 
 class TelegramChannel(BaseChannel):
-    """The Telegram adapter: one shared :class:`telegram.Bot`, initialised once.
+    """The Telegram adapter: one aiohttp session for plain JSON calls and PTB's
+    :class:`telegram.Bot` (files), initialised once.
 
     With a ``webhook`` (URL, secret) it adds the webhook route and sets the webhook in ``run``
     (once the HTTP server listens); without, ``run`` polls.
@@ -167,13 +164,11 @@ class TelegramChannel(BaseChannel):
         self.webhook = webhook
         self.blobs = blobs
         root = api_url.rstrip("/")
-        self.bot = Bot(
-            token,
-            base_url=f"{root}/bot",
-            base_file_url=f"{root}/file/bot",
-            request=AiohttpRequest(connection_pool_size=connection_pool_size),
-            get_updates_request=HTTPXRequest(connection_pool_size=2),
-        )
+        self._request = AiohttpRequest(connection_pool_size=connection_pool_size)
+        self._api = f"{root}/bot{token}/"  # + method; holds the token: never logged
+        # PTB never polls (getUpdates goes through _post): its two request slots share one.
+        self.bot = Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot",
+                       request=self._request, get_updates_request=self._request)  # fmt: skip
         self.engine = engine
         self.poll_timeout = poll_timeout
         self.backoff = backoff
@@ -216,72 +211,16 @@ class TelegramChannel(BaseChannel):
         await self.shutdown()
 
     # -- in: updates → events ---------------------------------------------------------------
-    def to_events(self, update: Update) -> list[Event]:
-        """Normalise one update; updates we do not handle give ``[]`` (still acknowledged)."""
-        if (query := update.callback_query) is not None:
-            chat = query.message.chat.id if query.message else query.from_user.id
-            sig, value = split_button_payload(query.data or "")
-            return [self._event(update, chat, query.from_user, EventKind.BUTTON,
-                                signature=sig, payload=value)]  # fmt: skip
-        if (message := update.message) is not None:
-            return [self._message_event(update, message)]
-        member = update.my_chat_member
-        if member is not None and member.chat.type == "private":
-            status = member.new_chat_member.status
-            kind = {"kicked": EventKind.LEAVE, "member": EventKind.JOIN}.get(status)
-            if kind is not None:
-                return [self._event(update, member.chat.id, member.from_user, kind)]
-        return []
-
-    def _message_event(self, update: Update, message: Message) -> Event:
-        user, chat = message.from_user, message.chat.id
-        if message.chat.type != "private":  # the flows are one person's conversation
-            return self._event(update, chat, user, EventKind.OTHER, other=GROUP)
-        if (text := message.text) is not None:
-            if (command := parse_command(text)) is not None:
-                name, argument = command
-                return self._event(update, chat, user, EventKind.COMMAND, command=name,
-                                   text=argument)  # fmt: skip
-            return self._event(update, chat, user, EventKind.TEXT, text=text)
-        if (contact := message.contact) is not None:
-            own = user is not None and contact.user_id == user.id
-            return self._event(update, chat, user, EventKind.CONTACT,
-                               phone=contact.phone_number, phone_is_own=own)  # fmt: skip
-        for other in OTHER_KINDS:  # before documents: an animation is also a document
-            if getattr(message, other, None):
-                return self._event(update, chat, user, EventKind.OTHER, other=other)
-        album, caption = message.media_group_id, message.caption or ""
-        if (doc := message.document) is not None:
-            ref = FileRef(doc.file_id, doc.file_unique_id, doc.file_name, doc.mime_type,
-                          doc.file_size, is_photo=False, album_id=album)  # fmt: skip
-            return self._event(update, chat, user, EventKind.FILE, file=ref, text=caption)
-        if message.photo:  # Telegram sends every photo as JPEG, in several sizes
-            best = max(message.photo, key=lambda p: p.width * p.height)
-            ref = FileRef(best.file_id, best.file_unique_id, None, "image/jpeg",
-                          best.file_size, is_photo=True, album_id=album)  # fmt: skip
-            return self._event(update, chat, user, EventKind.FILE, file=ref, text=caption)
-        return self._event(update, chat, user, EventKind.OTHER, other="message")
-
-    def _event(
-        self, update: Update, chat_id: int, user: User | None, kind: EventKind, **fields: Any
-    ) -> Event:
-        return Event(
-            channel=self.name,
-            chat_id=str(chat_id),
-            user_id=str(user.id if user else chat_id),
-            event_id=str(update.update_id),
-            seq=update.update_id,
-            kind=kind,
-            locale_hint=user.language_code if user else None,
-            display_name=user.full_name if user else "",
-            **fields,
-        )
+    def to_events(self, update: dict[str, Any]) -> list[Event]:
+        """Normalise one update (the Bot API's JSON, checked by ``update_problem``); updates we
+        do not handle give ``[]`` (still acknowledged). Raises when it cannot be read."""
+        return read_update(update)
 
     async def _receive(self, raws: Sequence[Any]) -> None:
         """Store the events of readable updates and park the rest, then answer buttons.
 
-        An update PTB cannot parse (or we cannot read) is kept as a ``parked`` inbox row
-        instead of stopping the channel; its id is still acknowledged.
+        An update that cannot be read (see :mod:`bot.channels.telegram_events`) is kept as a
+        ``parked`` inbox row instead of stopping the channel; its id is still acknowledged.
         """
         events: list[Event] = []
         queries: list[str] = []
@@ -290,10 +229,9 @@ class TelegramChannel(BaseChannel):
             problem = update_problem(raw)
             if problem is None:
                 try:
-                    update = Update.de_json(raw, self.bot)
-                    events.extend(self.to_events(update))
-                    if update.callback_query is not None:
-                        queries.append(update.callback_query.id)
+                    events.extend(self.to_events(raw))
+                    if (query_id := callback_query_id(raw)) is not None:
+                        queries.append(query_id)
                     continue
                 except Exception as exc:  # PTB's errors may quote the update: only the type
                     problem = f"cannot be read: {type(exc).__name__}"
@@ -316,7 +254,7 @@ class TelegramChannel(BaseChannel):
 
     async def _answer(self, query_id: str) -> None:
         try:
-            await self.bot.answer_callback_query(query_id)
+            await self._post("answerCallbackQuery", {"callback_query_id": query_id})
         except TelegramError as exc:
             log.warning("answerCallbackQuery failed: %s", self._scrub(exc))
 
@@ -332,7 +270,7 @@ class TelegramChannel(BaseChannel):
                 try:
                     if not webhook_deleted:
                         await self.initialize()
-                        webhook_deleted = await self.bot.delete_webhook()
+                        webhook_deleted = await self._post("deleteWebhook", {})
                     poll = asyncio.ensure_future(self._get_updates(offset, 100,
                                                                    self.poll_timeout))  # fmt: skip
                     await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -370,14 +308,19 @@ class TelegramChannel(BaseChannel):
                 await self._cancel(poll)
 
     async def _get_updates(self, offset: int | None, limit: int, timeout: int) -> list[Any]:
-        """``getUpdates`` as raw dicts: one update PTB cannot parse must not fail the batch
-        (``Bot.get_updates`` would raise for all of them, and log them all at CRITICAL)."""
-        params = {"offset": offset, "limit": limit, "timeout": timeout,
-                  "allowed_updates": ALLOWED_UPDATES}  # fmt: skip
-        result = await self.bot.do_api_request(
-            "getUpdates", params, read_timeout=timeout + GET_UPDATES_READ_TIMEOUT
-        )
+        """``getUpdates`` as raw dicts: one update that cannot be read must not fail the batch
+        (PTB's ``Bot.get_updates`` would raise for all of them, and log them all at CRITICAL)."""
+        params: dict[str, Any] = {"limit": limit, "timeout": timeout,
+                                  "allowed_updates": ALLOWED_UPDATES}  # fmt: skip
+        if offset is not None:
+            params["offset"] = offset
+        result = await self._post("getUpdates", params, timeout + GET_UPDATES_READ_TIMEOUT)
         return list(result) if isinstance(result, list) else []
+
+    async def _post(self, method: str, params: dict[str, Any],
+                    read_timeout: float | None = None) -> Any:  # fmt: skip
+        """A Bot API call as plain JSON; its result, or PTB's error for the answer."""
+        return await self._request.post_json(self._api + method, params, read_timeout)
 
     @staticmethod
     async def _cancel(future: asyncio.Future[Any]) -> None:
@@ -408,8 +351,8 @@ class TelegramChannel(BaseChannel):
         """Add ``POST path``: secret checked in constant time, update stored, then 200.
 
         Bodies over ``MAX_WEBHOOK_BODY`` get 413, what Telegram would never send 400 (see
-        :mod:`bot.channels.telegram_updates`); a well-formed update PTB cannot parse is parked
-        and answered 200 (Telegram would only send it again).
+        :mod:`bot.channels.telegram_updates`); a well-formed update that cannot be read is
+        parked and answered 200 (Telegram would only send it again).
         """
 
         async def handle(request: web.Request) -> web.Response:
@@ -435,8 +378,8 @@ class TelegramChannel(BaseChannel):
     async def set_webhook(self, url: str, secret: str, max_connections: int = 40) -> None:
         """Point Telegram at our webhook (called at start-up in webhook mode)."""
         await self.initialize()
-        await self._call(self.bot.set_webhook(url, secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES, max_connections=max_connections))  # fmt: skip
+        await self._call(self._post("setWebhook", {"url": url, "max_connections": max_connections,
+            "allowed_updates": ALLOWED_UPDATES, "secret_token": secret}))  # fmt: skip
 
     # -- out: replies -----------------------------------------------------------------------
     def render(self, reply: Reply) -> list[str]:
@@ -453,18 +396,18 @@ class TelegramChannel(BaseChannel):
     async def deliver(self, chat_id: str, reply: Reply) -> str:
         """Send a reply (several messages if long); returns the last message's id."""
         await self.initialize()
-        inline: tg.InlineKeyboardMarkup | None = None
-        keyboard: tg.ReplyKeyboardMarkup | tg.ReplyKeyboardRemove | None = None
+        inline: Markup = None
+        keyboard: Markup = None
         if reply.buttons:
-            inline = tg.InlineKeyboardMarkup([[tg.InlineKeyboardButton(b.label, url=b.url)
-                if b.url else tg.InlineKeyboardButton(b.label, callback_data=b.payload)
-                for b in row] for row in reply.buttons])  # fmt: skip
+            inline = {"inline_keyboard": [[{"text": b.label, "url": b.url} if b.url
+                else {"text": b.label, "callback_data": b.payload}
+                for b in row] for row in reply.buttons]}  # fmt: skip
         if reply.contact_button:
-            button = tg.KeyboardButton(reply.contact_button, request_contact=True)
-            keyboard = tg.ReplyKeyboardMarkup([[button]], one_time_keyboard=True,
-                                              resize_keyboard=True)  # fmt: skip
+            button = {"text": reply.contact_button, "request_contact": True}
+            keyboard = {"keyboard": [[button]], "one_time_keyboard": True,
+                        "resize_keyboard": True}  # fmt: skip
         elif reply.contact_request_over:  # Telegram keeps a reply keyboard until removed
-            keyboard = tg.ReplyKeyboardRemove()
+            keyboard = {"remove_keyboard": True}
         parts = self._parts(reply, both_markups=inline is not None and keyboard is not None)
         # A retry of a reply sent in part goes on after the messages that went: sending it all
         # again would repeat them (and, under Telegram's 1-a-second chat limit, for ever).
@@ -479,15 +422,23 @@ class TelegramChannel(BaseChannel):
             try:
                 if part.file and reply.attachment is not None:
                     sent = await self._send_file(chat_id, reply.attachment, part.text, markup)
+                    sent_id = sent.message_id
                 else:
-                    sent = await self._call(self.bot.send_message(
-                        chat_id, part.text, parse_mode="HTML", reply_markup=markup))  # fmt: skip
+                    sent_id = await self._send_text(chat_id, part.text, markup)
             except (RetryLater, TransientError, asyncio.CancelledError):  # retried later
                 if i and key:  # … from this message on (refused for good: nothing is kept)
                     self._partly_sent.remember(key, i, message_id)
                 raise
-            message_id = sent.message_id
+            message_id = sent_id
         return str(message_id)
+
+    async def _send_text(self, chat_id: str, text: str, markup: Markup) -> Any:
+        """``sendMessage`` of an HTML text; the message's id."""
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            params["reply_markup"] = markup
+        sent = await self._call(self._post("sendMessage", params))
+        return sent["message_id"]
 
     def _parts(self, reply: Reply, both_markups: bool) -> list[_Part]:
         """The messages a reply goes as. With a file: the file, captioned with the whole reply
@@ -590,13 +541,14 @@ class TelegramChannel(BaseChannel):
 
     def _send_as(self, method: str, chat_id: str, file: str | InputFile, caption: str,
                  markup: Markup) -> Awaitable[Message]:  # fmt: skip
-        """``sendPhoto`` or ``sendDocument`` of an upload or a file_id."""
+        """``sendPhoto`` or ``sendDocument`` of an upload or a file_id (through PTB)."""
         mode = "HTML" if caption else None
+        extra = {"reply_markup": markup} if markup is not None else None
         if method == "photo":
             return self.bot.send_photo(chat_id, file, caption=caption or None, parse_mode=mode,
-                                       reply_markup=markup)  # fmt: skip
+                                       api_kwargs=extra)  # fmt: skip
         return self.bot.send_document(chat_id, file, caption=caption or None, parse_mode=mode,
-                                      reply_markup=markup)  # fmt: skip
+                                      api_kwargs=extra)  # fmt: skip
 
     async def _call(self, call: Awaitable[T]) -> T:
         try:
@@ -619,7 +571,7 @@ class TelegramChannel(BaseChannel):
         """Shows "sending a file…" in the chat while a long job (a download) runs."""
         try:
             await self.initialize()
-            await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+            await self._post("sendChatAction", {"chat_id": chat_id, "action": UPLOAD_DOCUMENT})
         except TelegramError as exc:  # only a courtesy: never fail the work for it
             log.info("could not show the chat action: %s", self._scrub(exc))
 

@@ -12,7 +12,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
-from telegram import Update
 
 from bot.channels.base import DownloadError, FileTooLarge, Rejected
 from bot.channels.telegram import SECRET_HEADER, TelegramChannel, split_text
@@ -124,7 +123,7 @@ def sender(db: Database, channel: TelegramChannel) -> Sender:
 
 # -- updates → events -----------------------------------------------------------------------
 def convert(channel: TelegramChannel, update: dict[str, Any]) -> list[Event]:
-    return channel.to_events(Update.de_json(update, channel.bot))
+    return channel.to_events(update)
 
 
 async def test_text_and_command(channel: TelegramChannel, api: FakeTelegramAPI) -> None:
