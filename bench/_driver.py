@@ -1,8 +1,12 @@
-"""Closed-loop simulated producers driving the fake Bot API server through its control API.
+"""Simulated producers driving the fake Bot API server through its control API.
 
 A :class:`Driver` runs many producers (private chats) at once. Each sends the updates of its
-script one at a time, the next only once the bot has answered the previous one. Three kinds of
-task talk to the fake server (``tests/fakes/telegram_api.py``, in its own process) over HTTP:
+script one at a time, the next only once the bot has answered the previous one. In a closed
+loop (:meth:`Driver.run`) every producer sends its next update as soon as the previous one is
+answered; in an open loop (:meth:`Driver.run_open`) updates arrive at a given rate (Poisson
+arrivals), each sent by a producer that is not waiting for an answer (a new one when every
+producer is waiting). Three kinds of task talk to the fake server
+(``tests/fakes/telegram_api.py``, in its own process) over HTTP:
 
 * the *pusher* POSTs every queued update in one ``/_control/updates`` request per batch and
   stamps each update with ``time.monotonic()`` just before the request;
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,6 +121,10 @@ class FakeServer:
     async def stats(self) -> dict[str, Any]:
         return dict(await self._json("GET", "stats"))
 
+    async def sent_count(self) -> int:
+        """How many messages were sent so far (all chats)."""
+        return int((await self.stats())["sent"])
+
     async def push(self, updates: list[dict[str, Any]]) -> None:
         await self._json("POST", "updates", json=updates)
 
@@ -135,6 +144,7 @@ class _Chat:
     waiting: asyncio.Future[tuple[Message, int, float]] | None = None
     pushed: float | None = None  # monotonic time of the push of the update being answered
     stray: int = 0  # messages that arrived while nothing was waiting for them
+    answered: int = 0
 
 
 @dataclass
@@ -143,6 +153,10 @@ class RunResult:
 
     users: int
     updates: int = 0  # answered
+    sent: int = 0  # updates pushed
+    registered: int = 0  # producers whose whole registration was answered
+    offered_rate: float = 0.0  # open loop: the arrival rate asked for (updates/s)
+    arrival_seconds: float = 0.0  # open loop: from the first arrival to the last
     seconds: float = 0.0
     messages: int = 0  # sent by the bot (sendMessage) during the run
     latencies: list[float] = field(default_factory=list)  # pushed → fake server got the answer
@@ -163,18 +177,26 @@ class Driver:
         echo: bool,
         answer_timeout: float = 120.0,
         first_chat_id: int = 7_200_000_000,
+        make: UpdateBuilder | None = None,
     ) -> None:
+        """Drivers that follow one another on one bot share ``make``: update ids must keep
+        increasing (the bot confirms them, and its inbox knows the ones it has seen)."""
         self.fake = fake
         self.echo = echo
         self.answer_timeout = answer_timeout
         self.first_chat_id = first_chat_id
-        self.make = UpdateBuilder()
+        self.make = make or UpdateBuilder()
         self._chats: dict[int, _Chat] = {}
         self._queue: list[tuple[dict[str, Any], _Chat]] = []
         self._queued = asyncio.Event()
         self._cursor = 0
         self._started = 0.0
         self.result = RunResult(users=0)
+        # Open loop: arrivals not yet taken by a producer, producers free to take one,
+        # arrivals not yet answered (nor given up), producers that failed.
+        self._arrivals: asyncio.Queue[None] = asyncio.Queue()
+        self._idle = self._outstanding = 0
+        self._failed: list[BaseException] = []
 
     async def run(self, users: int, steps: list[Step], timeout: float) -> RunResult:
         """Every producer through ``steps``; returns once all are done or ``timeout`` passed."""
@@ -182,13 +204,27 @@ class Driver:
         self._chats = {
             cid: _Chat(cid) for cid in range(self.first_chat_id, self.first_chat_id + users)
         }
-        self._cursor = len(await self.fake.sent_since(0))
-        helpers = [asyncio.create_task(self._pusher()), asyncio.create_task(self._collector())]
-        started = self._started = time.monotonic()
-        producers: asyncio.Future[list[None]] = asyncio.gather(
+        producers = asyncio.gather(
             *(self._producer(c, steps, n) for n, c in enumerate(self._chats.values()))
         )
-        everything: list[asyncio.Future[Any]] = [producers, *helpers]
+        return await self._drive(producers, timeout)
+
+    async def run_open(
+        self, rate: float, count: int, steps: list[Step], timeout: float, seed: int = 12
+    ) -> RunResult:
+        """``count`` updates arriving at ``rate`` a second on average (exponential gaps drawn
+        from ``seed``); each is sent by an idle producer, a new one when none is idle. Returns
+        once every arrival is answered (or given up) or ``timeout`` passed."""
+        self.result = RunResult(users=0, offered_rate=rate)
+        self._chats = {}
+        self._arrivals, self._idle, self._outstanding, self._failed = asyncio.Queue(), 0, 0, []
+        return await self._drive(self._arrive(rate, count, steps, seed), timeout)
+
+    async def _drive(self, work: Any, timeout: float) -> RunResult:
+        self._cursor = await self.fake.sent_count()
+        helpers = [asyncio.create_task(self._pusher()), asyncio.create_task(self._collector())]
+        started = self._started = time.monotonic()
+        everything: list[asyncio.Future[Any]] = [asyncio.ensure_future(work), *helpers]
         try:
             done, _ = await asyncio.wait(
                 everything, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
@@ -206,34 +242,92 @@ class Driver:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self.result.stray = sum(c.stray for c in self._chats.values())
+        registration = len(REGISTRATION)
+        self.result.registered = sum(c.answered >= registration for c in self._chats.values())
         return self.result
 
     # -- producers --------------------------------------------------------------------------
-    async def _producer(self, chat: _Chat, steps: list[Step], n: int) -> None:
+    async def _arrive(self, rate: float, count: int, steps: list[Step], seed: int) -> None:
+        """The open loop's arrivals, then waiting for every producer that took one."""
+        rng = random.Random(seed)
+        producers: list[asyncio.Task[None]] = []
+        due = started = time.monotonic()
+        try:
+            for _ in range(count):
+                due += rng.expovariate(rate)
+                if (wait := due - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
+                self._raise_failure()
+                if self._idle <= self._arrivals.qsize():  # every producer is busy
+                    chat = _Chat(self.first_chat_id + len(self._chats))
+                    self._chats[chat.chat_id] = chat
+                    self._idle += 1
+                    self.result.users += 1
+                    task = asyncio.create_task(self._producer(chat, steps, len(producers), True))
+                    task.add_done_callback(self._note_failure)
+                    producers.append(task)
+                self._outstanding += 1
+                self._arrivals.put_nowait(None)
+            self.result.arrival_seconds = time.monotonic() - started
+            while self._outstanding:
+                self._raise_failure()
+                await asyncio.sleep(0.01)
+        finally:
+            for task in producers:
+                task.cancel()
+            await asyncio.gather(*producers, return_exceptions=True)
+
+    def _note_failure(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self._failed.append(exc)
+
+    def _raise_failure(self) -> None:
+        if self._failed:
+            raise self._failed[0]
+
+    async def _producer(self, chat: _Chat, steps: list[Step], n: int, open_: bool = False) -> None:
         answer: tuple[Message, int] | None = None
         for i, step in enumerate(steps, 1):
-            update = await self._update(chat.chat_id, step, answer, n)
-            loop = asyncio.get_running_loop()
-            chat.waiting, chat.pushed = loop.create_future(), None
-            self._queue.append((update, chat))
-            self._queued.set()
+            if open_:  # wait for an arrival (this producer was counted idle already)
+                await self._arrivals.get()
+                self._idle -= 1
             try:
-                message, index, seen = await asyncio.wait_for(chat.waiting, self.answer_timeout)
-            except TimeoutError:
-                self.result.errors.append(
-                    f"chat {chat.chat_id}: no answer to update {i} "
-                    f"({step.text!r}) in {self.answer_timeout:.0f} s"
-                )
-                return
+                answer = await self._step(chat, step, answer, n, i)
             finally:
-                chat.waiting = None
-            self._record(chat, message, seen)
-            answer = (message, index)
+                if open_:
+                    self._outstanding -= 1
+            if answer is None:
+                return
+            if open_ and i < len(steps):
+                self._idle += 1
+
+    async def _step(
+        self, chat: _Chat, step: Step, answer: tuple[Message, int] | None, n: int, i: int
+    ) -> tuple[Message, int] | None:
+        """Send one update and wait for its answer; None when none came in time."""
+        update = await self._update(chat.chat_id, step, answer, n)
+        loop = asyncio.get_running_loop()
+        chat.waiting, chat.pushed = loop.create_future(), None
+        self._queue.append((update, chat))
+        self._queued.set()
+        try:
+            message, index, seen = await asyncio.wait_for(chat.waiting, self.answer_timeout)
+        except TimeoutError:
+            self.result.errors.append(
+                f"chat {chat.chat_id}: no answer to update {i} "
+                f"({step.text!r}) in {self.answer_timeout:.0f} s"
+            )
+            return None
+        finally:
+            chat.waiting = None
+        self._record(chat, message, seen)
+        return (message, index)
 
     def _record(self, chat: _Chat, message: Message, seen: float) -> None:
         assert chat.pushed is not None
         at = float(message["at"])
         self.result.updates += 1
+        chat.answered += 1
         self.result.answered_at.append(seen - self._started)
         self.result.observed.append(seen - chat.pushed)
         if not chat.pushed - 0.001 <= at <= seen + 0.001:
@@ -280,6 +374,7 @@ class Driver:
             now = time.monotonic()
             for _update, chat in batch:
                 chat.pushed = now
+            self.result.sent += len(batch)
             await self.fake.push([update for update, _chat in batch])
 
     async def _collector(self) -> None:

@@ -14,12 +14,13 @@ import contextlib
 import ctypes
 import fcntl
 import os
+import re
 import resource
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -37,7 +38,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def log(text: str) -> None:
     """Progress goes to stderr; results go to stdout."""
-    print(text, file=sys.stderr, flush=True)
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
 @contextlib.asynccontextmanager
@@ -122,12 +123,13 @@ class Child:
             self._new_line.set()
         self._new_line.set()
 
-    async def wait_line(self, prefix: str, timeout: float) -> str:
-        """The first stdout line starting with ``prefix``; error if it exits or times out."""
+    async def wait_line(self, prefix: str, timeout: float, start: int = 0) -> str:
+        """The first stdout line from line ``start`` on starting with ``prefix``; error if it
+        exits or times out."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout
         while True:
-            for line in self.lines:
+            for line in self.lines[start:]:
                 if line.startswith(prefix):
                     return line
             if self.proc.returncode is not None or (self._reader and self._reader.done()):
@@ -137,6 +139,14 @@ class Child:
             self._new_line.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_line.wait(), left)
+
+    async def ask(self, sig: signal.Signals, prefix: str, timeout: float = 30.0) -> str:
+        """Send ``sig`` and return the next stdout line starting with ``prefix`` (the process's
+        answer to it)."""
+        start = len(self.lines)
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return await self.wait_line(prefix, timeout, start)
 
     @property
     def pid(self) -> int:
@@ -182,14 +192,36 @@ def _threads(pid: int) -> tuple[float, float]:
     return main, other
 
 
-def _postgres() -> float:
-    """CPU time of the PostgreSQL server's live processes (0 when there are none)."""
+_CLIENT = re.compile(r"^\S+ (\S+) (?:\[local\]|\S+\(\d+\))(?: |$)")  # user db host(port)
+_AUTOVACUUM = re.compile(r"^autovacuum worker (\S+)")
+
+
+def _postgres_database(title: str) -> str | None:
+    """The database a PostgreSQL process works for, from its title (``postgres: 15/main:
+    postgres ocop_bench 127.0.0.1(38624) idle``); None for the server's shared processes."""
+    title = title.removeprefix("postgres: ")
+    head, sep, rest = title.partition(": ")  # the cluster's name, when it has one
+    if sep and " " not in head:
+        title = rest
+    found = _CLIENT.match(title) or _AUTOVACUUM.match(title)
+    return found.group(1) if found else None
+
+
+def _postgres(database: str | None = None) -> float:
+    """CPU time of the PostgreSQL server's live processes (0 when there are none); with
+    ``database``, leaving out the connections to (and autovacuum of) other databases, which
+    other people's tests may be using meanwhile."""
     total = 0.0
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             with contextlib.suppress(OSError):
-                if (proc / "comm").read_text().strip() == "postgres":
-                    total += _stat_cpu(proc / "stat")
+                if (proc / "comm").read_text().strip() != "postgres":
+                    continue
+                if database is not None:
+                    title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    if _postgres_database(title.strip()) not in (None, database):
+                        continue
+                total += _stat_cpu(proc / "stat")
     return total
 
 
@@ -199,16 +231,19 @@ def _machine() -> float:
     return (sum(values[:8]) - values[3] - values[4]) / TICK
 
 
-def cpu_snapshot(sut: int, fake: int) -> dict[str, float]:
-    """CPU seconds so far: SUT (all threads; its main thread), fake, driver, PostgreSQL, all."""
+def cpu_snapshot(
+    sut: int | Sequence[int], fake: int, database: str | None = None
+) -> dict[str, float]:
+    """CPU seconds so far: SUT (all threads; its main thread; the sum over several SUT
+    processes), fake, driver, PostgreSQL (only ``database``'s connections when given), all."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    main, _other = _threads(sut)
+    pids = [sut] if isinstance(sut, int) else list(sut)
     return {
-        "sut": _stat_cpu(Path(f"/proc/{sut}/stat")),
-        "sut_main_thread": main,
+        "sut": sum(_stat_cpu(Path(f"/proc/{pid}/stat")) for pid in pids),
+        "sut_main_thread": sum(_threads(pid)[0] for pid in pids),
         "fake": _stat_cpu(Path(f"/proc/{fake}/stat")),
         "driver": usage.ru_utime + usage.ru_stime,
-        "db": _postgres(),
+        "db": _postgres(database),
         "machine": _machine(),
     }
 

@@ -11,6 +11,20 @@
 Each prints ``READY`` on stdout once it is about to poll, stops on SIGTERM (or SIGINT) and
 prints ``STATS <json>`` last. ``--profile FILE`` (ours only) writes a pyinstrument report of
 the time between READY and SIGTERM.
+
+Asked by signals while it runs:
+
+* SIGUSR1 (ours): prints ``SQL <json>``, the statements, transactions, commits and rollbacks
+  run so far, by who ran them: ``engine`` (its worker loop and the tasks it starts),
+  ``sender``, ``inbox`` (the Telegram channel's polling task storing updates) and ``other``.
+  Each loop runs as a task of its own whose context carries its role (:data:`ROLE`), which
+  the tasks it starts and SQLAlchemy's greenlets inherit; counting is one increment per event.
+* SIGUSR2 (with ``--cprofile FILE``, every system): the first starts cProfile on the main
+  thread, which prints ``CPROFILE on``; the second stops it, writes its statistics to FILE and
+  prints ``CPROFILE <json>`` with the number of Python calls profiled.
+
+``ours --worker-only`` runs the engine and the sender (which sends through a Telegram channel)
+on a database another process prepared and polls, without fetching updates: a second process.
 """
 
 from __future__ import annotations
@@ -18,18 +32,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
+import cProfile
 import json
 import logging
 import os
+import pstats
 import re
 import signal
 import sys
 import time
 import warnings
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["ROLE", "ROLES", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NATIONAL_LIST = ROOT.parent / "shared" / "data" / "vn-admin-units-2025.json"
@@ -38,6 +56,17 @@ SAMPLE_LIST = ROOT / "tests" / "data" / "communes-sample.csv"
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+# Who runs the SQL being counted: set by :func:`_as` at the start of each loop's task.
+ROLES = ("engine", "sender", "inbox", "other")
+ROLE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_role", default="other")
+
+
+async def _as(role: str, work: Awaitable[None]) -> None:
+    assert role in ROLES
+    ROLE.set(role)
+    await work
 
 
 def _stop_event() -> asyncio.Event:
@@ -123,27 +152,35 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     from bot.settings import Settings
     from storage.blobs import LocalBlobStore
 
-    schema = await prepare_database(args.db)
+    schema = "prepared by another process" if args.worker_only else await prepare_database(args.db)
     settings = Settings(
         database_url=args.db,
         telegram_token=args.token,
         telegram_api_url=args.api,
         blob_dir=Path(args.blob_dir),
         send_rate_per_chat=1000,
+        send_rate_global=args.send_rate,
         poll_interval=0.05,
+        worker_name=args.worker_name,
     )
     app = build_app(settings)
+    by_role = _count_by_role(app.db)
     sql = _count_sql(app.db) if args.count_sql else None
     telegram = TelegramChannel(args.token, args.api, app.engine, poll_timeout=10,
                                blobs=LocalBlobStore(settings.blob_dir))  # fmt: skip
     await telegram.initialize()
     app.channels[telegram.name] = telegram
     stop = _stop_event()
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGUSR1, lambda: _say("SQL " + json.dumps(by_role))
+    )
     tasks = [
-        asyncio.create_task(app.engine.run(stop)),
-        asyncio.create_task(app.sender.run(stop)),
-        asyncio.create_task(telegram.run_polling(stop)),
+        asyncio.create_task(_as("engine", app.engine.run(stop)), name="engine"),
+        asyncio.create_task(_as("sender", app.sender.run(stop)), name="sender"),
     ]
+    if not args.worker_only:
+        polling = _as("inbox", telegram.run_polling(stop))
+        tasks.append(asyncio.create_task(polling, name="telegram-polling"))
     profiler = _profiler(args.profile)
     _say("READY")
     try:
@@ -158,7 +195,39 @@ async def run_ours(args: argparse.Namespace) -> dict[str, Any]:
         await telegram.shutdown()
         counts = await _counts(app.db)
         await app.db.dispose()
-    return {"schema": schema, **counts, **({"sql": sql} if sql is not None else {})}
+    extra = {"sql": sql} if sql is not None else {}
+    return {"schema": schema, "worker": settings.worker_id(), **counts, "by_role": by_role} | extra
+
+
+def _count_by_role(db: Any) -> dict[str, dict[str, int]]:
+    """Statements, transactions (BEGIN), commits and rollbacks by :data:`ROLE`, on every
+    engine of ``db``. A statement is what the driver executes (SELECT, INSERT, UPDATE,
+    DELETE, SAVEPOINT, RELEASE …) except SQLite's explicit ``BEGIN``, which is counted as a
+    transaction, as PostgreSQL's implicit one is."""
+    from sqlalchemy import event
+
+    counts = {role: {"statements": 0, "transactions": 0, "commits": 0, "rollbacks": 0}
+              for role in ROLES}  # fmt: skip
+
+    def _statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            counts[ROLE.get()]["statements"] += 1
+
+    def _begin(_conn: Any) -> None:
+        counts[ROLE.get()]["transactions"] += 1
+
+    def _commit(_conn: Any) -> None:
+        counts[ROLE.get()]["commits"] += 1
+
+    def _rollback(_conn: Any) -> None:
+        counts[ROLE.get()]["rollbacks"] += 1
+
+    for engine in dict.fromkeys((db.engine, db.read_engine)):
+        event.listen(engine.sync_engine, "after_cursor_execute", _statement)
+        event.listen(engine.sync_engine, "begin", _begin)
+        event.listen(engine.sync_engine, "commit", _commit)
+        event.listen(engine.sync_engine, "rollback", _rollback)
+    return counts
 
 
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
@@ -207,6 +276,27 @@ def _count_sql(db: Any) -> dict[str, list[float]]:
         event.listen(engine.sync_engine, "commit", _commit)
         event.listen(engine.sync_engine, "connect", _connect)
     return counts
+
+
+class _CallCounter:
+    """cProfile on the main thread, started and stopped by SIGUSR2 (see the module's doc)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.profile: cProfile.Profile | None = None
+
+    def toggle(self, *_args: Any) -> None:
+        if self.profile is None:
+            self.profile = cProfile.Profile()
+            self.profile.enable()
+            _say("CPROFILE on")
+            return
+        self.profile.disable()
+        stats = pstats.Stats(self.profile)
+        self.profile = None
+        stats.dump_stats(self.path)
+        calls = {"total_calls": stats.total_calls, "primitive_calls": stats.prim_calls}
+        _say("CPROFILE " + json.dumps(calls))
 
 
 def _profiler(path: str | None) -> Any:
@@ -264,7 +354,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", help="ours: database URL")
     parser.add_argument("--blob-dir", default="bench/results/blobs", help="ours: blob store")
     parser.add_argument("--profile", help="ours: write a pyinstrument report here")
-    parser.add_argument("--count-sql", action="store_true", help="ours: count SQL statements")
+    parser.add_argument("--count-sql", action="store_true", help="ours: time SQL statements")
+    parser.add_argument("--worker-only", action="store_true", help="ours: no polling, no set-up")
+    parser.add_argument("--worker-name", default="bench-1", help="ours: OCOP_WORKER_NAME")
+    parser.add_argument("--send-rate", type=float, default=30.0, help="ours: messages/s paced")
+    parser.add_argument("--cprofile", help="SIGUSR2 starts/stops cProfile, which writes here")
     parser.add_argument("--concurrent", action="store_true", help="ptb-echo: concurrent_updates")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -273,6 +367,8 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     warnings.simplefilter("ignore", DeprecationWarning)
+    if args.cprofile:
+        signal.signal(signal.SIGUSR2, _CallCounter(args.cprofile).toggle)
     stats: dict[str, Any]
     if args.system == "ours":
         if not args.db:
@@ -286,6 +382,29 @@ def main(argv: list[str] | None = None) -> None:
         stats = asyncio.run(run_aiogram(args.api, args.token, _say))
     with contextlib.suppress(BrokenPipeError):
         _say("STATS " + json.dumps(stats, default=str))
+
+
+async def drop_database(url: str) -> bool:
+    """Drops the PostgreSQL database ``url`` names once nothing uses it any more; False (and
+    the database left as it is) while someone is still connected to it."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.host,
+        port=parsed.port or 5432,
+        database="postgres",
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}"')
+    except asyncpg.ObjectInUseError:
+        return False
+    finally:
+        await conn.close()
+    return True
 
 
 async def _create_database_if_missing(url: str) -> None:
