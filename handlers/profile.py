@@ -8,7 +8,7 @@ from bot.flow import StepContext
 from bot.profile_choices import GENDERS, org_type_name
 from bot.vocabulary import Button, EventKind
 from handlers.access import producer_or_redirect
-from storage.areas import get_area
+from storage.area_cache import current_areas
 
 __all__ = ["ProfileFlow"]
 
@@ -26,8 +26,9 @@ class ProfileFlow:
         if producer is None:
             return
         ctx.set_step("view", flow=self.name)
-        province = await get_area(ctx.session, producer.province_id)
-        commune = await get_area(ctx.session, producer.commune_id) if producer.commune_id else None
+        areas = await current_areas(ctx.session, ctx.clock)
+        province = areas.get(producer.province_id)
+        commune = areas.get(producer.commune_id) if producer.commune_id else None
         phone = phonenumbers.format_number(
             phonenumbers.parse(producer.phone, "VN"), phonenumbers.PhoneNumberFormat.NATIONAL
         )

@@ -17,6 +17,7 @@ from bot.i18n import N_
 from bot.official_notify import notify_officials
 from bot.vocabulary import Button, EventKind
 from handlers.forms import BACK, CANCEL, CONFIRM, TYPED_COMMANDS, nav_row
+from storage.area_cache import current_areas
 from storage.producers import producer_of_user
 from storage.questions import MAX_QUESTION, add_question, office_name
 from storage.states import OfficialEvent
@@ -92,7 +93,8 @@ class QuestionsFlow:
             )
             await self._leave(ctx)
             return
-        office = await office_name(ctx.session, producer) or ""
+        areas = await current_areas(ctx.session, ctx.clock)
+        office = await office_name(ctx.session, producer, areas=areas) or ""
         ctx.data["office"] = office
         ctx.set_step(OFFER, flow=self.name)
         ctx.say(

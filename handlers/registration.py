@@ -40,16 +40,8 @@ from bot.validators import (
 )
 from handlers.access import producer_or_redirect
 from handlers.forms import Choice, Field, FormFlow, named, pick, suggest, verified
-from storage.areas import (
-    REFORM_DAY,
-    AreaMatch,
-    communes_of,
-    find_commune,
-    find_province,
-    get_area,
-    list_provinces,
-)
-from storage.models import Area
+from storage.area_cache import AreaRecord, AreaSnapshot, current_areas
+from storage.areas import REFORM_DAY, AreaMatch
 from storage.producers import create_producer, producer_of_user, update_producer
 from storage.states import OfficialEvent
 
@@ -87,8 +79,13 @@ async def ethnicity_choices(_ctx: StepContext) -> Sequence[Choice]:
     return [Choice(name, name, translate=False) for name in common_ethnicities()]
 
 
+async def _areas(ctx: StepContext) -> AreaSnapshot:
+    """The areas, from memory."""
+    return await current_areas(ctx.session, ctx.clock)
+
+
 async def province_choices(ctx: StepContext) -> Sequence[Choice]:
-    return [_area_choice(a, short=True) for a in await list_provinces(ctx.session)]
+    return [_area_choice(a, short=True) for a in (await _areas(ctx)).provinces()]
 
 
 # -- parsers -------------------------------------------------------------------------------
@@ -175,7 +172,7 @@ async def parse_email(_ctx: StepContext, typed: str) -> str:
 
 
 async def parse_province(ctx: StepContext, typed: str) -> str:
-    found = await find_province(ctx.session, typed)
+    found = (await _areas(ctx)).find_province(typed)
     if (taken := _taken(ctx, found, short=True)) is not None:
         return taken
     if found:
@@ -188,8 +185,9 @@ async def parse_province(ctx: StepContext, typed: str) -> str:
 
 async def parse_commune(ctx: StepContext, typed: str) -> str:
     province_id = int(ctx.data["values"]["province"])
-    found = await find_commune(ctx.session, province_id, typed)
-    if not found and not await communes_of(ctx.session, province_id):
+    known = await _areas(ctx)
+    found = known.find_commune(province_id, typed)
+    if not found and not known.communes_of(province_id):
         # No commune list is loaded for this province: keep the name as typed, and say so.
         name = clean_name(typed)
         ctx.say(
@@ -201,7 +199,7 @@ async def parse_commune(ctx: StepContext, typed: str) -> str:
         return FREE_COMMUNE + name
     if (taken := _taken(ctx, found, short=False)) is not None:
         return taken
-    province = await get_area(ctx.session, province_id)
+    province = known.get(province_id)
     params = {
         "typed": typed,
         "province": province.name if province else "",
@@ -226,7 +224,7 @@ async def parse_commune(ctx: StepContext, typed: str) -> str:
     )
 
 
-def _taken(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> str | None:
+def _taken(ctx: StepContext, found: Sequence[AreaMatch[AreaRecord]], *, short: bool) -> str | None:
     """The one exact match, if there is one (said how when through a merged unit)."""
     exact = [match for match in found if match.exact]
     if len(exact) != 1:
@@ -235,7 +233,7 @@ def _taken(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> str 
     return str(exact[0].area.id)
 
 
-def _offer(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> Invalid:
+def _offer(ctx: StepContext, found: Sequence[AreaMatch[AreaRecord]], *, short: bool) -> Invalid:
     """Offers the matches as buttons, saying first how the best of them were found through a
     merged unit ("bac can": Bắc Kạn is part of Thái Nguyên); raise what it returns."""
     for match in found:
@@ -244,7 +242,7 @@ def _offer(ctx: StepContext, found: Sequence[AreaMatch], *, short: bool) -> Inva
     return suggest(ctx, [_area_choice(match.area, short=short) for match in found])
 
 
-def _explain(ctx: StepContext, match: AreaMatch, *, short: bool) -> None:
+def _explain(ctx: StepContext, match: AreaMatch[AreaRecord], *, short: bool) -> None:
     """ "Since 1 July 2025, Bắc Giang is part of Bắc Ninh." when the match went through it."""
     merged = match.merged
     if merged is None or merged.since is None:
@@ -257,7 +255,7 @@ def _explain(ctx: StepContext, match: AreaMatch, *, short: bool) -> None:
     )
 
 
-def _area_choice(area: Area, *, short: bool = False) -> Choice:
+def _area_choice(area: AreaRecord, *, short: bool = False) -> Choice:
     return Choice(str(area.id), short_area_name(area.name) if short else area.name, False)
 
 
@@ -268,7 +266,7 @@ async def show_area(ctx: StepContext, value: Any) -> str:
     text = str(value)
     if text.startswith(FREE_COMMUNE):
         return text[len(FREE_COMMUNE) :]
-    area = await get_area(ctx.session, int(text))
+    area = (await _areas(ctx)).get(int(text))
     return area.name if area else "—"
 
 

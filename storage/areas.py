@@ -54,7 +54,9 @@ the past still finds the hierarchy of that date. Areas absent from the file are 
 
 The whole file is checked first; any problem (missing code or name, unknown parent, duplicate
 code, parent loop, bad date, empty or non-CSV/JSON file) raises :class:`AreaImportError` listing
-every problem with its line or item number, and nothing is written.
+every problem with its line or item number, and nothing is written. An import that writes
+anything gives the areas a new change marker (:mod:`storage.data_versions`), by which running
+bots know to load them again (:mod:`storage.area_cache`).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -89,6 +91,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
 
 from storage.clock import utcnow
+from storage.data_versions import AREAS, mark_changed
 from storage.models import Area, Base
 from storage.text import EXACT, fold, ranked, strip_area_prefix
 
@@ -98,20 +101,26 @@ __all__ = [
     "PROVINCES_FILE",
     "REFORM_DAY",
     "AreaCounts",
+    "AreaFields",
     "AreaImportError",
     "AreaMatch",
     "ImportReport",
     "OtherName",
     "area_counts",
     "areas_with_code",
+    "by_name",
     "communes_of",
     "find_commune",
     "find_province",
     "get_area",
     "import_areas",
     "list_provinces",
+    "lookup_day",
+    "match_areas",
+    "province_other_names",
     "province_rows",
     "seed_provinces",
+    "valid_on",
 ]
 
 PROVINCES_FILE = Path(__file__).parent / "data" / "provinces-2025.json"
@@ -542,6 +551,10 @@ class _Plan:
     def report(self) -> ImportReport:
         return ImportReport(**self.counts)
 
+    def writes(self) -> bool:
+        """Whether applying the plan changes any stored area."""
+        return bool(self.closes or self.inserts or self.corrections or self.named)
+
 
 async def _stored_areas(session: AsyncSession) -> list[_Stored]:
     parent = aliased(Area)
@@ -691,6 +704,8 @@ async def import_areas(
     rows, depths = _validate(raws, current, valid_from or _today(), read_problems)
     plan = _plan(rows, depths, stored)
     await _apply(session, plan, stored)
+    if plan.writes():
+        await mark_changed(session, AREAS)
     return plan.report()
 
 
@@ -712,6 +727,7 @@ async def seed_provinces(session: AsyncSession) -> int:
     missing = [row for row in rows if row["code"] not in present]
     if missing:
         await session.execute(insert(Area), missing)
+        await mark_changed(session, AREAS)
     return len(missing)
 
 
@@ -726,7 +742,7 @@ class OtherName:
 
 
 @cache
-def _province_names() -> dict[str, tuple[OtherName, ...]]:
+def province_other_names() -> dict[str, tuple[OtherName, ...]]:
     """Code → other names of the shipped provinces: abbreviations, and the provinces merged
     into it (a text, or ``{"name", "since", "aliases"}`` for an earlier merger or the names
     people still use for it, such as "Vũng Tàu")."""
@@ -743,28 +759,70 @@ def _file_names(entry: dict[str, Any]) -> Iterator[OtherName]:
             yield OtherName(name, unit["name"], since)
 
 
-def _other_names(area: Area) -> Iterator[OtherName]:
+def _other_names(area: AreaFields) -> Iterator[OtherName]:
     """The other names stored with an area (merged-from names: by the 2025 reform)."""
     yield from (OtherName(name) for name in _stored_names(area.aliases))
     yield from (OtherName(name, name, REFORM_DAY) for name in _stored_names(area.merged_from))
 
 
 # --- lookups ------------------------------------------------------------------------------
+# The lookups below are also answered from memory by storage/area_cache.py, for the chat flows:
+# both read areas through these helpers, so a change to a rule here changes both.
+
+
+class AreaFields(Protocol):
+    """What the lookups read of an area: a stored :class:`Area`, or a plain copy of one
+    (:class:`storage.area_cache.AreaRecord`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def search_name(self) -> str: ...
+    @property
+    def parent_id(self) -> int | None: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_to(self) -> date | None: ...
+    @property
+    def aliases(self) -> str: ...
+    @property
+    def merged_from(self) -> str: ...
+
+
+A = TypeVar("A", bound=AreaFields)
+T = TypeVar("T")  # AreaMatch's, unbound: with a bound, AreaMatch[Area] trips mypy 2.4 up
+
+
+def lookup_day(on: date | None) -> date:
+    """The day a lookup is for: ``on``, else today in Vietnam."""
+    return on or _today()
 
 
 def _current(on: date, entity: type[Area] | AliasedClass[Area] = Area) -> ColumnElement[bool]:
+    """In SQL, what :func:`valid_on` says of one area."""
     return and_(
         entity.valid_from <= on,
         or_(entity.valid_to.is_(None), entity.valid_to >= on),
     )
 
 
-def _sorted(areas: Iterable[Area]) -> list[Area]:
+def valid_on(area: AreaFields, day: date) -> bool:
+    """Whether ``area`` (this version of it) is valid on ``day``: from its first day to its
+    last, both included."""
+    return area.valid_from <= day and (area.valid_to is None or area.valid_to >= day)
+
+
+def by_name(areas: Iterable[A]) -> list[A]:
     """By name as people say it: folded, without the unit word ("An Giang" before "Bắc Ninh")."""
     return sorted(areas, key=lambda a: (strip_area_prefix(a.search_name), a.search_name, a.code))
 
 
-def _by_code(areas: Sequence[Area], typed: str) -> list[Area]:
+def _by_code(areas: Sequence[A], typed: str) -> list[A]:
     """The areas whose code was typed ("24"; leading zeros optional: "1" is "01")."""
     typed = typed.strip().casefold()
     if typed.isascii() and typed.isdigit():
@@ -773,11 +831,11 @@ def _by_code(areas: Sequence[Area], typed: str) -> list[Area]:
 
 
 @dataclass(frozen=True, slots=True)
-class AreaMatch:
+class AreaMatch(Generic[T]):
     """An area found for what was typed: how well it matched (:data:`storage.text.EXACT` and
     above: exactly, after folding) and the other name it was found by, if not its own."""
 
-    area: Area
+    area: T
     score: float
     via: OtherName | None = None
 
@@ -791,12 +849,12 @@ class AreaMatch:
         return self.via if self.via is not None and self.via.merged else None
 
 
-def _find(
-    areas: Sequence[Area],
+def match_areas(
+    areas: Sequence[A],
     typed: str,
     limit: int,
     others: Mapping[str, Sequence[OtherName]] | None = None,
-) -> list[AreaMatch]:
+) -> list[AreaMatch[A]]:
     """By code; else by name or other names (``others`` by code, added to the stored ones),
     the closest first whichever name matched: exact matches alone when there are any."""
     if by_code := _by_code(areas, typed):
@@ -815,21 +873,21 @@ def _find(
 
 async def list_provinces(session: AsyncSession, *, on: date | None = None) -> list[Area]:
     """The top-level areas valid on ``on`` (default today), sorted by name."""
-    day = on or _today()
+    day = lookup_day(on)
     result = await session.scalars(select(Area).where(Area.parent_id.is_(None), _current(day)))
-    return _sorted(result)
+    return by_name(result)
 
 
 async def find_province(
     session: AsyncSession, typed: str, limit: int = 6, *, on: date | None = None
-) -> list[AreaMatch]:
+) -> list[AreaMatch[Area]]:
     """Provinces matching what was typed: a code ("24"), a name with or without diacritics or
     unit word ("bac ninh", "TP Huế"), an abbreviation ("tp hcm", "sai gon") or a province merged
     into it ("bac giang" → Bắc Ninh, via Bắc Giang). Exact matches alone when there are any;
     else the closest, best first, whether by name or other name ("bac can" → Thái Nguyên, which
     took in Bắc Kạn, before Bắc Ninh)."""
     provinces = await list_provinces(session, on=on)
-    return _find(provinces, typed, limit, _province_names())
+    return match_areas(provinces, typed, limit, province_other_names())
 
 
 def _children(day: date, parent_code: Any) -> Select[int, str]:
@@ -848,12 +906,12 @@ async def communes_of(
     """The lowest units under a province on ``on`` (default today), however deep the
     hierarchy, sorted by name. Levels are followed by code, so an old version of a province
     still finds the communes it had on an old date."""
-    day = on or _today()
+    day = lookup_day(on)
     top = select(Area.id, Area.code).where(Area.id == province_id).cte("tree", recursive=True)
     tree = top.union(_children(day, top.c.code))
     leaves = select(tree.c.id).where(~_children(day, tree.c.code).exists())
     result = await session.scalars(select(Area).where(Area.id.in_(leaves), Area.id != province_id))
-    return _sorted(result)
+    return by_name(result)
 
 
 async def find_commune(
@@ -863,11 +921,11 @@ async def find_commune(
     limit: int = 6,
     *,
     on: date | None = None,
-) -> list[AreaMatch]:
+) -> list[AreaMatch[Area]]:
     """Communes of a province matching what was typed, as :func:`find_province` does: by code,
     name or the other names imported with it (``aliases``, ``merged_from``)."""
     communes = await communes_of(session, province_id, on=on)
-    return _find(communes, typed, limit)
+    return match_areas(communes, typed, limit)
 
 
 async def areas_with_code(
@@ -875,7 +933,7 @@ async def areas_with_code(
 ) -> list[Area]:
     """The areas current on ``on`` (default today) whose code is ``code`` (leading zeros
     optional), at any level."""
-    day = on or _today()
+    day = lookup_day(on)
     typed = code.strip()
     candidates = {typed, typed.zfill(2), typed.zfill(5)} if typed.isdigit() else {typed}
     rows = await session.scalars(select(Area).where(Area.code.in_(candidates), _current(day)))
@@ -884,7 +942,7 @@ async def areas_with_code(
 
 async def area_counts(session: AsyncSession, *, on: date | None = None) -> AreaCounts:
     """How many provinces and communes are loaded (current on ``on``, default today)."""
-    day = on or _today()
+    day = lookup_day(on)
     top = func.count().filter(Area.parent_id.is_(None))
     below = func.count().filter(Area.parent_id.is_not(None))
     row = (await session.execute(select(top, below).where(_current(day)))).one()

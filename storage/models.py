@@ -314,6 +314,16 @@ class Area(Base):
     merged_from: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
+class DataVersion(Base):
+    """A marker of static data that processes keep in memory (``areas``): a new random
+    ``token`` each time the data changes, written in the same transaction
+    (:mod:`storage.data_versions`), so a process sees another one's change by reading one row."""
+
+    __tablename__ = "data_versions"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+
+
 class Producer(Base):
     """An OCOP producer (chủ thể OCOP): the organisation that owns products.
 

@@ -15,6 +15,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.area_cache import AreaSnapshot
+from storage.areas import AreaFields
 from storage.audit import audit
 from storage.clock import Clock
 from storage.models import Area, Producer, Question, User
@@ -36,23 +38,28 @@ __all__ = [
 MAX_QUESTION = 1000  # characters of a question typed in chat
 
 
-def _committee(area: Area) -> str:
+def _committee(area: AreaFields) -> str:
     """ "UBND phường Đa Mai" for the area "Phường Đa Mai" (the office's own name)."""
     return f"UBND {area.name[:1].lower()}{area.name[1:]}"
 
 
 async def office_name(
-    session: AsyncSession, producer: Producer, role: OfficialRole | None = None
+    session: AsyncSession,
+    producer: Producer,
+    role: OfficialRole | None = None,
+    *,
+    areas: AreaSnapshot | None = None,
 ) -> str | None:
     """The office that answers ``producer``: its commune's (or, for a province official or a
     producer without a commune, its province's) People's Committee; None for an
-    administrator (the caller names the programme's office)."""
+    administrator (the caller names the programme's office). The area is read from ``areas``
+    when given (the chat's, in memory), else from the database."""
     if role is OfficialRole.ADMIN:
         return None
     area_id = producer.province_id
     if role is not OfficialRole.PROVINCE and producer.commune_id is not None:
         area_id = producer.commune_id
-    area = await session.get(Area, area_id)
+    area = areas.get(area_id) if areas is not None else await session.get(Area, area_id)
     return _committee(area) if area is not None else None
 
 
