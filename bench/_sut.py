@@ -373,7 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.system == "ours":
         if not args.db:
             parser.error("ours needs --db")
-        stats = asyncio.run(run_ours(args))
+        from bot.event_loop import run
+
+        stats = run(run_ours(args))  # uvloop, as `ocop-bot serve` runs
     elif args.system == "ptb-echo":
         stats = run_ptb_echo(args)
     else:

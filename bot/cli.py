@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from bot import event_loop
 from bot.cli_help import build_parser
 from bot.logs import setup_logging
 from bot.settings import Settings, get_settings
@@ -39,18 +40,18 @@ def main(argv: list[str] | None = None) -> int:
         quiet = ["alembic"] if args.command in ("areas", "broadcast") else []
         setup_logging(settings.log_level, settings.secrets(), file=settings.log_file, quiet=quiet)
     if args.command == "serve":
-        return asyncio.run(_serve(settings))
+        return event_loop.run(_serve(settings))
     if args.command == "migrate":
-        return asyncio.run(_migrate(settings))
+        return event_loop.run(_migrate(settings))
     if args.command == "areas" and args.areas_command == "status":
-        return asyncio.run(_areas_status(settings))
+        return event_loop.run(_areas_status(settings))
     if args.command == "areas":
-        return asyncio.run(_import_areas(settings, args.file, if_empty=args.if_empty))
+        return event_loop.run(_import_areas(settings, args.file, if_empty=args.if_empty))
     if args.command == "officials":
-        return asyncio.run(_officials(settings, args))
+        return event_loop.run(_officials(settings, args))
     if args.command == "broadcast":
         try:
-            return asyncio.run(_broadcast(settings, args))
+            return event_loop.run(_broadcast(settings, args))
         except KeyboardInterrupt:
             print(
                 "\nStopped. Nothing is lost: `ocop-bot serve` (or `ocop-bot broadcast watch ID "
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 130
     if args.command == "zalo":
-        return asyncio.run(_zalo(settings, args))
+        return event_loop.run(_zalo(settings, args))
     if args.command == "chat":
         from bot.terminal_chat import run_terminal_chat
 
@@ -185,6 +186,8 @@ async def _serve(settings: Settings) -> int:
     from bot.app import build_app, http_app, serve
     from bot.health import data_warnings
 
+    loop = type(asyncio.get_running_loop())
+    log.debug("event loop: %s.%s", loop.__module__, loop.__qualname__)  # uvloop or asyncio's
     if not await ensure_schema(settings):
         return 1
     app = build_app(settings)

@@ -13,6 +13,7 @@ import sys
 
 from bot.app import App, build_app
 from bot.channels.terminal import TerminalChannel
+from bot.event_loop import loop_factory
 from bot.health import data_warnings
 from bot.settings import Settings
 
@@ -24,7 +25,7 @@ GOODBYE = "\nGoodbye. Tạm biệt!"
 def run_terminal_chat(settings: Settings) -> int:
     """Read lines from stdin, run each through the engine, print the replies."""
     try:
-        with asyncio.Runner() as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             opened = runner.run(_open(settings))
             if opened is None:
                 return 1

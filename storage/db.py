@@ -1,7 +1,8 @@
 """Database set-up: the async engine, SQLite pragmas, and one way to open a transaction.
 
 SQLite is the zero-set-up default: WAL journal, ``BEGIN IMMEDIATE`` transactions and one writer
-at a time in this process (guarantee 3's "one writer process"). PostgreSQL is used as is; the
+at a time in this process (guarantee 3's "one writer process"), through the thread-less driver of
+``storage/sqlite_driver.py`` (also for ``sqlite+aiosqlite`` URLs). PostgreSQL is used as is; the
 engine takes row locks where it needs them.
 """
 
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage.sqlite_driver import engine_url
 
 __all__ = ["Database"]
 
@@ -50,11 +53,12 @@ class Database:
             _prepare_sqlite_file(url)
             options: dict[str, Any] = {
                 "echo": echo,
+                # How long a statement waits (on the loop) for another process's lock.
                 "connect_args": {"timeout": 30},
                 "hide_parameters": True,  # error texts must not carry what users typed
             }
-            self.engine: AsyncEngine = create_async_engine(url, **options)
-            self.read_engine: AsyncEngine = create_async_engine(url, **options)
+            self.engine: AsyncEngine = create_async_engine(engine_url(url), **options)
+            self.read_engine: AsyncEngine = create_async_engine(engine_url(url), **options)
             _install_sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
             _install_sqlite_pragmas(self.read_engine, begin="BEGIN")
         else:
@@ -129,7 +133,6 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

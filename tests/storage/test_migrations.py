@@ -5,6 +5,7 @@ with the 34 provinces."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import uuid
@@ -13,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import CheckConstraint, Connection, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from storage.migrate import current_revision, head_revision, is_up_to_date, upgrade
+from storage.migrate import MIGRATIONS, current_revision, head_revision, is_up_to_date, upgrade
 from storage.models import Area, Base
+from storage.sqlite_driver import engine_url
 
 POSTGRES_URL = os.environ.get("OCOP_TEST_POSTGRES_URL")
 
@@ -88,7 +92,7 @@ async def check_migrations(engine: AsyncEngine) -> None:
 async def test_sqlite_file_upgrades_to_head(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'new' / 'ocop.sqlite3'}"
     assert await current_revision(url) is None  # also creates the folder
-    engine = create_async_engine(url)
+    engine = create_async_engine(engine_url(url))
     try:
         await check_migrations(engine)
     finally:
@@ -101,6 +105,16 @@ async def test_upgrade_by_url(tmp_path: Path) -> None:
     await upgrade(url)
     assert await current_revision(url) == head_revision()
     assert await is_up_to_date(url)
+
+
+def test_alembic_upgrades_a_url_itself(tmp_path: Path) -> None:
+    """What ``alembic upgrade head`` does with OCOP_DATABASE_URL: env.py makes the engine."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ocop.sqlite3'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["url"] = url
+    command.upgrade(config, "head")
+    assert asyncio.run(current_revision(url)) == head_revision()
 
 
 @pytest.fixture
