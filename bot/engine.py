@@ -74,6 +74,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_STEP_ATTEMPTS = 3
+MAX_CHATS_IN_ROUND = 1000
 STEPS_PER_CHAT_IN_BATCH = 4  # a chat with a backlog gets a few steps per batch, then others
 # A chat with this many replies still waiting to go out is flooding: replies to all but its
 # latest message are held back (the messages themselves are stored and transcribed).
@@ -193,6 +194,7 @@ class BatchOutcome:
     handled: int = 0
     replies: int = 0
     wanted_files: list[WantsFile] = field(default_factory=list)
+    backlog: bool = False  # a chat has more events waiting than the batch took
 
     def add(self, outcome: StepOutcome) -> None:
         self.handled += outcome.handled
@@ -271,6 +273,7 @@ class Engine:
         self.download_lease = download_lease
         self._download_slots = asyncio.Semaphore(download_concurrency)
         self._downloads: dict[int, asyncio.Task[None]] = {}  # inbox id → its download here
+        self._backlog = False  # the last round left events it knows about
 
     # -- in: the inbox ----------------------------------------------------------------------
     async def store(self, events: Sequence[Event]) -> int:
@@ -326,7 +329,9 @@ class Engine:
         while not stop.is_set():
             self._wake.clear()
             try:
-                if await self.process_round():
+                # Anything stored meanwhile has set the wake-up: only a known backlog (a chat
+                # with more events than a batch takes, more chats than a round) goes on at once.
+                if await self.process_round() and self._backlog:
                     continue
             except Exception as exc:
                 log_failure(
@@ -356,6 +361,7 @@ class Engine:
         run one at a time on SQLite (one writer) and side by side on PostgreSQL.
         """
         chats = await self._pending_chats()
+        self._backlog = len(chats) >= MAX_CHATS_IN_ROUND
         if not chats:
             return 0
         batches = [chats[i : i + self.batch_size] for i in range(0, len(chats), self.batch_size)]
@@ -375,7 +381,7 @@ class Engine:
                 .where(InboxEvent.status == InboxStatus.PENDING)
                 .group_by(InboxEvent.channel, InboxEvent.chat_id)
                 .order_by(func.min(InboxEvent.id))
-                .limit(1000)
+                .limit(MAX_CHATS_IN_ROUND)
             )
             return [ChatKey(channel, chat_id) for channel, chat_id in result]
 
@@ -393,6 +399,7 @@ class Engine:
             log.debug("batch of %d chats undone (%s); running it step by step", len(keys),
                       type(exc).__name__)  # fmt: skip
             ran = await self._run_steps(keys, replaying=True)
+        self._backlog |= ran.backlog
         if ran.replies and self.on_replies:
             self.on_replies()
         for wanted in ran.wanted_files:  # claimed in the committed transaction
@@ -409,6 +416,7 @@ class Engine:
                 chats = await self._chat_states(session, list(pending))
                 _watch_conversations(session)
             for key, rows in pending.items():
+                ran.backlog |= len(rows) > STEPS_PER_CHAT_IN_BATCH
                 for n, row in enumerate(rows[:STEPS_PER_CHAT_IN_BATCH]):
                     more = n + 1 < len(rows)
                     if replaying:
