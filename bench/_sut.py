@@ -222,7 +222,7 @@ def _count_by_role(db: Any) -> dict[str, dict[str, int]]:
     def _rollback(_conn: Any) -> None:
         counts[ROLE.get()]["rollbacks"] += 1
 
-    for engine in dict.fromkeys((db.engine, db.read_engine)):
+    for engine in getattr(db, "engines", [db.engine, db.read_engine]):
         event.listen(engine.sync_engine, "after_cursor_execute", _statement)
         event.listen(engine.sync_engine, "begin", _begin)
         event.listen(engine.sync_engine, "commit", _commit)
@@ -247,6 +247,8 @@ def _count_sql(db: Any) -> dict[str, list[float]]:
     engines = {"": db.engine}
     if getattr(db, "read_engine", db.engine) is not db.engine:
         engines["read "] = db.read_engine
+    if getattr(db, "quick_engine", db.engine) is not db.engine:
+        engines["quick read "] = db.quick_engine
 
     def add(key: str, took: float = 0.0) -> None:
         entry = counts.setdefault(key, [0, 0.0, 0])

@@ -375,7 +375,7 @@ class Engine:
             return await self._run_batch(batch)
 
     async def _pending_chats(self) -> list[ChatKey]:
-        async with self.db.sessions() as session:
+        async with self.db.quick_reads() as session:
             result = await session.execute(
                 select(InboxEvent.channel, InboxEvent.chat_id)
                 .where(InboxEvent.status == InboxStatus.PENDING)

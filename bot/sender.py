@@ -371,7 +371,7 @@ class Sender:
         if not chats:
             return closed
         now = self.clock.now()
-        async with self.db.sessions() as session:
+        async with self.db.quick_reads() as session:
             for name, chat_ids in chats.items():
                 window = self.channels[name].capabilities.reply_window
                 assert window is not None
@@ -456,7 +456,7 @@ class Sender:
             .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(self.batch)
         )
-        async with self.db.sessions() as session:
+        async with self.db.quick_reads() as session:
             heads = list((await session.scalars(heads_query)).all())
             if not heads:
                 return []

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.sqlite_driver import engine_url
+from storage.sqlite_driver import engine_url, threaded_url
 
 __all__ = ["Database"]
 
@@ -41,9 +41,10 @@ class Database:
     """One database: an engine for writes, one for reads, and sessions for each.
 
     On SQLite, writes go through :meth:`transaction` one at a time in this process, each
-    starting with ``BEGIN IMMEDIATE``; reads (:attr:`sessions`) use their own connections with
-    a deferred ``BEGIN``, which in WAL mode never waits for the writer. On PostgreSQL both are
-    the same engine.
+    starting with ``BEGIN IMMEDIATE``; reads use their own connections with a deferred
+    ``BEGIN``, which in WAL mode never waits for the writer: :attr:`sessions` in a thread (any
+    read, however long), :attr:`quick_reads` on the loop (the engine's and the sender's short
+    reads, each a few indexed rows). On PostgreSQL all three are the same engine.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -58,9 +59,16 @@ class Database:
                 "hide_parameters": True,  # error texts must not carry what users typed
             }
             self.engine: AsyncEngine = create_async_engine(engine_url(url), **options)
-            self.read_engine: AsyncEngine = create_async_engine(engine_url(url), **options)
+            # Reads anyone may make long (the console's searches and reports) run in
+            # aiosqlite's thread, so they never hold up the loop; the bot's own short reads
+            # (:attr:`quick_reads`) run on the loop like the writes.
+            self.read_engine: AsyncEngine = create_async_engine(threaded_url(url), **options)
+            self.quick_engine: AsyncEngine = create_async_engine(engine_url(url), **options)
+            quick_engine = self.quick_engine
             _install_sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
             _install_sqlite_pragmas(self.read_engine, begin="BEGIN")
+            _install_sqlite_pragmas(quick_engine, begin="BEGIN")
+            self.engines = [self.engine, self.read_engine, quick_engine]
         else:
             self.engine = create_async_engine(
                 url,
@@ -70,8 +78,10 @@ class Database:
                 pool_pre_ping=True,
                 hide_parameters=True,  # error texts must not carry what users typed
             )
-            self.read_engine = self.engine
+            self.read_engine = self.quick_engine = quick_engine = self.engine
+            self.engines = [self.engine]
         self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.quick_reads = async_sessionmaker(quick_engine, expire_on_commit=False)
         self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._vacuum_refused = False
@@ -119,9 +129,8 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:

@@ -36,7 +36,14 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
-__all__ = ["DRIVER", "InlineConnection", "InlineCursor", "SQLiteDialect_ocop", "engine_url"]
+__all__ = [
+    "DRIVER",
+    "InlineConnection",
+    "InlineCursor",
+    "SQLiteDialect_ocop",
+    "engine_url",
+    "threaded_url",
+]
 
 DRIVER = "ocop"
 DEFAULT_TIMEOUT = 5.0
@@ -44,6 +51,15 @@ FIRST_PAUSE = 0.001
 LONGEST_PAUSE = 0.05
 
 T = TypeVar("T")
+
+
+def threaded_url(url: str | URL) -> URL:
+    """``url`` through aiosqlite (a thread per connection) when it names SQLite: for reads
+    that may take long, which this driver would run on the loop's thread."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed
 
 
 def engine_url(url: str | URL) -> URL:

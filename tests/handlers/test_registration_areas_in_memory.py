@@ -33,7 +33,7 @@ def area_statements(bot: RunningBot) -> Iterator[list[str]]:
         if AREAS.search(str(args[2])):
             seen.append(str(args[2]))
 
-    engines = {bot.app.db.engine.sync_engine, bot.app.db.read_engine.sync_engine}
+    engines = {engine.sync_engine for engine in bot.app.db.engines}
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:

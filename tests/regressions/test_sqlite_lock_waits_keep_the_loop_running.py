@@ -114,8 +114,9 @@ async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
     assert notes == ["other process", "this process"]
 
 
+@pytest.mark.parametrize("reads", ["sessions", "quick_reads"])
 async def test_a_reader_waits_for_another_process_without_blocking_the_loop(
-    db: Database,
+    db: Database, reads: str
 ) -> None:
     loop = asyncio.get_running_loop()
     await db.dispose()  # an exclusive lock is only had with no other connection open
@@ -123,7 +124,7 @@ async def test_a_reader_waits_for_another_process_without_blocking_the_loop(
     heartbeat = Heartbeat()
     try:
         start = loop.time()
-        async with db.sessions() as session:
+        async with getattr(db, reads)() as session:
             notes = (await session.scalars(text("SELECT text FROM note"))).all()
         end = loop.time()
     finally:
@@ -131,3 +132,25 @@ async def test_a_reader_waits_for_another_process_without_blocking_the_loop(
     assert await holder.wait() == 0
     assert_loop_ran(heartbeat, start, end)
     assert notes == ["other process"]
+
+
+async def test_a_long_read_runs_beside_the_loop(db: Database) -> None:
+    """A read anyone may make long (the console's searches and reports) goes through
+    ``Database.sessions``, whose connections run in a thread: the loop goes on meanwhile."""
+    loop = asyncio.get_running_loop()
+    slow = text(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 4000000) "
+        "SELECT count(*) FROM n"
+    )
+    heartbeat = Heartbeat()
+    try:
+        start = loop.time()
+        async with db.sessions() as session:
+            assert await session.scalar(slow) == 4000000
+        end = loop.time()
+    finally:
+        heartbeat.task.cancel()
+    beats = [start, *heartbeat.between(start, end), end]
+    longest = max(later - earlier for earlier, later in pairwise(beats))
+    assert end - start > 0.2, "the read was too quick to show anything"
+    assert longest < 0.1, f"the loop stood still for {longest:.2f} s of {end - start:.2f} s"

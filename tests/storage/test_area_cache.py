@@ -87,7 +87,7 @@ def statements(db: Database) -> Iterator[list[str]]:
     def record(*args: object) -> None:
         seen.append(str(args[2]))
 
-    engines = {db.engine.sync_engine, db.read_engine.sync_engine}
+    engines = {engine.sync_engine for engine in db.engines}
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:

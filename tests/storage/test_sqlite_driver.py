@@ -51,8 +51,9 @@ def other(path: Path, db: Database) -> Iterator[sqlite3.Connection]:
 
 
 async def test_database_connections_wait_on_the_loop_not_in_sqlite(db: Database) -> None:
-    assert db.engine.dialect.driver == db.read_engine.dialect.driver == "ocop"
-    for engine in (db.engine, db.read_engine):
+    assert db.engine.dialect.driver == db.quick_engine.dialect.driver == "ocop"
+    assert db.read_engine.dialect.driver == "aiosqlite"  # reads that may be long: a thread
+    for engine in (db.engine, db.quick_engine):
         async with engine.connect() as conn:
             pragmas = [
                 (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
@@ -103,7 +104,7 @@ async def test_a_transaction_that_read_is_refused_a_write_at_once(
     """Waiting could not help a transaction whose snapshot predates the other writer's commit:
     SQLite refuses it at once, and so does the driver (within the 30 s it would wait)."""
     loop = asyncio.get_running_loop()
-    async with db.read_engine.connect() as conn:
+    async with db.quick_engine.connect() as conn:
         await conn.exec_driver_sql("SELECT count(*) FROM note")
         other.execute("BEGIN IMMEDIATE")
         start = loop.time()
@@ -122,7 +123,7 @@ async def test_many_rows_first_in_a_deferred_transaction_wait_for_the_lock(
 ) -> None:
     other.execute("BEGIN IMMEDIATE")
     asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
-    async with db.read_engine.connect() as conn:  # BEGIN, not BEGIN IMMEDIATE
+    async with db.quick_engine.connect() as conn:  # BEGIN, not BEGIN IMMEDIATE
         await conn.exec_driver_sql(
             "INSERT INTO note VALUES (?)", [(f"row {n}",) for n in range(3)]
         )
