@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Exists,
     Table,
@@ -143,7 +144,7 @@ SETTLES = {
 }
 
 
-def _claimable(now: datetime, row: Any = OutboxMessage) -> ColumnElement[bool]:
+def _claimable(now: Any, row: Any = OutboxMessage) -> ColumnElement[bool]:
     """Waiting to go, or claimed by a sender whose lease ran out (it died mid-send).
 
     ``row`` is the outbox entity or an alias of it."""
@@ -169,6 +170,25 @@ def _earlier_waiting(*also: Callable[[Any], ColumnElement[bool]]) -> Exists:
         earlier.status.in_(OUTBOX_WAITING),
         *[condition(earlier) for condition in also],
     )
+
+
+# The statements of every pass, built once (bound at each execution: "now", "batch", "locked").
+_NOW: BindParameter[datetime] = bindparam("now")
+_LOCKED: BindParameter[list[int]] = bindparam("locked", expanding=True)
+# Per chat, its earliest waiting message if it may go now.
+HEADS = (
+    select(OutboxMessage)
+    .where(_claimable(_NOW), OutboxMessage.next_attempt_at <= _NOW, ~_earlier_waiting())
+    .order_by(OutboxMessage.priority, OutboxMessage.id)
+    .limit(bindparam("batch"))
+)
+# Of the rows this claim holds, those still claimable with no earlier waiting row of their chat
+# outside the claim.
+TAKEN = select(OutboxMessage.id).where(
+    OutboxMessage.id.in_(_LOCKED),
+    _claimable(_NOW),
+    ~_earlier_waiting(lambda earlier: ~and_(earlier.id.in_(_LOCKED), _claimable(_NOW, earlier))),
+)
 
 
 class Sender:
@@ -237,6 +257,9 @@ class Sender:
                 task = asyncio.create_task(self._deliver_logged(claimed))
                 passes.add(task)
                 task.add_done_callback(passes.discard)
+                # Let the pass start sending before the next claim: on SQLite a claim runs on
+                # the loop's thread without a pause, and a reply waiting behind it is late.
+                await asyncio.sleep(0)
                 if len(passes) >= MAX_PASSES:  # until one ends, or a live reply comes
                     woken = asyncio.create_task(self._wake.wait())
                     await asyncio.wait([*passes, woken], return_when=asyncio.FIRST_COMPLETED)
@@ -449,15 +472,8 @@ class Sender:
         notifications and broadcasts); within a chat the order is always the queue's.
         """
         now = self.clock.now()
-        blocked_by_earlier = _earlier_waiting()
-        heads_query = (
-            select(OutboxMessage)
-            .where(_claimable(now), OutboxMessage.next_attempt_at <= now, ~blocked_by_earlier)
-            .order_by(OutboxMessage.priority, OutboxMessage.id)
-            .limit(self.batch)
-        )
         async with self.db.quick_reads() as session:
-            heads = list((await session.scalars(heads_query)).all())
+            heads = list((await session.scalars(HEADS, {"now": now, "batch": self.batch})).all())
             if not heads:
                 return []
             chats = {(row.channel, row.chat_id) for row in heads}
@@ -521,18 +537,8 @@ class Sender:
                 ).all()
             if not locked:
                 return {}
-            held_back = _earlier_waiting(
-                lambda earlier: ~and_(earlier.id.in_(locked), _claimable(now, earlier))
-            )
-            taken = set(
-                (
-                    await session.scalars(
-                        select(OutboxMessage.id).where(
-                            OutboxMessage.id.in_(locked), _claimable(now), ~held_back
-                        )
-                    )
-                ).all()
-            )
+            params = {"locked": list(locked), "now": now}
+            taken = set((await session.scalars(TAKEN, params)).all())
             slots = await self._reserve(session, [row for row in rows if row.id in taken], now)
             if not slots:
                 return {}
