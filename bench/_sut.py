@@ -388,9 +388,9 @@ def main(argv: list[str] | None = None) -> None:
         _say("STATS " + json.dumps(stats, default=str))
 
 
-async def drop_database(url: str) -> bool:
-    """Drops the PostgreSQL database ``url`` names once nothing uses it any more; False (and
-    the database left as it is) while someone is still connected to it."""
+async def _server(url: str) -> tuple[Any, str]:
+    """A connection to the PostgreSQL server of ``url`` (its ``postgres`` database), and the
+    name of the database ``url`` names."""
     import asyncpg  # type: ignore[import-untyped]
     from sqlalchemy.engine import make_url
 
@@ -402,8 +402,17 @@ async def drop_database(url: str) -> bool:
         port=parsed.port or 5432,
         database="postgres",
     )
+    return conn, str(parsed.database)
+
+
+async def drop_database(url: str) -> bool:
+    """Drops the PostgreSQL database ``url`` names once nothing uses it any more; False (and
+    the database left as it is) while someone is still connected to it."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn, name = await _server(url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     except asyncpg.ObjectInUseError:
         return False
     finally:
@@ -413,21 +422,11 @@ async def drop_database(url: str) -> bool:
 
 async def _create_database_if_missing(url: str) -> None:
     """Creates the benchmark's PostgreSQL database (its name from ``url``) on a new server."""
-    import asyncpg  # type: ignore[import-untyped]
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.host,
-        port=parsed.port or 5432,
-        database="postgres",
-    )
+    conn, name = await _server(url)
     try:
         query = "SELECT 1 FROM pg_database WHERE datname = $1"
-        if not await conn.fetchval(query, parsed.database):
-            await conn.execute(f'CREATE DATABASE "{parsed.database}"')
+        if not await conn.fetchval(query, name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
 

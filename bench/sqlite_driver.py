@@ -26,13 +26,13 @@ import time
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import storage.sqlite_driver  # noqa: F401 (registers sqlite+ocop)
 from bot.event_loop import loop_factory
+from storage.db import install_sqlite_pragmas
 
 DRIVERS = ("aiosqlite", "ocop")
 
@@ -47,24 +47,10 @@ note = Table(
 
 
 def make_engine(driver: str, path: Path) -> AsyncEngine:
-    """An engine set up as ``storage.db.Database`` sets up its writer, on ``driver``."""
+    """An engine set up as ``storage.db.Database`` sets up its writer, on ``driver`` (the
+    ``timeout`` is aiosqlite's busy timeout, and the ocop driver's wait on the loop)."""
     engine = create_async_engine(f"sqlite+{driver}:///{path}", connect_args={"timeout": 30})
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if driver == "aiosqlite":  # what storage/db.py set before the thread-less driver
-            cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+    install_sqlite_pragmas(engine, begin="BEGIN IMMEDIATE")
     return engine
 
 

@@ -184,7 +184,6 @@ class StepOutcome:
     handled: int
     replies: int = 0
     wants_file: WantsFile | None = None  # a download this batch claimed, started after commit
-    more: bool = False  # more events of the chat wait behind this one
 
 
 @dataclass
@@ -628,7 +627,7 @@ class Engine:
         writes.save_state(key.channel, key.chat_id, stored)
         writes.done(row.id, attempts=row.attempts + 1, at=self.clock.now(), payload=masked)
         after = ChatState(chat.identity, ctx.user, state, exists=chat.exists)
-        return StepOutcome(handled=1, replies=len(replies), more=more), after
+        return StepOutcome(handled=1, replies=len(replies)), after
 
     async def _first_contact(self, session: AsyncSession, event: Event) -> ChatState:
         """A new person and their chat, on the first event of a chat never seen."""

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.sqlite_driver import engine_url, threaded_url
 
-__all__ = ["Database"]
+__all__ = ["Database", "install_sqlite_pragmas"]
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,9 @@ class Database:
             # (:attr:`quick_reads`) run on the loop like the writes.
             self.read_engine: AsyncEngine = create_async_engine(threaded_url(url), **options)
             self.quick_engine: AsyncEngine = create_async_engine(engine_url(url), **options)
-            quick_engine = self.quick_engine
-            _install_sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
-            _install_sqlite_pragmas(self.read_engine, begin="BEGIN")
-            _install_sqlite_pragmas(quick_engine, begin="BEGIN")
-            self.engines = [self.engine, self.read_engine, quick_engine]
+            install_sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
+            install_sqlite_pragmas(self.read_engine, begin="BEGIN")
+            install_sqlite_pragmas(self.quick_engine, begin="BEGIN")
         else:
             self.engine = create_async_engine(
                 url,
@@ -78,10 +76,10 @@ class Database:
                 pool_pre_ping=True,
                 hide_parameters=True,  # error texts must not carry what users typed
             )
-            self.read_engine = self.quick_engine = quick_engine = self.engine
-            self.engines = [self.engine]
+            self.read_engine = self.quick_engine = self.engine
+        self.engines = list(dict.fromkeys((self.engine, self.read_engine, self.quick_engine)))
         self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
-        self.quick_reads = async_sessionmaker(quick_engine, expire_on_commit=False)
+        self.quick_reads = async_sessionmaker(self.quick_engine, expire_on_commit=False)
         self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._vacuum_refused = False
@@ -133,7 +131,10 @@ class Database:
             await engine.dispose()
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
+def install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
+    """WAL, ``synchronous=NORMAL`` and foreign keys on each new connection of ``engine``, and
+    ``begin`` as the statement that opens its transactions."""
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).

@@ -118,24 +118,26 @@ class InlineCursor(sqlite3.Cursor):
 
     connection: InlineConnection
 
-    def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:
+    def _may_wait(self) -> bool:
+        """Whether this statement may wait for a lock: where SQLite itself would, outside a
+        transaction or as the first statement of one (marks the transaction touched)."""
         connection = self.connection
-        if connection.in_transaction:
-            if connection.touched:
-                return super().execute(sql, parameters)
-            connection.touched = True
-        else:
+        if not connection.in_transaction:
             connection.touched = False
-        return _until_not_busy(connection, super().execute, sql, parameters)
+            return True
+        first = not connection.touched
+        connection.touched = True
+        return first
+
+    def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:
+        if not self._may_wait():
+            return super().execute(sql, parameters)
+        return _until_not_busy(self.connection, super().execute, sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> InlineCursor:
+        if not self._may_wait():
+            return super().executemany(sql, seq_of_parameters)
         connection = self.connection
-        if connection.in_transaction:
-            if connection.touched:
-                return super().executemany(sql, seq_of_parameters)
-            connection.touched = True
-        else:
-            connection.touched = False
         # Rows refused after others went (outside a transaction, each its own) are not retried.
         rows = seq_of_parameters
         if not isinstance(rows, list):
